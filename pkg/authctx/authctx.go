@@ -1,0 +1,36 @@
+// Package authctx names the values our authorizers hand to the functions
+// behind them through API Gateway's authorizer context
+// (requestContext.authorizer). API Gateway carries only flat strings,
+// numbers and booleans there, and may deliver numbers and booleans as
+// strings; readers therefore go through the helpers below.
+package authctx
+
+import "fmt"
+
+// Keys of the authorizer context.
+const (
+	AccountID = "accountId" // both authorizers
+	APIKeyID  = "apiKeyId"  // the API-key authorizer
+	TokenID   = "tokenId"   // the token authorizer, from here on
+	TokenType = "tokenType" // "user" or "userless"
+	UserID    = "userId"    // empty for a userless token
+	Service   = "service"
+	// Settings is the token's settings as one JSON object string: the only
+	// faithful way to pass a typed map through a flat context.
+	Settings = "settings"
+	// Outcome is the verification outcome code; set on Deny too so that
+	// refused calls of a known token can be attributed in usage records.
+	Outcome = "outcome"
+)
+
+// String returns the context value under key as a string ("" if absent).
+func String(ctx map[string]any, key string) string {
+	v, ok := ctx[key]
+	if !ok || v == nil {
+		return ""
+	}
+	if s, ok := v.(string); ok {
+		return s
+	}
+	return fmt.Sprint(v)
+}

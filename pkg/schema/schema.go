@@ -1,0 +1,70 @@
+// Package schema describes the service's DynamoDB tables once. The CDK stack
+// (infra/) and the local stack (table creation on DynamoDB Local) both build
+// their tables from these values, so the two can never drift apart.
+//
+// Every key attribute is a string. The item layouts that live in these
+// tables are documented in docs/data-model.md and implemented by
+// pkg/dynamostore.
+package schema
+
+// Index is a secondary index: a local one has no PartitionKey of its own.
+type Index struct {
+	Name         string
+	PartitionKey string // empty for a local secondary index
+	SortKey      string
+}
+
+// Table describes one table.
+type Table struct {
+	// ID is the table's logical name: the CDK construct ID and the suffix of
+	// its local name.
+	ID string
+	// EnvVar is the environment variable that carries the physical table
+	// name to functions and tools.
+	EnvVar        string
+	PartitionKey  string
+	SortKey       string
+	LocalIndexes  []Index
+	GlobalIndexes []Index
+	// TTLAttribute, if set, is the epoch-seconds attribute DynamoDB's native
+	// TTL deletes items by.
+	TTLAttribute string
+}
+
+// Index and attribute names of the core table.
+const (
+	CoreByService = "byService"
+	CoreByUser    = "byUser"
+)
+
+// Core holds accounts, users, email claims, tokens and the lookup items the
+// authorizers read (by token hash, by API key hash, by token ID).
+var Core = Table{
+	ID:           "Core",
+	EnvVar:       "CORE_TABLE",
+	PartitionKey: "pk",
+	SortKey:      "sk",
+	// Local indexes, unlike global ones, can be read with strong
+	// consistency: a token appears in its service's listing the moment the
+	// create call returns.
+	LocalIndexes: []Index{
+		{Name: CoreByService, SortKey: "svcSk"},
+		{Name: CoreByUser, SortKey: "userSk"},
+	},
+}
+
+// Usage holds the seven-day usage history, deleted by native TTL.
+var Usage = Table{
+	ID:           "Usage",
+	EnvVar:       "USAGE_TABLE",
+	PartitionKey: "pk",
+	SortKey:      "sk",
+	TTLAttribute: "expiresAt",
+}
+
+// All lists every table.
+var All = []Table{Core, Usage}
+
+// LocalName is a table's physical name on the local stack and in tests:
+// prefix plus the logical ID (on AWS, CloudFormation generates names).
+func LocalName(prefix string, t Table) string { return prefix + t.ID }

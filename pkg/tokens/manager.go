@@ -1,0 +1,219 @@
+package tokens
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"time"
+
+	"github.com/acmedata/tokenservice/pkg/id"
+	"github.com/acmedata/tokenservice/pkg/secret"
+)
+
+// DefaultAPIKeyPrefix marks every API key of a deployment.
+const DefaultAPIKeyPrefix = "tka_"
+
+// maxAttempts bounds the optimistic-concurrency retries of one operation.
+const maxAttempts = 12
+
+// Config configures a Manager.
+type Config struct {
+	// Services is the deployment's catalog; accounts subscribe to a subset.
+	Services []Service
+	// APIKeyPrefix is the recognisable prefix of API keys (DefaultAPIKeyPrefix if empty).
+	APIKeyPrefix string
+	// Now is the clock (time.Now if nil).
+	Now func() time.Time
+}
+
+// Manager carries out the account, user and token use cases of the product,
+// enforcing its rules against a Store.
+type Manager struct {
+	store    Store
+	services []Service
+	prefix   string
+	now      func() time.Time
+}
+
+// NewManager returns a Manager over store.
+func NewManager(store Store, cfg Config) (*Manager, error) {
+	if store == nil {
+		return nil, errors.New("tokens: nil store")
+	}
+	if len(cfg.Services) == 0 {
+		return nil, errors.New("tokens: the service catalog is empty")
+	}
+	m := &Manager{store: store, services: slices.Clone(cfg.Services), prefix: cfg.APIKeyPrefix, now: cfg.Now}
+	if m.prefix == "" {
+		m.prefix = DefaultAPIKeyPrefix
+	}
+	if m.now == nil {
+		m.now = time.Now
+	}
+	return m, nil
+}
+
+// APIKeyPrefix returns the prefix of the deployment's API keys.
+func (m *Manager) APIKeyPrefix() string { return m.prefix }
+
+// Catalog returns the deployment's services.
+func (m *Manager) Catalog() []Service { return slices.Clone(m.services) }
+
+func (m *Manager) clock() time.Time { return m.now().UTC().Truncate(time.Millisecond) }
+
+// retry runs op until it succeeds, fails with anything but ErrStale, or the
+// attempts run out. op must re-read what it writes on every attempt.
+func (m *Manager) retry(ctx context.Context, op func() error) error {
+	for attempt := 0; ; attempt++ {
+		err := op()
+		if !errors.Is(err, ErrStale) {
+			return err
+		}
+		if attempt+1 == maxAttempts {
+			return Conflict("concurrent_update", "the resource was changed by another request; retry")
+		}
+		// Jittered exponential backoff keeps racing writers from colliding again.
+		backoff := time.Duration(rand.Int64N(int64(time.Millisecond)<<min(attempt, 6))) + time.Millisecond
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(backoff):
+		}
+	}
+}
+
+func (m *Manager) validateServices(services []string) ([]string, error) {
+	out := make([]string, 0, len(services))
+	for _, s := range services {
+		if !slices.ContainsFunc(m.services, func(c Service) bool { return c.ID == s }) {
+			return nil, Invalid("unknown_service", "service %q is not offered by this deployment", s)
+		}
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// ---- accounts ----
+
+// CreateAccount creates an active account subscribed to services and
+// returns it with its first API key, the only time the key is shown.
+func (m *Manager) CreateAccount(ctx context.Context, name string, services []string) (Account, string, error) {
+	name, err := ValidateName("name", name)
+	if err != nil {
+		return Account{}, "", err
+	}
+	services, err = m.validateServices(services)
+	if err != nil {
+		return Account{}, "", err
+	}
+	now := m.clock()
+	key := secret.NewAPIKey(m.prefix)
+	a := Account{
+		ID: id.New(id.Account), Name: name, Status: AccountStatusActive, Services: services,
+		APIKey:    APIKey{ID: id.New(id.APIKey), Hint: secret.Hint(key), CreatedAt: now, Generation: 1},
+		CreatedAt: now, UpdatedAt: now, Version: 1,
+	}
+	if err := m.store.CreateAccount(ctx, a, secret.Hash(key)); err != nil {
+		return Account{}, "", fmt.Errorf("create account: %w", err)
+	}
+	return a, key, nil
+}
+
+// Account returns an account.
+func (m *Manager) Account(ctx context.Context, accountID string) (Account, error) {
+	if !id.Valid(id.Account, accountID) {
+		return Account{}, NotFound("account")
+	}
+	return m.store.GetAccount(ctx, accountID)
+}
+
+// AccountChange is a partial update of an account; nil fields are kept.
+type AccountChange struct {
+	Status   *AccountStatus
+	Services *[]string
+}
+
+// UpdateAccount changes an account's status or subscribed services.
+// Closing an account stops its key and tokens on the next request.
+func (m *Manager) UpdateAccount(ctx context.Context, accountID string, c AccountChange) (Account, error) {
+	if c.Status != nil && *c.Status != AccountStatusActive && *c.Status != AccountStatusClosed {
+		return Account{}, Invalid("invalid_status", "status must be %q or %q", AccountStatusActive, AccountStatusClosed)
+	}
+	var services []string
+	if c.Services != nil {
+		var err error
+		if services, err = m.validateServices(*c.Services); err != nil {
+			return Account{}, err
+		}
+	}
+	var out Account
+	err := m.retry(ctx, func() error {
+		a, err := m.Account(ctx, accountID)
+		if err != nil {
+			return err
+		}
+		if c.Status != nil {
+			a.Status = *c.Status
+		}
+		if c.Services != nil {
+			a.Services = services
+		}
+		a.UpdatedAt = m.clock()
+		a.Version++
+		if err := m.store.SaveAccount(ctx, a); err != nil {
+			return fmt.Errorf("save account: %w", err)
+		}
+		out = a
+		return nil
+	})
+	return out, err
+}
+
+// ReplaceAPIKey gives the account a new API key, shown this once. The old
+// key stops at once, and every token made under an older key is disabled
+// with DisabledAPIKeyReplaced until an admin enables it again (rule 7).
+func (m *Manager) ReplaceAPIKey(ctx context.Context, accountID string) (Account, string, error) {
+	var out Account
+	var key string
+	err := m.retry(ctx, func() error {
+		a, err := m.Account(ctx, accountID)
+		if err != nil {
+			return err
+		}
+		key = secret.NewAPIKey(m.prefix)
+		now := m.clock()
+		a.APIKey = APIKey{ID: id.New(id.APIKey), Hint: secret.Hint(key), CreatedAt: now, Generation: a.APIKey.Generation + 1}
+		a.UpdatedAt = now
+		a.Version++
+		if err := m.store.ReplaceAPIKey(ctx, a, secret.Hash(key)); err != nil {
+			return fmt.Errorf("replace api key: %w", err)
+		}
+		out = a
+		return nil
+	})
+	if err != nil {
+		return Account{}, "", err
+	}
+	return out, key, nil
+}
+
+// AuthenticateAPIKey resolves an API key to the account it opens. Anything
+// but the current key of an active account is ErrNotFound.
+func (m *Manager) AuthenticateAPIKey(ctx context.Context, key string) (KeyOwner, error) {
+	if !secret.IsAPIKey(m.prefix, key) {
+		return KeyOwner{}, NotFound("api_key")
+	}
+	owner, err := m.store.KeyOwner(ctx, secret.Hash(key))
+	if err != nil {
+		return KeyOwner{}, err
+	}
+	if owner.AccountStatus != AccountStatusActive {
+		return KeyOwner{}, NotFound("api_key")
+	}
+	return owner, nil
+}

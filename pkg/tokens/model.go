@@ -1,0 +1,186 @@
+package tokens
+
+import (
+	"slices"
+	"time"
+)
+
+// AccountStatus is an account's lifecycle state.
+type AccountStatus string
+
+// Account statuses.
+const (
+	AccountStatusActive AccountStatus = "active"
+	AccountStatusClosed AccountStatus = "closed"
+)
+
+// Account is a customer organisation.
+type Account struct {
+	ID        string
+	Name      string
+	Status    AccountStatus
+	Services  []string // subscribed service IDs, sorted
+	APIKey    APIKey   // the one current key
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	// Version counts committed changes; stores write conditionally on it.
+	Version int64
+}
+
+// Subscribes reports whether the account has service.
+func (a Account) Subscribes(service string) bool {
+	return slices.Contains(a.Services, service)
+}
+
+// APIKey describes an account's current API key; the key itself is never kept.
+type APIKey struct {
+	ID        string
+	Hint      string // last four characters
+	CreatedAt time.Time
+	// Generation increases with every replacement. A token remembers the
+	// generation it was made (or last enabled) under; a token of an older
+	// generation is disabled with DisabledAPIKeyReplaced (rule 7).
+	Generation int64
+}
+
+// KeyOwner is what an API key's hash resolves to: who the key belongs to and
+// whether it is still the account's current key.
+type KeyOwner struct {
+	AccountID     string
+	KeyID         string
+	AccountStatus AccountStatus
+}
+
+// User is a member of an account.
+type User struct {
+	AccountID string
+	ID        string
+	Email     string
+	Name      string
+	CreatedAt time.Time
+	// Access maps service ID to the admin's on/off switch; absent is off.
+	Access  map[string]bool
+	Version int64
+}
+
+// HasAccess reports whether the user's access to service is on.
+func (u User) HasAccess(service string) bool { return u.Access[service] }
+
+// TokenType tells user tokens from userless ones.
+type TokenType string
+
+// Token types.
+const (
+	TokenUser     TokenType = "user"
+	TokenUserless TokenType = "userless"
+)
+
+// TokenStatus is a token's own state as shown to admins.
+type TokenStatus string
+
+// Token statuses.
+const (
+	StatusActive   TokenStatus = "active"
+	StatusDisabled TokenStatus = "disabled"
+	StatusExpired  TokenStatus = "expired"
+)
+
+// DisabledReason says why a token is disabled.
+type DisabledReason string
+
+// Reasons a token is disabled.
+const (
+	DisabledByAdmin        DisabledReason = "disabled_by_admin"
+	DisabledAPIKeyReplaced DisabledReason = "api_key_replaced"
+)
+
+// Token is a data token's record. The secret itself is never part of it.
+type Token struct {
+	AccountID      string
+	ID             string
+	Name           string
+	Service        string
+	UserID         string // empty for a userless token
+	SecretHash     string // SHA-256 of the secret, the authorizer's lookup key
+	Hint           string // last four characters of the secret
+	Enabled        bool
+	DisabledReason DisabledReason // set while !Enabled
+	CreatedAt      time.Time
+	ExpiresAt      *time.Time
+	LastUsedAt     *time.Time
+	Settings       Settings
+	// KeyGeneration is the API key generation the token was made or last
+	// enabled under.
+	KeyGeneration int64
+	Version       int64
+}
+
+// Type returns the token's type.
+func (t Token) Type() TokenType {
+	if t.UserID == "" {
+		return TokenUserless
+	}
+	return TokenUser
+}
+
+// Status returns the token's state at now.
+func (t Token) Status(now time.Time) TokenStatus {
+	switch {
+	case !t.Enabled:
+		return StatusDisabled
+	case t.ExpiresAt != nil && !now.Before(*t.ExpiresAt):
+		return StatusExpired
+	default:
+		return StatusActive
+	}
+}
+
+// Settings is the flat map an operator attaches to a token to restrict it.
+// Values are string, float64 or bool (see ValidateSettings).
+type Settings map[string]any
+
+// Clone returns a copy that shares nothing with s.
+func (s Settings) Clone() Settings {
+	if s == nil {
+		return Settings{}
+	}
+	out := make(Settings, len(s))
+	for k, v := range s {
+		out[k] = v
+	}
+	return out
+}
+
+// Service is a protected data service offered by the deployment.
+type Service struct {
+	ID   string
+	Name string
+}
+
+// ServiceStats are the counts the admin "General" tab shows for a service.
+type ServiceStats struct {
+	UsersWithAccess int
+	UserTokens      int
+	UserlessTokens  int
+}
+
+// PageRequest asks a store for one page of a listing.
+type PageRequest struct {
+	Limit  int    // 1–100
+	Cursor string // opaque, from the previous page's NextCursor
+}
+
+// Page is one page of a listing; NextCursor is empty on the last page.
+type Page[T any] struct {
+	Items      []T
+	NextCursor string
+}
+
+// TokenFilter narrows a token listing within one service.
+type TokenFilter struct {
+	Service string
+	Type    TokenType   // optional
+	UserID  string      // optional
+	Status  TokenStatus // optional
+	Now     time.Time   // the clock Status is evaluated against
+}

@@ -1,0 +1,190 @@
+package tokens
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/acmedata/tokenservice/pkg/id"
+)
+
+// CreateUser adds a user to the account. A new user's access to every
+// service starts off. The email is unique in the account (Conflict).
+func (m *Manager) CreateUser(ctx context.Context, accountID, email, name string) (User, error) {
+	email, err := ValidateEmail(email)
+	if err != nil {
+		return User{}, err
+	}
+	if name, err = ValidateName("name", name); err != nil {
+		return User{}, err
+	}
+	u := User{AccountID: accountID, ID: id.New(id.User), Email: email, Name: name, CreatedAt: m.clock(), Access: map[string]bool{}, Version: 1}
+	if err := m.store.CreateUser(ctx, u); err != nil {
+		return User{}, fmt.Errorf("create user: %w", err)
+	}
+	return u, nil
+}
+
+// User returns one of the account's users.
+func (m *Manager) User(ctx context.Context, accountID, userID string) (User, error) {
+	if !id.Valid(id.User, userID) {
+		return User{}, NotFound("user")
+	}
+	return m.store.GetUser(ctx, accountID, userID)
+}
+
+// Users lists the account's users, oldest first.
+func (m *Manager) Users(ctx context.Context, accountID string, page PageRequest) (Page[User], error) {
+	page, err := ValidatePage(page)
+	if err != nil {
+		return Page[User]{}, err
+	}
+	return m.store.ListUsers(ctx, accountID, page)
+}
+
+// UserChange is a partial update of a user; nil fields are kept.
+type UserChange struct {
+	Email *string
+	Name  *string
+}
+
+// UpdateUser changes a user's email or name.
+func (m *Manager) UpdateUser(ctx context.Context, accountID, userID string, c UserChange) (User, error) {
+	var email, name string
+	var err error
+	if c.Email != nil {
+		if email, err = ValidateEmail(*c.Email); err != nil {
+			return User{}, err
+		}
+	}
+	if c.Name != nil {
+		if name, err = ValidateName("name", *c.Name); err != nil {
+			return User{}, err
+		}
+	}
+	return m.changeUser(ctx, accountID, userID, func(u *User) {
+		if c.Email != nil {
+			u.Email = email
+		}
+		if c.Name != nil {
+			u.Name = name
+		}
+	})
+}
+
+// DeleteUser deletes a user and all its tokens.
+func (m *Manager) DeleteUser(ctx context.Context, accountID, userID string) error {
+	if !id.Valid(id.User, userID) {
+		return NotFound("user")
+	}
+	if err := m.store.DeleteUser(ctx, accountID, userID); err != nil {
+		return fmt.Errorf("delete user: %w", err)
+	}
+	return nil
+}
+
+// SetAccess switches a user's access to one of the account's services on
+// or off. Switching it off stops the user's tokens for that service on the
+// next request.
+func (m *Manager) SetAccess(ctx context.Context, accountID, service, userID string, on bool) (User, error) {
+	if _, err := m.subscribedService(ctx, accountID, service); err != nil {
+		return User{}, err
+	}
+	return m.changeUser(ctx, accountID, userID, func(u *User) {
+		if u.Access == nil {
+			u.Access = map[string]bool{}
+		}
+		if on {
+			u.Access[service] = true
+		} else {
+			delete(u.Access, service)
+		}
+	})
+}
+
+func (m *Manager) changeUser(ctx context.Context, accountID, userID string, change func(*User)) (User, error) {
+	var out User
+	err := m.retry(ctx, func() error {
+		u, err := m.User(ctx, accountID, userID)
+		if err != nil {
+			return err
+		}
+		change(&u)
+		u.Version++
+		if err := m.store.SaveUser(ctx, u); err != nil {
+			return fmt.Errorf("save user: %w", err)
+		}
+		out = u
+		return nil
+	})
+	return out, err
+}
+
+// ServiceSummary is a subscribed service with its counts.
+type ServiceSummary struct {
+	Service
+	ServiceStats
+}
+
+// subscribedService returns the catalog entry of a service the account
+// subscribes to; NotFound otherwise, as for anything not the caller's.
+func (m *Manager) subscribedService(ctx context.Context, accountID, service string) (Service, error) {
+	a, err := m.store.GetAccount(ctx, accountID)
+	if err != nil {
+		return Service{}, err
+	}
+	for _, s := range m.services {
+		if s.ID == service && a.Subscribes(service) {
+			return s, nil
+		}
+	}
+	return Service{}, NotFound("service")
+}
+
+// Services lists the account's subscribed services with their counts.
+func (m *Manager) Services(ctx context.Context, accountID string) ([]ServiceSummary, error) {
+	a, err := m.store.GetAccount(ctx, accountID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ServiceSummary, 0, len(a.Services))
+	for _, s := range m.services {
+		if !a.Subscribes(s.ID) {
+			continue
+		}
+		sum, err := m.summarise(ctx, accountID, s)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, sum)
+	}
+	return out, nil
+}
+
+// ServiceSummary returns one subscribed service with its counts.
+func (m *Manager) ServiceSummary(ctx context.Context, accountID, service string) (ServiceSummary, error) {
+	s, err := m.subscribedService(ctx, accountID, service)
+	if err != nil {
+		return ServiceSummary{}, err
+	}
+	return m.summarise(ctx, accountID, s)
+}
+
+func (m *Manager) summarise(ctx context.Context, accountID string, s Service) (ServiceSummary, error) {
+	users, err := m.store.CountUsersWithAccess(ctx, accountID, s.ID)
+	if err != nil {
+		return ServiceSummary{}, fmt.Errorf("count users: %w", err)
+	}
+	user, userless, err := m.store.CountTokens(ctx, accountID, s.ID)
+	if err != nil {
+		return ServiceSummary{}, fmt.Errorf("count tokens: %w", err)
+	}
+	return ServiceSummary{Service: s, ServiceStats: ServiceStats{UsersWithAccess: users, UserTokens: user, UserlessTokens: userless}}, nil
+}
+
+// ServiceUsers lists the account's users for the per-service access toggle.
+func (m *Manager) ServiceUsers(ctx context.Context, accountID, service string, page PageRequest) (Page[User], error) {
+	if _, err := m.subscribedService(ctx, accountID, service); err != nil {
+		return Page[User]{}, err
+	}
+	return m.Users(ctx, accountID, page)
+}
