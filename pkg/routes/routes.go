@@ -16,6 +16,7 @@ const (
 	Operator Function = "operator" // operator routes
 	Data     Function = "data"     // the demo data backend
 	Health   Function = "health"   // health check
+	Usage    Function = "usage"    // the usage history query
 )
 
 // Auth says how a route is protected.
@@ -69,5 +70,5 @@ var All = []Route{
 	{"PATCH", "/admin/tokens/{tokenId}", Manage, APIKeyAuth},
 	{"DELETE", "/admin/tokens/{tokenId}", Manage, APIKeyAuth},
 	{"POST", "/admin/tokens/{tokenId}/clone", Clone, APIKeyAuth},
-	{"GET", "/admin/usage", Manage, APIKeyAuth},
+	{"GET", "/admin/usage", Usage, APIKeyAuth},
 }
