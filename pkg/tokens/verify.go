@@ -22,18 +22,18 @@ type Outcome int
 
 // Verification outcomes. Every outcome but Valid refuses the request.
 const (
-	Valid                 Outcome = iota
-	Missing                       // no token presented
-	Malformed                     // not 32 lowercase hex
-	Ambiguous                     // two different tokens in one request
-	Unknown                       // no such token (never made, or deleted)
-	Disabled                      // disabled by an admin
-	KeyReplaced                   // made under an API key that has been replaced
-	Expired                       // past its expiry
-	AccountClosed                 // its account is closed
-	WrongService                  // valid, but for another service
-	ServiceNotSubscribed          // the account no longer has the service
-	AccessOff                     // the user's access to the service is off
+	Valid                Outcome = iota
+	Missing                      // no token presented
+	Malformed                    // not 32 lowercase hex
+	Ambiguous                    // two different tokens in one request
+	Unknown                      // no such token (never made, or deleted)
+	Disabled                     // disabled by an admin
+	KeyReplaced                  // made under an API key that has been replaced
+	Expired                      // past its expiry
+	AccountClosed                // its account is closed
+	WrongService                 // valid, but for another service
+	ServiceNotSubscribed         // the account no longer has the service
+	AccessOff                    // the user's access to the service is off
 )
 
 var outcomeCodes = map[Outcome]string{
