@@ -1,0 +1,151 @@
+// Package config reads a function's settings from its environment and
+// builds the AWS clients it needs. Every function's main and the local
+// gateway go through it, so a setting means the same thing everywhere.
+package config
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/acmedata/tokenservice/pkg/schema"
+	"github.com/acmedata/tokenservice/pkg/tokens"
+)
+
+// Environment variables, besides the table names in schema.Table.EnvVar.
+const (
+	EnvServices       = "SERVICES"          // "tmy=TMY data,timeseries=Time Series data"
+	EnvAPIKeyPrefix   = "API_KEY_PREFIX"    // default tokens.DefaultAPIKeyPrefix
+	EnvLogLevel       = "LOG_LEVEL"         // debug, info (default), warn, error
+	EnvDynamoEndpoint = "DYNAMODB_ENDPOINT" // set only on the local stack and in tests
+)
+
+// DefaultServices is the catalog used when SERVICES is unset.
+const DefaultServices = "tmy=TMY data,timeseries=Time Series data"
+
+// Config is what every function may need.
+type Config struct {
+	CoreTable      string
+	UsageTable     string
+	Services       []tokens.Service
+	APIKeyPrefix   string
+	LogLevel       slog.Level
+	DynamoEndpoint string
+}
+
+// FromEnv reads the configuration through getenv (os.Getenv in mains).
+func FromEnv(getenv func(string) string) (Config, error) {
+	c := Config{
+		CoreTable:      getenv(schema.Core.EnvVar),
+		UsageTable:     getenv(schema.Usage.EnvVar),
+		APIKeyPrefix:   getenv(EnvAPIKeyPrefix),
+		DynamoEndpoint: getenv(EnvDynamoEndpoint),
+	}
+	if c.APIKeyPrefix == "" {
+		c.APIKeyPrefix = tokens.DefaultAPIKeyPrefix
+	}
+	raw := getenv(EnvServices)
+	if raw == "" {
+		raw = DefaultServices
+	}
+	var err error
+	if c.Services, err = ParseServices(raw); err != nil {
+		return Config{}, err
+	}
+	if lvl := getenv(EnvLogLevel); lvl != "" {
+		if err := c.LogLevel.UnmarshalText([]byte(lvl)); err != nil {
+			return Config{}, fmt.Errorf("%s: %w", EnvLogLevel, err)
+		}
+	}
+	return c, nil
+}
+
+// ParseServices parses a catalog such as "tmy=TMY data,timeseries=Time Series data".
+func ParseServices(raw string) ([]tokens.Service, error) {
+	var out []tokens.Service
+	for _, part := range strings.Split(raw, ",") {
+		id, name, ok := strings.Cut(strings.TrimSpace(part), "=")
+		id, name = strings.TrimSpace(id), strings.TrimSpace(name)
+		if !ok || id == "" || name == "" {
+			return nil, fmt.Errorf("%s: %q is not id=Display Name", EnvServices, part)
+		}
+		out = append(out, tokens.Service{ID: id, Name: name})
+	}
+	return out, nil
+}
+
+// RequireTables fails unless the named tables are configured.
+func (c Config) RequireTables(tables ...schema.Table) error {
+	var errs []error
+	for _, t := range tables {
+		name := c.CoreTable
+		if t.ID == schema.Usage.ID {
+			name = c.UsageTable
+		}
+		if name == "" {
+			errs = append(errs, fmt.Errorf("%s is not set", t.EnvVar))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Logger returns the JSON logger functions log through: one line per
+// event, machine-readable by CloudWatch Logs Insights.
+func (c Config) Logger() *slog.Logger {
+	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: c.LogLevel}))
+}
+
+// ClientOptions bound how long a DynamoDB call may take. Zero values keep
+// the SDK defaults.
+type ClientOptions struct {
+	// Timeout caps each HTTP attempt.
+	Timeout time.Duration
+	// MaxAttempts caps the SDK's retries (1 = no retry).
+	MaxAttempts int
+}
+
+// DynamoDB builds a DynamoDB client. With DynamoEndpoint set (local stack,
+// tests) it talks to DynamoDB Local with static dummy credentials;
+// otherwise it uses the Lambda's role through the default chain.
+func DynamoDB(ctx context.Context, c Config, o ClientOptions) (*dynamodb.Client, error) {
+	var opts []func(*awsconfig.LoadOptions) error
+	if c.DynamoEndpoint != "" {
+		opts = append(opts,
+			awsconfig.WithRegion(envOr("AWS_REGION", "us-east-1")),
+			// DynamoDB Local accepts any key made of letters and digits.
+			awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("local", "local", "")),
+		)
+	}
+	if o.Timeout > 0 {
+		opts = append(opts, awsconfig.WithHTTPClient(&http.Client{Timeout: o.Timeout}))
+	}
+	if o.MaxAttempts > 0 {
+		opts = append(opts, awsconfig.WithRetryMaxAttempts(o.MaxAttempts))
+	}
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("load aws config: %w", err)
+	}
+	return dynamodb.NewFromConfig(awsCfg, func(do *dynamodb.Options) {
+		if c.DynamoEndpoint != "" {
+			do.BaseEndpoint = aws.String(c.DynamoEndpoint)
+		}
+	}), nil
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
