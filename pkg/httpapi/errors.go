@@ -1,0 +1,101 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/acmedata/tokenservice/pkg/tokens"
+)
+
+// Error is a failure of the HTTP layer itself (a body too large, bad JSON)
+// with the status it answers.
+type Error struct {
+	Status  int
+	Code    string
+	Message string
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+// Errors the HTTP layer makes.
+var (
+	ErrBodyTooLarge = &Error{http.StatusRequestEntityTooLarge, "payload_too_large", "the request body is larger than 64 KiB"}
+	ErrUnauthorized = &Error{http.StatusUnauthorized, "unauthorized", "missing or invalid credentials"}
+	ErrNoRoute      = &Error{http.StatusNotFound, "not_found", "no such route"}
+)
+
+var kindStatus = map[tokens.Kind]int{
+	tokens.KindInvalid:     http.StatusBadRequest,
+	tokens.KindNotFound:    http.StatusNotFound,
+	tokens.KindConflict:    http.StatusConflict,
+	tokens.KindThrottled:   http.StatusTooManyRequests,
+	tokens.KindUnavailable: http.StatusServiceUnavailable,
+}
+
+// Classify maps an error to the status, code and message a caller sees.
+// This is the only place statuses are chosen for errors. Anything it does
+// not recognise is a 500 whose detail stays in the logs.
+func Classify(err error) (status int, code, message string) {
+	var he *Error
+	if errors.As(err, &he) {
+		return he.Status, he.Code, he.Message
+	}
+	var te *tokens.Error
+	if errors.As(err, &te) {
+		if s, ok := kindStatus[te.Kind]; ok {
+			return s, te.Code, te.Message
+		}
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return http.StatusServiceUnavailable, "store_unavailable", "the token store did not answer in time, try again"
+	}
+	return http.StatusInternalServerError, "internal_error", "something went wrong on our side"
+}
+
+// ErrorBody is PRODUCT.md's error body.
+func ErrorBody(code, message string) []byte {
+	b, _ := json.Marshal(errorEnvelope{Error: errorDetail{Code: code, Message: message}})
+	return b
+}
+
+type errorEnvelope struct {
+	Error errorDetail `json:"error"`
+}
+
+type errorDetail struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// ErrorResponse answers err as PRODUCT.md's JSON error body.
+func ErrorResponse(err error) events.APIGatewayProxyResponse {
+	status, code, message := Classify(err)
+	return raw(status, ErrorBody(code, message))
+}
+
+// JSON answers v as a JSON body with status; a nil v answers no body.
+func JSON(status int, v any) events.APIGatewayProxyResponse {
+	if v == nil {
+		return events.APIGatewayProxyResponse{StatusCode: status, Headers: securityHeaders()}
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return ErrorResponse(err)
+	}
+	return raw(status, b)
+}
+
+func raw(status int, body []byte) events.APIGatewayProxyResponse {
+	h := securityHeaders()
+	h["Content-Type"] = "application/json"
+	return events.APIGatewayProxyResponse{StatusCode: status, Headers: h, Body: string(body)}
+}
+
+// securityHeaders keep secrets in responses out of caches.
+func securityHeaders() map[string]string {
+	return map[string]string{"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+}

@@ -1,0 +1,125 @@
+package httpapi
+
+import (
+	"time"
+
+	"github.com/acmedata/tokenservice/pkg/tokens"
+)
+
+// TimeFormat is RFC 3339 in UTC with milliseconds, the precision we store.
+const TimeFormat = "2006-01-02T15:04:05.000Z07:00"
+
+// Time formats t for a response.
+func Time(t time.Time) string { return t.UTC().Format(TimeFormat) }
+
+func optionalTime(t *time.Time) *string {
+	if t == nil {
+		return nil
+	}
+	s := Time(*t)
+	return &s
+}
+
+func nilIfEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// AccountView is an account's representation.
+type AccountView struct {
+	ID        string        `json:"id"`
+	Name      string        `json:"name"`
+	Status    string        `json:"status"`
+	Services  []string      `json:"services"`
+	APIKey    APIKeySummary `json:"apiKey"`
+	CreatedAt string        `json:"createdAt"`
+	UpdatedAt string        `json:"updatedAt"`
+}
+
+// APIKeySummary describes the current API key without revealing it.
+type APIKeySummary struct {
+	ID        string `json:"id"`
+	Hint      string `json:"hint"`
+	CreatedAt string `json:"createdAt"`
+}
+
+// Account represents a.
+func Account(a tokens.Account) AccountView {
+	services := a.Services
+	if services == nil {
+		services = []string{}
+	}
+	return AccountView{
+		ID: a.ID, Name: a.Name, Status: string(a.Status), Services: services,
+		APIKey:    APIKeySummary{ID: a.APIKey.ID, Hint: a.APIKey.Hint, CreatedAt: Time(a.APIKey.CreatedAt)},
+		CreatedAt: Time(a.CreatedAt), UpdatedAt: Time(a.UpdatedAt),
+	}
+}
+
+// UserView is a user's representation.
+type UserView struct {
+	ID        string `json:"id"`
+	Email     string `json:"email"`
+	Name      string `json:"name"`
+	CreatedAt string `json:"createdAt"`
+}
+
+// User represents u.
+func User(u tokens.User) UserView {
+	return UserView{ID: u.ID, Email: u.Email, Name: u.Name, CreatedAt: Time(u.CreatedAt)}
+}
+
+// TokenView is a token's representation. It never holds the secret.
+type TokenView struct {
+	ID             string          `json:"id"`
+	Name           string          `json:"name"`
+	Service        string          `json:"service"`
+	Type           string          `json:"type"`
+	UserID         *string         `json:"userId"`
+	Status         string          `json:"status"`
+	DisabledReason *string         `json:"disabledReason"`
+	CreatedAt      string          `json:"createdAt"`
+	ExpiresAt      *string         `json:"expiresAt"`
+	LastUsedAt     *string         `json:"lastUsedAt"`
+	Settings       tokens.Settings `json:"settings"`
+	IsDefault      bool            `json:"isDefault"`
+	Hint           string          `json:"hint"`
+}
+
+// Token represents v.
+func Token(v tokens.TokenView) TokenView {
+	settings := v.Settings
+	if settings == nil {
+		settings = tokens.Settings{}
+	}
+	return TokenView{
+		ID: v.ID, Name: v.Name, Service: v.Service, Type: string(v.Type()), UserID: nilIfEmpty(v.UserID),
+		Status: string(v.Status), DisabledReason: nilIfEmpty(string(v.DisabledReason)),
+		CreatedAt: Time(v.CreatedAt), ExpiresAt: optionalTime(v.ExpiresAt), LastUsedAt: optionalTime(v.LastUsedAt),
+		Settings: settings, IsDefault: v.IsDefault, Hint: v.Hint,
+	}
+}
+
+// NewTokenView is the answer to a create or clone: the representation
+// plus the secret, shown this once.
+type NewTokenView struct {
+	TokenView
+	Token string `json:"token"`
+}
+
+// List is the shape of every listing.
+type List[T any] struct {
+	Items      []T     `json:"items"`
+	NextCursor *string `json:"nextCursor"`
+}
+
+// ListOf represents a page through convert.
+func ListOf[S, T any](p tokens.Page[S], convert func(S) T) List[T] {
+	items := make([]T, 0, len(p.Items))
+	for _, s := range p.Items {
+		items = append(items, convert(s))
+	}
+	return List[T]{Items: items, NextCursor: nilIfEmpty(p.NextCursor)}
+}
