@@ -1,0 +1,79 @@
+// Package clone serves token cloning (rotation),
+// POST /admin/tokens/{tokenId}/clone: a new token with the source's
+// service, user and settings, its secret shown once, and optionally a grace
+// period after which the source stops working.
+package clone
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/acmedata/tokenservice/pkg/httpapi"
+	"github.com/acmedata/tokenservice/pkg/tokens"
+)
+
+// Cloner clones tokens.
+type Cloner interface {
+	CloneToken(ctx context.Context, accountID, tokenID string, r tokens.CloneRequest) (tokens.TokenView, string, error)
+}
+
+// Handler serves token cloning.
+type Handler struct {
+	cloner Cloner
+	router *httpapi.Router
+}
+
+// New returns a Handler over cloner.
+func New(cloner Cloner, log *slog.Logger) (*Handler, error) {
+	if cloner == nil {
+		return nil, errors.New("clone: nil cloner")
+	}
+	h := &Handler{cloner: cloner, router: httpapi.NewRouter(log)}
+	h.router.Handle(http.MethodPost, "/admin/tokens/{tokenId}/clone", h.clone)
+	return h, nil
+}
+
+// Serve answers one API Gateway proxy event.
+func (h *Handler) Serve(ctx context.Context, req events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
+	return h.router.Serve(ctx, req)
+}
+
+type cloneBody struct {
+	Name *string `json:"name"`
+	// A whole number of seconds; a fraction or a string is refused by the
+	// strict decoder rather than rounded.
+	RevokeSourceAfterSeconds *int64 `json:"revokeSourceAfterSeconds"`
+}
+
+func (h *Handler) clone(ctx context.Context, req events.APIGatewayProxyRequest) (int, any, error) {
+	acc, err := httpapi.AccountID(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	tokenID, err := httpapi.PathParam(req, "tokenId")
+	if err != nil {
+		return 0, nil, err
+	}
+	var body cloneBody
+	if err := httpapi.Decode(req, &body); err != nil {
+		return 0, nil, err
+	}
+	r := tokens.CloneRequest{Name: body.Name}
+	if s := body.RevokeSourceAfterSeconds; s != nil {
+		if *s < 0 || *s > int64(tokens.MaxGracePeriod/time.Second) {
+			return 0, nil, tokens.Invalid("invalid_revoke_source_after_seconds", "revokeSourceAfterSeconds must be between 0 and %d", int64(tokens.MaxGracePeriod/time.Second))
+		}
+		d := time.Duration(*s) * time.Second
+		r.RevokeSourceAfter = &d
+	}
+	view, secret, err := h.cloner.CloneToken(ctx, acc, tokenID, r)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusCreated, httpapi.NewTokenView{TokenView: httpapi.Token(view), Token: secret}, nil
+}

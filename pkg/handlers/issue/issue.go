@@ -1,0 +1,81 @@
+// Package issue serves token issuance, POST /admin/services/{service}/tokens:
+// the one response in a token's life that carries its secret. It is a
+// function of its own so that its permissions, logs and alarms can be told
+// apart from the read-mostly management API.
+package issue
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/acmedata/tokenservice/pkg/httpapi"
+	"github.com/acmedata/tokenservice/pkg/tokens"
+)
+
+// Issuer issues tokens.
+type Issuer interface {
+	IssueToken(ctx context.Context, accountID, service string, r tokens.IssueRequest) (tokens.TokenView, string, error)
+}
+
+// Handler serves token issuance.
+type Handler struct {
+	issuer Issuer
+	router *httpapi.Router
+}
+
+// New returns a Handler over issuer.
+func New(issuer Issuer, log *slog.Logger) (*Handler, error) {
+	if issuer == nil {
+		return nil, errors.New("issue: nil issuer")
+	}
+	h := &Handler{issuer: issuer, router: httpapi.NewRouter(log)}
+	h.router.Handle(http.MethodPost, "/admin/services/{service}/tokens", h.issue)
+	return h, nil
+}
+
+// Serve answers one API Gateway proxy event.
+func (h *Handler) Serve(ctx context.Context, req events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
+	return h.router.Serve(ctx, req)
+}
+
+type issueBody struct {
+	Name      *string `json:"name"`
+	UserID    *string `json:"userId"`
+	ExpiresAt *string `json:"expiresAt"`
+}
+
+func (h *Handler) issue(ctx context.Context, req events.APIGatewayProxyRequest) (int, any, error) {
+	acc, err := httpapi.AccountID(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	service, err := httpapi.PathParam(req, "service")
+	if err != nil {
+		return 0, nil, err
+	}
+	var body issueBody
+	if err := httpapi.Decode(req, &body); err != nil {
+		return 0, nil, err
+	}
+	r := tokens.IssueRequest{Name: body.Name}
+	if body.UserID != nil {
+		r.UserID = *body.UserID
+	}
+	if body.ExpiresAt != nil {
+		t, err := time.Parse(time.RFC3339Nano, *body.ExpiresAt)
+		if err != nil {
+			return 0, nil, tokens.Invalid("invalid_expires_at", "expiresAt must be an RFC 3339 time such as 2030-01-02T15:04:05Z")
+		}
+		r.ExpiresAt = &t
+	}
+	view, secret, err := h.issuer.IssueToken(ctx, acc, service, r)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusCreated, httpapi.NewTokenView{TokenView: httpapi.Token(view), Token: secret}, nil
+}
