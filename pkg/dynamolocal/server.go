@@ -1,0 +1,229 @@
+package dynamolocal
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+)
+
+// Start-up and shut-down limits. A cold JVM on a loaded two-core machine
+// takes a few seconds to answer; these bounds only catch a server that is
+// stuck.
+const (
+	startTimeout = 2 * time.Minute
+	stopTimeout  = 10 * time.Second
+	pollInterval = 50 * time.Millisecond
+)
+
+// Options configure Start.
+type Options struct {
+	// Dist is the installation to run; when its Jar is empty, Start installs
+	// into CacheDir (DefaultCacheDir if that is empty too).
+	Dist     Dist
+	CacheDir string
+	// Host is the address to listen on; empty means 127.0.0.1.
+	Host string
+	// Port to listen on; 0 picks a free one.
+	Port int
+	// DataDir keeps the tables in files there across restarts; empty keeps
+	// them in memory, gone when the server stops.
+	DataDir string
+	// Log receives the server's own output; nil discards it (the end of it
+	// is still quoted in the error if the server fails to start).
+	Log io.Writer
+}
+
+// Server is a running DynamoDB Local.
+type Server struct {
+	endpoint string
+	pid      int
+	exited   chan struct{} // closed once the process has been waited for
+	waitErr  error         // set before exited is closed
+	stopOnce sync.Once
+	stopErr  error
+}
+
+// Start runs DynamoDB Local and returns once it answers requests. ctx bounds
+// the start-up only: the server runs until Stop.
+func Start(ctx context.Context, opts Options) (*Server, error) {
+	dist := opts.Dist
+	if dist.Jar == "" {
+		cacheDir := opts.CacheDir
+		if cacheDir == "" {
+			var err error
+			if cacheDir, err = DefaultCacheDir(); err != nil {
+				return nil, err
+			}
+		}
+		var err error
+		if dist, err = Install(ctx, cacheDir); err != nil {
+			return nil, err
+		}
+	}
+	java, err := exec.LookPath("java")
+	if err != nil {
+		return nil, fmt.Errorf("dynamolocal: start: DynamoDB Local needs Java 17 or newer: %w", err)
+	}
+	host := opts.Host
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	port, err := checkPort(host, opts.Port)
+	if err != nil {
+		return nil, fmt.Errorf("dynamolocal: start: %w", err)
+	}
+
+	args := []string{"-Djava.library.path=" + dist.LibDir, "-jar", dist.Jar,
+		"-sharedDb", "-port", strconv.Itoa(port)}
+	if opts.DataDir == "" {
+		args = append(args, "-inMemory")
+	} else {
+		args = append(args, "-dbPath", opts.DataDir)
+	}
+	cmd := exec.Command(java, args...)
+	cmd.Dir = filepath.Dir(dist.Jar)
+	tail := &tailBuffer{max: 4 << 10}
+	out := io.Writer(tail)
+	if opts.Log != nil {
+		out = io.MultiWriter(tail, opts.Log)
+	}
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.SysProcAttr = sysProcAttr()
+
+	s := &Server{
+		endpoint: "http://" + net.JoinHostPort(host, strconv.Itoa(port)),
+		exited:   make(chan struct{}),
+	}
+	if err := s.run(cmd); err != nil {
+		return nil, fmt.Errorf("dynamolocal: start %s: %w", java, err)
+	}
+
+	ctx, cancel := context.WithTimeout(ctx, startTimeout)
+	defer cancel()
+	if err := s.waitReady(ctx); err != nil {
+		_ = s.Stop()
+		return nil, fmt.Errorf("dynamolocal: start on %s: %w; server output:\n%s", s.endpoint, err, tail.String())
+	}
+	return s, nil
+}
+
+// run starts cmd and waits for it from a goroutine locked to its OS thread:
+// on Linux the parent-death signal fires when the thread that forked the
+// child exits, so that thread must live exactly as long as the child.
+func (s *Server) run(cmd *exec.Cmd) error {
+	started := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		if err := cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		s.pid = cmd.Process.Pid
+		started <- nil
+		s.waitErr = cmd.Wait()
+		close(s.exited)
+	}()
+	return <-started
+}
+
+// waitReady polls ListTables until the server answers, the process exits or
+// ctx ends.
+func (s *Server) waitReady(ctx context.Context) error {
+	client := newClient(s.endpoint)
+	tick := time.NewTicker(pollInterval)
+	defer tick.Stop()
+	for {
+		probe, cancel := context.WithTimeout(ctx, time.Second)
+		_, err := client.ListTables(probe, &dynamodb.ListTablesInput{Limit: aws.Int32(1)})
+		cancel()
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-s.exited:
+			return fmt.Errorf("server exited: %v", s.waitErr)
+		case <-ctx.Done():
+			return fmt.Errorf("server not answering: %w (last error: %v)", ctx.Err(), err)
+		case <-tick.C:
+		}
+	}
+}
+
+// Endpoint is the server's URL, e.g. http://127.0.0.1:8000.
+func (s *Server) Endpoint() string { return s.endpoint }
+
+// Stop terminates the server's process group and waits for it to exit,
+// killing it if it does not exit within a few seconds. It is safe to call
+// more than once.
+func (s *Server) Stop() error {
+	s.stopOnce.Do(func() { s.stopErr = s.stop() })
+	return s.stopErr
+}
+
+func (s *Server) stop() error {
+	if err := syscall.Kill(-s.pid, syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return fmt.Errorf("dynamolocal: stop: %w", err)
+	}
+	select {
+	case <-s.exited:
+		return nil
+	case <-time.After(stopTimeout):
+	}
+	if err := syscall.Kill(-s.pid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return fmt.Errorf("dynamolocal: stop: %w", err)
+	}
+	<-s.exited
+	return nil
+}
+
+// checkPort returns port, or a free one if port is 0, after making sure it
+// can be bound right now. Without the check, a server on a taken port would
+// look ready (whoever holds the port answers) until Java failed to bind.
+// Another process could still take the port before Java binds it; the server
+// then fails to start, rare enough not to retry.
+func checkPort(host string, port int) (int, error) {
+	l, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+	if err != nil {
+		return 0, fmt.Errorf("port %d not free: %w", port, err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// tailBuffer keeps the last max bytes written to it, so a failed start can
+// quote the server's last words without holding its whole log.
+type tailBuffer struct {
+	mu  sync.Mutex
+	max int
+	buf bytes.Buffer
+}
+
+func (b *tailBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf.Write(p)
+	if extra := b.buf.Len() - b.max; extra > 0 {
+		b.buf.Next(extra)
+	}
+	return len(p), nil
+}
+
+func (b *tailBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

@@ -1,0 +1,94 @@
+package dynamolocal
+
+import (
+	"errors"
+	"net/url"
+	"strconv"
+	"syscall"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/acmedata/tokenservice/pkg/schema"
+)
+
+// startServer starts a server of the test's own and stops it when the test
+// ends.
+func startServer(t *testing.T, opts Options) *Server {
+	t.Helper()
+	srv, err := Start(t.Context(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := srv.Stop(); err != nil {
+			t.Error(err)
+		}
+	})
+	return srv
+}
+
+func TestStopLeavesNoProcessBehind(t *testing.T) {
+	srv := startServer(t, Options{})
+	if err := srv.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(-srv.pid, 0); !errors.Is(err, syscall.ESRCH) {
+		t.Errorf("process group %d after Stop: signal 0 gave %v, want ESRCH", srv.pid, err)
+	}
+	if err := srv.Stop(); err != nil {
+		t.Errorf("second Stop: %v", err)
+	}
+	if _, err := NewClient(t.Context(), srv.Endpoint()); err == nil {
+		t.Error("NewClient succeeded against a stopped server")
+	}
+}
+
+func TestDataDirKeepsTablesAcrossRestarts(t *testing.T) {
+	dir := t.TempDir()
+	prefix := uniquePrefix(t)
+
+	first := startServer(t, Options{DataDir: dir})
+	client, err := NewClient(t.Context(), first.Endpoint())
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, err := EnsureTables(t.Context(), client, prefix, schema.All)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := first.Stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	second := startServer(t, Options{DataDir: dir})
+	client, err = NewClient(t.Context(), second.Endpoint())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range names {
+		if _, err := client.DescribeTable(t.Context(), &dynamodb.DescribeTableInput{TableName: aws.String(name)}); err != nil {
+			t.Errorf("table %s after restart: %v", name, err)
+		}
+	}
+	if _, err := EnsureTables(t.Context(), client, prefix, schema.All); err != nil {
+		t.Errorf("EnsureTables on a restarted server: %v", err)
+	}
+}
+
+func TestStartRefusesAPortInUse(t *testing.T) {
+	srv := startServer(t, Options{})
+	u, err := url.Parse(srv.Endpoint())
+	if err != nil {
+		t.Fatal(err)
+	}
+	port, err := strconv.Atoi(u.Port())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if other, err := Start(t.Context(), Options{Port: port}); err == nil {
+		_ = other.Stop()
+		t.Fatalf("Start on port %d, already serving, succeeded", port)
+	}
+}
