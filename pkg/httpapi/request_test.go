@@ -1,0 +1,125 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/base64"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/acmedata/tokenservice/pkg/tokens"
+)
+
+type sample struct {
+	Name    *string `json:"name"`
+	Enabled *bool   `json:"enabled"`
+}
+
+func TestDecodeRefusesBadBodiesWithClearCodes(t *testing.T) {
+	for _, tc := range []struct {
+		name, body string
+		base64     bool
+		status     int
+		code       string
+	}{
+		{"valid", `{"name":"a","enabled":true}`, false, 0, ""},
+		{"empty body is an empty object", ``, false, 0, ""},
+		{"base64 body", base64.StdEncoding.EncodeToString([]byte(`{"name":"a"}`)), true, 0, ""},
+		{"bad base64", `!!!`, true, http.StatusBadRequest, "invalid_json"},
+		{"not JSON", `{name:`, false, http.StatusBadRequest, "invalid_json"},
+		{"unknown field", `{"nmae":"a"}`, false, http.StatusBadRequest, "unknown_field"},
+		{"wrong type", `{"enabled":"yes"}`, false, http.StatusBadRequest, "invalid_field"},
+		{"array instead of object", `[1,2]`, false, http.StatusBadRequest, "invalid_json"},
+		{"two objects", `{} {}`, false, http.StatusBadRequest, "invalid_json"},
+		{"trailing garbage", `{"name":"a"} x`, false, http.StatusBadRequest, "invalid_json"},
+		{"over 64 KiB", `{"name":"` + strings.Repeat("a", MaxBodyBytes) + `"}`, false, http.StatusRequestEntityTooLarge, "payload_too_large"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var v sample
+			err := Decode(events.APIGatewayProxyRequest{Body: tc.body, IsBase64Encoded: tc.base64}, &v)
+			if tc.status == 0 {
+				if err != nil {
+					t.Fatalf("Decode: %v", err)
+				}
+				return
+			}
+			status, code, _ := Classify(err)
+			if status != tc.status || code != tc.code {
+				t.Fatalf("Decode error %v classified %d %s, want %d %s", err, status, code, tc.status, tc.code)
+			}
+		})
+	}
+}
+
+func TestClassifyMapsEveryDomainKindAndHidesInternals(t *testing.T) {
+	for _, tc := range []struct {
+		err    error
+		status int
+		code   string
+	}{
+		{tokens.Invalid("invalid_name", "bad"), 400, "invalid_name"},
+		{tokens.NotFound("token"), 404, "token_not_found"},
+		{tokens.Conflict("email_taken", "taken"), 409, "email_taken"},
+		{tokens.Throttled(nil), 429, "throttled"},
+		{tokens.Unavailable(nil), 503, "store_unavailable"},
+		{tokens.ErrBadCursor, 400, "invalid_cursor"},
+		{ErrBodyTooLarge, 413, "payload_too_large"},
+		{errSecretDetail, 500, "internal_error"},
+	} {
+		status, code, msg := Classify(tc.err)
+		if status != tc.status || code != tc.code {
+			t.Errorf("Classify(%v) = %d %s, want %d %s", tc.err, status, code, tc.status, tc.code)
+		}
+		if strings.Contains(msg, "dynamodb") {
+			t.Errorf("Classify(%v) leaks internal detail: %q", tc.err, msg)
+		}
+	}
+}
+
+var errSecretDetail = &tokens.Error{Kind: tokens.KindInternal, Code: "x", Message: "dynamodb table core-xyz exploded"}
+
+func TestPageReadsLimitAndCursor(t *testing.T) {
+	for _, tc := range []struct {
+		query map[string]string
+		multi map[string][]string
+		limit int
+		ok    bool
+	}{
+		{nil, nil, 0, true},
+		{map[string]string{"limit": "10", "cursor": "abc"}, nil, 10, true},
+		{map[string]string{"limit": "0"}, nil, 0, false},
+		{map[string]string{"limit": "101"}, nil, 0, false},
+		{map[string]string{"limit": "ten"}, nil, 0, false},
+		{map[string]string{"limit": "5"}, map[string][]string{"limit": {"5", "6"}}, 0, false},
+		{map[string]string{"cursor": strings.Repeat("c", 3000)}, nil, 0, false},
+	} {
+		p, err := Page(events.APIGatewayProxyRequest{QueryStringParameters: tc.query, MultiValueQueryStringParameters: tc.multi})
+		if (err == nil) != tc.ok || (tc.ok && p.Limit != tc.limit) {
+			t.Errorf("Page(%v, %v) = %+v, %v", tc.query, tc.multi, p, err)
+		}
+		if err != nil {
+			if status, _, _ := Classify(err); status != http.StatusBadRequest {
+				t.Errorf("Page(%v) error status %d", tc.query, status)
+			}
+		}
+	}
+}
+
+func TestRouterAnswersPanicsAndUnknownRoutesWithJSONErrors(t *testing.T) {
+	r := NewRouter(nil)
+	r.Handle("GET", "/boom", func(_ context.Context, _ events.APIGatewayProxyRequest) (int, any, error) { panic("kaboom") })
+	for _, tc := range []struct {
+		method, resource string
+		status           int
+	}{{"GET", "/boom", 500}, {"GET", "/nowhere", 404}, {"POST", "/boom", 404}} {
+		resp, err := r.Serve(t.Context(), events.APIGatewayProxyRequest{HTTPMethod: tc.method, Resource: tc.resource})
+		if err != nil {
+			t.Fatalf("Serve returned error %v; API Gateway would answer a bare 502", err)
+		}
+		if resp.StatusCode != tc.status || !strings.HasPrefix(resp.Body, `{"error":{"code":`) || strings.Contains(resp.Body, "kaboom") {
+			t.Errorf("%s %s = %d %s", tc.method, tc.resource, resp.StatusCode, resp.Body)
+		}
+	}
+}
