@@ -1,0 +1,332 @@
+package tokens_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/acmedata/tokenservice/pkg/memstore"
+	"github.com/acmedata/tokenservice/pkg/secret"
+	"github.com/acmedata/tokenservice/pkg/tokens"
+)
+
+// fixture is a Manager over the in-memory store with a settable clock.
+type fixture struct {
+	t     *testing.T
+	mgr   *tokens.Manager
+	store *memstore.Store
+	mu    sync.Mutex
+	now   time.Time
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	f := &fixture{t: t, store: memstore.New(), now: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
+	mgr, err := tokens.NewManager(f.store, tokens.Config{
+		Services: []tokens.Service{{ID: "tmy", Name: "TMY data"}, {ID: "timeseries", Name: "Time Series data"}},
+		Now:      f.clock,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.mgr = mgr
+	return f
+}
+
+func (f *fixture) clock() time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.now
+}
+
+func (f *fixture) advance(d time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.now = f.now.Add(d)
+}
+
+func (f *fixture) account(services ...string) (tokens.Account, string) {
+	f.t.Helper()
+	a, key, err := f.mgr.CreateAccount(context.Background(), "Acme Data", services)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return a, key
+}
+
+func (f *fixture) user(accountID, email string, access ...string) tokens.User {
+	f.t.Helper()
+	ctx := context.Background()
+	u, err := f.mgr.CreateUser(ctx, accountID, email, "Ada")
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	for _, s := range access {
+		if u, err = f.mgr.SetAccess(ctx, accountID, s, u.ID, true); err != nil {
+			f.t.Fatal(err)
+		}
+	}
+	return u
+}
+
+func (f *fixture) issue(accountID, service string, r tokens.IssueRequest) (tokens.TokenView, string) {
+	f.t.Helper()
+	v, plain, err := f.mgr.IssueToken(context.Background(), accountID, service, r)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return v, plain
+}
+
+// outcome verifies a plaintext token for service as the authorizer would.
+func (f *fixture) outcome(plain, service string) tokens.Outcome {
+	f.t.Helper()
+	c, err := f.store.Credential(context.Background(), secret.Hash(plain))
+	if errors.Is(err, tokens.ErrNotFound) {
+		return tokens.Unknown
+	}
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return tokens.Verify(c, service, f.clock())
+}
+
+func wantKind(t *testing.T, err error, kind error, code string) {
+	t.Helper()
+	var te *tokens.Error
+	if !errors.Is(err, kind) || !errors.As(err, &te) || te.Code != code {
+		t.Fatalf("error = %v, want %v with code %s", err, kind, code)
+	}
+}
+
+func TestCreateAccountShowsKeyOnceAndStoresOnlyItsHash(t *testing.T) {
+	f := newFixture(t)
+	a, key := f.account("tmy", "timeseries", "tmy")
+	if !strings.HasPrefix(key, tokens.DefaultAPIKeyPrefix) || secret.IsToken(key) {
+		t.Fatalf("API key %q lacks the prefix or looks like a token", key)
+	}
+	if got := strings.Join(a.Services, ","); got != "timeseries,tmy" {
+		t.Fatalf("services = %s, want sorted and deduplicated", got)
+	}
+	if a.APIKey.Hint != secret.Hint(key) {
+		t.Fatalf("hint %q", a.APIKey.Hint)
+	}
+	owner, err := f.mgr.AuthenticateAPIKey(context.Background(), key)
+	if err != nil || owner.AccountID != a.ID {
+		t.Fatalf("AuthenticateAPIKey = %+v, %v", owner, err)
+	}
+	_, _, err = f.mgr.CreateAccount(context.Background(), "x", []string{"weather"})
+	wantKind(t, err, tokens.ErrInvalid, "unknown_service")
+}
+
+func TestIssueTokenRules(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	a, _ := f.account("tmy")
+	on := f.user(a.ID, "on@example.com", "tmy")
+	off := f.user(a.ID, "off@example.com")
+	past := f.clock().Add(-time.Minute)
+
+	for _, tc := range []struct {
+		name    string
+		service string
+		req     tokens.IssueRequest
+		kind    error
+		code    string
+	}{
+		{"user access off", "tmy", tokens.IssueRequest{UserID: off.ID}, tokens.ErrConflict, "user_access_off"},
+		{"unknown user", "tmy", tokens.IssueRequest{UserID: "usr_01jd0000000000000000000000"}, tokens.ErrNotFound, "user_not_found"},
+		{"malformed user ID", "tmy", tokens.IssueRequest{UserID: "tok_x"}, tokens.ErrNotFound, "user_not_found"},
+		{"service not subscribed", "timeseries", tokens.IssueRequest{}, tokens.ErrNotFound, "service_not_found"},
+		{"expiry in the past", "tmy", tokens.IssueRequest{ExpiresAt: &past}, tokens.ErrInvalid, "invalid_expires_at"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := f.mgr.IssueToken(ctx, a.ID, tc.service, tc.req)
+			wantKind(t, err, tc.kind, tc.code)
+		})
+	}
+
+	v, plain := f.issue(a.ID, "tmy", tokens.IssueRequest{UserID: on.ID})
+	if !secret.IsToken(plain) || v.Hint != secret.Hint(plain) || v.Type() != tokens.TokenUser || v.Status != tokens.StatusActive || !v.IsDefault {
+		t.Fatalf("issued %+v (secret well-formed: %v)", v, secret.IsToken(plain))
+	}
+	if got := f.outcome(plain, "tmy"); got != tokens.Valid {
+		t.Fatalf("new token outcome = %v", got)
+	}
+	if got := f.outcome(plain, "timeseries"); got != tokens.WrongService {
+		t.Fatalf("other service outcome = %v", got)
+	}
+}
+
+func TestRevocationsStopTokensOnTheNextCheck(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name   string
+		revoke func(f *fixture, a tokens.Account, u tokens.User, tok tokens.TokenView)
+		want   tokens.Outcome
+	}{
+		{"disable", func(f *fixture, a tokens.Account, _ tokens.User, tok tokens.TokenView) {
+			_, err := f.mgr.UpdateToken(ctx, a.ID, tok.ID, tokens.TokenChange{Enabled: ptr(false)})
+			must(f.t, err)
+		}, tokens.Disabled},
+		{"delete", func(f *fixture, a tokens.Account, _ tokens.User, tok tokens.TokenView) {
+			must(f.t, f.mgr.DeleteToken(ctx, a.ID, tok.ID))
+		}, tokens.Unknown},
+		{"access off", func(f *fixture, a tokens.Account, u tokens.User, _ tokens.TokenView) {
+			_, err := f.mgr.SetAccess(ctx, a.ID, "tmy", u.ID, false)
+			must(f.t, err)
+		}, tokens.AccessOff},
+		{"delete user", func(f *fixture, a tokens.Account, u tokens.User, _ tokens.TokenView) {
+			must(f.t, f.mgr.DeleteUser(ctx, a.ID, u.ID))
+		}, tokens.Unknown},
+		{"close account", func(f *fixture, a tokens.Account, _ tokens.User, _ tokens.TokenView) {
+			_, err := f.mgr.UpdateAccount(ctx, a.ID, tokens.AccountChange{Status: ptr(tokens.AccountStatusClosed)})
+			must(f.t, err)
+		}, tokens.AccountClosed},
+		{"unsubscribe service", func(f *fixture, a tokens.Account, _ tokens.User, _ tokens.TokenView) {
+			_, err := f.mgr.UpdateAccount(ctx, a.ID, tokens.AccountChange{Services: &[]string{"timeseries"}})
+			must(f.t, err)
+		}, tokens.ServiceNotSubscribed},
+		{"rotate API key", func(f *fixture, a tokens.Account, _ tokens.User, _ tokens.TokenView) {
+			_, _, err := f.mgr.ReplaceAPIKey(ctx, a.ID)
+			must(f.t, err)
+		}, tokens.KeyReplaced},
+		{"expiry passes", func(f *fixture, _ tokens.Account, _ tokens.User, _ tokens.TokenView) {
+			f.advance(2 * time.Hour)
+		}, tokens.Expired},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			a, _ := f.account("tmy", "timeseries")
+			u := f.user(a.ID, "ada@example.com", "tmy")
+			exp := f.clock().Add(time.Hour)
+			tok, plain := f.issue(a.ID, "tmy", tokens.IssueRequest{UserID: u.ID, ExpiresAt: &exp})
+			tc.revoke(f, a, u, tok)
+			if got := f.outcome(plain, "tmy"); got != tc.want {
+				t.Fatalf("outcome after %s = %v, want %v", tc.name, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestReplacingTheKeyStopsTheOldKeyAndDisablesOlderTokensUntilEnabled(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	a, oldKey := f.account("tmy")
+	tok, plain := f.issue(a.ID, "tmy", tokens.IssueRequest{})
+
+	_, newKey, err := f.mgr.ReplaceAPIKey(ctx, a.ID)
+	must(t, err)
+	if _, err := f.mgr.AuthenticateAPIKey(ctx, oldKey); !errors.Is(err, tokens.ErrNotFound) {
+		t.Fatalf("old key still authenticates: %v", err)
+	}
+	if _, err := f.mgr.AuthenticateAPIKey(ctx, newKey); err != nil {
+		t.Fatalf("new key: %v", err)
+	}
+	v, err := f.mgr.Token(ctx, a.ID, tok.ID)
+	must(t, err)
+	if v.Status != tokens.StatusDisabled || v.DisabledReason != tokens.DisabledAPIKeyReplaced {
+		t.Fatalf("token after rotation: status %s reason %s", v.Status, v.DisabledReason)
+	}
+	fresh, freshPlain := f.issue(a.ID, "tmy", tokens.IssueRequest{})
+	if f.outcome(freshPlain, "tmy") != tokens.Valid || !fresh.IsDefault {
+		t.Fatal("a token made under the new key must work and be the default")
+	}
+	if _, err := f.mgr.UpdateToken(ctx, a.ID, tok.ID, tokens.TokenChange{Enabled: ptr(true)}); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.outcome(plain, "tmy"); got != tokens.Valid {
+		t.Fatalf("re-enabled token outcome = %v", got)
+	}
+}
+
+func TestCloneCopiesServiceUserAndSettingsAndHonoursGracePeriod(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	a, _ := f.account("tmy")
+	u := f.user(a.ID, "ada@example.com", "tmy")
+	src, srcPlain := f.issue(a.ID, "tmy", tokens.IssueRequest{UserID: u.ID, Name: ptr("reporting")})
+	_, err := f.mgr.SetTokenSettings(ctx, src.ID, tokens.Settings{"publicOnly": true})
+	must(t, err)
+
+	grace := 10 * time.Minute
+	clone, clonePlain, err := f.mgr.CloneToken(ctx, a.ID, src.ID, tokens.CloneRequest{RevokeSourceAfter: &grace})
+	must(t, err)
+	if clone.Service != "tmy" || clone.UserID != u.ID || clone.Settings["publicOnly"] != true || clone.Name != "reporting (clone)" || clonePlain == srcPlain {
+		t.Fatalf("clone = %+v", clone)
+	}
+	if f.outcome(srcPlain, "tmy") != tokens.Valid {
+		t.Fatal("the source must keep working during the grace period")
+	}
+	f.advance(grace)
+	if got := f.outcome(srcPlain, "tmy"); got != tokens.Expired {
+		t.Fatalf("source after grace = %v", got)
+	}
+	if got := f.outcome(clonePlain, "tmy"); got != tokens.Valid {
+		t.Fatalf("clone after grace = %v", got)
+	}
+	_, _, err = f.mgr.CloneToken(ctx, a.ID, src.ID, tokens.CloneRequest{RevokeSourceAfter: ptr(-time.Second)})
+	wantKind(t, err, tokens.ErrInvalid, "invalid_revoke_source_after_seconds")
+}
+
+func TestDefaultTokenIsTheEarliestActiveOne(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	a, _ := f.account("tmy")
+	if _, err := f.mgr.DefaultToken(ctx, a.ID, "tmy"); !errors.Is(err, tokens.ErrNotFound) {
+		t.Fatalf("default with no tokens: %v", err)
+	}
+	first, _ := f.issue(a.ID, "tmy", tokens.IssueRequest{})
+	second, _ := f.issue(a.ID, "tmy", tokens.IssueRequest{})
+	def, err := f.mgr.DefaultToken(ctx, a.ID, "tmy")
+	must(t, err)
+	if def.ID != first.ID {
+		t.Fatalf("default = %s, want the first token %s", def.ID, first.ID)
+	}
+	_, err = f.mgr.UpdateToken(ctx, a.ID, first.ID, tokens.TokenChange{Enabled: ptr(false)})
+	must(t, err)
+	page, err := f.mgr.Tokens(ctx, a.ID, tokens.TokenFilter{Service: "tmy"}, tokens.PageRequest{})
+	must(t, err)
+	if len(page.Items) != 2 || page.Items[0].ID != second.ID || !page.Items[0].IsDefault || page.Items[1].IsDefault {
+		t.Fatalf("listing newest first with the new default: %+v", page.Items)
+	}
+}
+
+func TestConcurrentRenamesAllLandWithoutLostWrites(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	a, _ := f.account("tmy")
+	tok, _ := f.issue(a.ID, "tmy", tokens.IssueRequest{})
+	var wg sync.WaitGroup
+	errs := make(chan error, 20)
+	for i := range 20 {
+		wg.Go(func() {
+			_, err := f.mgr.UpdateToken(ctx, a.ID, tok.ID, tokens.TokenChange{Name: ptr(strings.Repeat("n", i+1))})
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("concurrent rename: %v", err)
+		}
+	}
+	got, err := f.mgr.Token(ctx, a.ID, tok.ID)
+	must(t, err)
+	if got.Version != 21 {
+		t.Fatalf("version = %d after 20 renames, want 21 (a write was lost)", got.Version)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
