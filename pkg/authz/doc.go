@@ -1,0 +1,71 @@
+// Package authz is the REQUEST authorizer that guards the data routes: it
+// finds the token a request presents, looks its credential up by hash, lets
+// tokens.Verify decide, and answers API Gateway in its own terms.
+//
+// # Decisions
+//
+// Every request ends in exactly one of four answers, and one log line:
+//
+//   - 401: apigw.ErrUnauthorized, the one error text API Gateway maps to
+//     401, for every outcome that condemns the token itself (missing,
+//     malformed, ambiguous, unknown or deleted, disabled, expired, made
+//     under a replaced API key, account closed).
+//   - 403: an explicit Deny for the outcomes that refuse a genuine token for
+//     this request only (another service, the user's access off, the account
+//     no longer subscribed). The Deny carries the token's identity in its
+//     context so the access log can attribute the refusal.
+//   - Allow: a scoped policy and the caller's identity in the context.
+//   - 500: any other error, when the authorizer cannot decide: the store
+//     failed or timed out (ErrStoreUnavailable), or the route names no
+//     service (ErrNoService). It fails closed: nothing is allowed that was
+//     not verified.
+//
+// A request is refused without any store call unless it presents exactly
+// one well-formed token (32 lowercase hex), in any mix of the query string
+// (token, all values), the feed route's path parameter token and
+// Authorization: Bearer (any header-name case, single- and multi-value).
+//
+// # Target service
+//
+// The service is the route's service path parameter, else the route's entry
+// in Options.RouteServices ("METHOD /resource" → service), which a deployer
+// sets through the ROUTE_SERVICES environment variable for routes of their
+// own. A route in neither is refused with a 500, never guessed.
+//
+// # Policy scope and the authorizer cache
+//
+// With three token placements API Gateway's result cache must stay off (it
+// needs every identity source present), so revocation takes effect on the
+// next request. A deployer may still turn it on; the Allow is scoped so a
+// cached one is harmless: it names this service's /data routes of the same
+// API and stage (GET/data/<service>/*) and, for any other route, the
+// request's exact method ARN. No pattern is used where a parameter precedes
+// the service: '*' and '?' match '/' in execute-api policies, so a pattern
+// for /feed/{token}/<service>/* would also match /feed/x/other/<service>/...
+//
+// # The context a backend receives
+//
+// On Allow, requestContext.authorizer holds (keys in pkg/authctx):
+// accountId, tokenId, tokenType ("user" or "userless"), userId ("" for a
+// userless token), service, outcome ("valid") and settings. API Gateway
+// context values are flat strings, numbers and booleans, so the settings
+// travel as one JSON object string with sorted keys; a backend reads them
+// with
+//
+//	var s map[string]any
+//	err := json.Unmarshal([]byte(authctx.String(req.RequestContext.Authorizer, authctx.Settings)), &s)
+//
+// and gets back exactly the strings, float64 numbers and booleans the
+// operator set. principalId is the token ID, never the token.
+//
+// # The decision log line
+//
+// One JSON line per request, message LogMessage, with the fields named by
+// the Log* constants: requestId, decision (allow, deny, unauthorized,
+// error), status (401, 403, 500; absent on allow), outcome (a
+// tokens.Outcome code), accountId, tokenId and userId (once the token is
+// known), service, httpMethod, resource (the route template), path (rebuilt
+// from the template with the token redacted, never the raw path), sourceIp,
+// latencyUs and, on error, error. The usage history reads refused calls of
+// known tokens from these lines. No line ever holds a token.
+package authz

@@ -1,0 +1,95 @@
+package authz
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/acmedata/tokenservice/pkg/id"
+	"github.com/acmedata/tokenservice/pkg/secret"
+	"github.com/acmedata/tokenservice/pkg/tokens"
+)
+
+// The tokens the fixtures in events/authorizer present.
+const (
+	fixtureToken      = "46a4eccec1414feab118287faafc5c80"
+	otherFixtureToken = "9f1c2e3d4b5a69788796a5b4c3d2e1f0"
+)
+
+// loadEvent reads a REQUEST authorizer event from events/authorizer.
+func loadEvent(tb testing.TB, name string) events.APIGatewayCustomAuthorizerRequestTypeRequest {
+	tb.Helper()
+	raw, err := os.ReadFile(filepath.Join("..", "..", "events", "authorizer", name+".json"))
+	if err != nil {
+		tb.Fatalf("read fixture: %v", err)
+	}
+	var ev events.APIGatewayCustomAuthorizerRequestTypeRequest
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		tb.Fatalf("decode fixture %s: %v", name, err)
+	}
+	return ev
+}
+
+// fakeStore is an in-memory CredentialReader that counts its lookups.
+type fakeStore struct {
+	creds map[string]tokens.Credential // by secret hash
+	err   error                        // returned by every lookup when set
+	calls atomic.Int64
+}
+
+func newFakeStore() *fakeStore { return &fakeStore{creds: map[string]tokens.Credential{}} }
+
+func (s *fakeStore) Credential(ctx context.Context, secretHash string) (tokens.Credential, error) {
+	s.calls.Add(1)
+	if s.err != nil {
+		return tokens.Credential{}, s.err
+	}
+	if err := ctx.Err(); err != nil {
+		return tokens.Credential{}, err
+	}
+	c, ok := s.creds[secretHash]
+	if !ok {
+		return tokens.Credential{}, tokens.NotFound("token")
+	}
+	return c, nil
+}
+
+func (s *fakeStore) put(token string, c tokens.Credential) { s.creds[secret.Hash(token)] = c }
+
+// testNow is the clock of every test; credentials expire relative to it.
+var testNow = time.Date(2026, 5, 24, 9, 14, 7, 0, time.UTC)
+
+// validCredential is an active user token for service, with its user's
+// access on, in an active account that subscribes to tmy and timeseries.
+func validCredential(service string) tokens.Credential {
+	return tokens.Credential{
+		Token: tokens.Token{
+			AccountID: id.New(id.Account), ID: id.New(id.Token), Name: "ci", Service: service,
+			UserID: id.New(id.User), SecretHash: secret.Hash(fixtureToken), Hint: fixtureToken[28:],
+			Enabled: true, CreatedAt: testNow.Add(-time.Hour), KeyGeneration: 1,
+			Settings: tokens.Settings{"publicOnly": true, "maxRows": float64(100), "region": "eu"},
+		},
+		AccountStatus:        tokens.AccountStatusActive,
+		AccountServices:      []string{"timeseries", "tmy"},
+		AccountKeyGeneration: 1,
+		UserAccess:           true,
+	}
+}
+
+func newTestAuthorizer(tb testing.TB, store CredentialReader, opts Options) *Authorizer {
+	tb.Helper()
+	if opts.Now == nil {
+		opts.Now = func() time.Time { return testNow }
+	}
+	a, err := New(store, opts)
+	if err != nil {
+		tb.Fatalf("New: %v", err)
+	}
+	return a
+}
