@@ -53,12 +53,29 @@ var Core = Table{
 	},
 }
 
-// Usage holds the seven-day usage history, deleted by native TTL.
+// Index names of the usage table.
+const (
+	UsageByToken   = "byToken"
+	UsageByUser    = "byUser"
+	UsageByService = "byService"
+)
+
+// Usage holds the seven-day usage history, deleted by native TTL. Every
+// partition key is an account (plus a token, user or service) and a write
+// shard; every sort key is the call time then the request ID, so each
+// query reads one account's calls newest first within a time window. The
+// layout and the sharding argument are in docs/usage.md and
+// pkg/usagestore.
 var Usage = Table{
 	ID:           "Usage",
 	EnvVar:       "USAGE_TABLE",
 	PartitionKey: "pk",
 	SortKey:      "sk",
+	GlobalIndexes: []Index{
+		{Name: UsageByToken, PartitionKey: "tokenPk", SortKey: "sk"},
+		{Name: UsageByUser, PartitionKey: "userPk", SortKey: "sk"},
+		{Name: UsageByService, PartitionKey: "servicePk", SortKey: "sk"},
+	},
 	TTLAttribute: "expiresAt",
 }
 
