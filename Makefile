@@ -37,11 +37,13 @@ run: ## Run the whole service locally (API on PORT, DynamoDB Local on DYNAMODB_P
 test: ## Run every test; storage tests start their own DynamoDB Local
 	$(GO) test -count=1 -timeout 25m ./...
 
-lint: $(STATICCHECK) ## gofmt, go vet and staticcheck
-	@unformatted=$$(gofmt -l $$(git ls-files --cached --others --exclude-standard '*.go')); \
-	if [ -n "$$unformatted" ]; then echo "gofmt needed on:"; echo "$$unformatted"; exit 1; fi
-	$(GO) vet ./...
-	$(STATICCHECK) ./...
+lint: $(STATICCHECK) ## gofmt, go vet and staticcheck (all run, then any failure fails)
+	@status=0; \
+	unformatted=$$(gofmt -l $$(git ls-files --cached --others --exclude-standard '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed on:"; echo "$$unformatted"; status=1; fi; \
+	echo "go vet ./..."; $(GO) vet ./... || status=1; \
+	echo "staticcheck ./..."; $(STATICCHECK) ./... || status=1; \
+	exit $$status
 
 build: $(addprefix build-,$(FUNCTIONS)) ## Build every functions/<name> into bin/<name>/bootstrap (linux/arm64)
 
