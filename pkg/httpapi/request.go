@@ -5,15 +5,14 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
-	"net/http"
 	"strconv"
 	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/acmedata/tokenservice/pkg/authctx"
+
 	"github.com/acmedata/tokenservice/pkg/tokens"
 )
 
@@ -83,15 +82,6 @@ func jsonType(goKind string) string {
 	}
 }
 
-// AccountID returns the account the authorizer authenticated.
-func AccountID(req events.APIGatewayProxyRequest) (string, error) {
-	id := authctx.String(req.RequestContext.Authorizer, authctx.AccountID)
-	if id == "" {
-		return "", ErrUnauthorized
-	}
-	return id, nil
-}
-
 // Query returns a query parameter, "" if absent. A parameter given twice
 // with different values is refused rather than silently picking one.
 func Query(req events.APIGatewayProxyRequest, name string) (string, error) {
@@ -129,15 +119,6 @@ func Page(req events.APIGatewayProxyRequest) (tokens.PageRequest, error) {
 	return p, nil
 }
 
-// PathParam returns a path parameter or a 404 naming what is missing.
-func PathParam(req events.APIGatewayProxyRequest, name string) (string, error) {
-	v := req.PathParameters[name]
-	if v == "" {
-		return "", &Error{http.StatusNotFound, "not_found", fmt.Sprintf("missing path parameter %s", name)}
-	}
-	return v, nil
-}
-
 // snake turns a camelCase parameter name into snake_case for error codes.
 func snake(s string) string {
 	var b strings.Builder
@@ -149,4 +130,13 @@ func snake(s string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
+}
+
+// AccountID returns the account the authorizer authenticated, for code
+// outside a Router; routes registered with HandleAccount get Request.Account.
+func AccountID(req events.APIGatewayProxyRequest) (string, error) {
+	if id := authctx.String(req.RequestContext.Authorizer, authctx.AccountID); id != "" {
+		return id, nil
+	}
+	return "", ErrUnauthorized
 }

@@ -109,7 +109,7 @@ func TestPageReadsLimitAndCursor(t *testing.T) {
 
 func TestRouterAnswersPanicsAndUnknownRoutesWithJSONErrors(t *testing.T) {
 	r := NewRouter(nil)
-	r.Handle("GET", "/boom", func(_ context.Context, _ events.APIGatewayProxyRequest) (int, any, error) { panic("kaboom") })
+	r.Handle("GET", "/boom", func(context.Context, Request) (int, any, error) { panic("kaboom") })
 	for _, tc := range []struct {
 		method, resource string
 		status           int

@@ -15,13 +15,51 @@ import (
 
 // Route handles one route: it returns the status and the value to encode as
 // the JSON body (nil for none), or an error for ErrorResponse to answer.
-type Route func(ctx context.Context, req events.APIGatewayProxyRequest) (int, any, error)
+type Route func(ctx context.Context, req Request) (int, any, error)
+
+// Request is a proxy event as a route sees it.
+type Request struct {
+	events.APIGatewayProxyRequest
+	// Account is the account the API-key authorizer authenticated; set on
+	// routes registered with HandleAccount, empty otherwise.
+	Account string
+}
+
+// Param returns a path parameter. API Gateway only routes a request to a
+// template when every parameter is present, and the domain refuses
+// malformed IDs as not found, so an absent one needs no special case.
+func (r Request) Param(name string) string { return r.PathParameters[name] }
+
+// Decode decodes the body strictly into v (see Decode).
+func (r Request) Decode(v any) error { return Decode(r.APIGatewayProxyRequest, v) }
+
+// Result turns a domain call's outcome into a route's answer, rendering the
+// value through view.
+func Result[T, V any](status int, view func(T) V, v T, err error) (int, any, error) {
+	if err != nil {
+		return 0, nil, err
+	}
+	return status, view(v), nil
+}
+
+// NoContent answers 204 unless err.
+func NoContent(err error) (int, any, error) {
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusNoContent, nil, nil
+}
 
 // Router dispatches API Gateway proxy events to routes by method and
 // resource template (the event's Resource, e.g. /admin/users/{userId}).
 type Router struct {
-	routes map[string]Route
+	routes map[string]registered
 	log    *slog.Logger
+}
+
+type registered struct {
+	route       Route
+	needAccount bool
 }
 
 // NewRouter returns an empty router that logs through log.
@@ -29,12 +67,18 @@ func NewRouter(log *slog.Logger) *Router {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Router{routes: map[string]Route{}, log: log}
+	return &Router{routes: map[string]registered{}, log: log}
 }
 
 // Handle registers h for method on resource.
 func (r *Router) Handle(method, resource string, h Route) {
-	r.routes[method+" "+resource] = h
+	r.routes[method+" "+resource] = registered{route: h}
+}
+
+// HandleAccount registers h for method on resource behind the API-key
+// authorizer: a request without an authenticated account never reaches h.
+func (r *Router) HandleAccount(method, resource string, h Route) {
+	r.routes[method+" "+resource] = registered{route: h, needAccount: true}
 }
 
 // Serve answers one event. It never returns an error: API Gateway would
@@ -54,14 +98,18 @@ func (r *Router) Serve(ctx context.Context, req events.APIGatewayProxyRequest) (
 	return resp, nil
 }
 
-func (r *Router) call(ctx context.Context, h Route, req events.APIGatewayProxyRequest) (resp events.APIGatewayProxyResponse, err error) {
+func (r *Router) call(ctx context.Context, h registered, req events.APIGatewayProxyRequest) (resp events.APIGatewayProxyResponse, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("panic: %v\n%s", p, debug.Stack())
 			resp = ErrorResponse(err)
 		}
 	}()
-	status, body, err := h(ctx, req)
+	account := authctx.String(req.RequestContext.Authorizer, authctx.AccountID)
+	if h.needAccount && account == "" {
+		return ErrorResponse(ErrUnauthorized), ErrUnauthorized
+	}
+	status, body, err := h.route(ctx, Request{APIGatewayProxyRequest: req, Account: account})
 	if err != nil {
 		return ErrorResponse(err), err
 	}

@@ -109,6 +109,19 @@ type NewTokenView struct {
 	Token string `json:"token"`
 }
 
+// KeyView answers the routes that make an API key: the key, shown this once.
+type KeyView struct {
+	APIKey string `json:"apiKey"`
+}
+
+// NewKey renders a key just made.
+func NewKey(key string) KeyView { return KeyView{APIKey: key} }
+
+// NewToken returns the view of a token just made with secret.
+func NewToken(secret string) func(tokens.TokenView) NewTokenView {
+	return func(v tokens.TokenView) NewTokenView { return NewTokenView{TokenView: Token(v), Token: secret} }
+}
+
 // List is the shape of every listing.
 type List[T any] struct {
 	Items      []T     `json:"items"`

@@ -34,7 +34,7 @@ func New(cloner Cloner, log *slog.Logger) (*Handler, error) {
 		return nil, errors.New("clone: nil cloner")
 	}
 	h := &Handler{cloner: cloner, router: httpapi.NewRouter(log)}
-	h.router.Handle(http.MethodPost, "/admin/tokens/{tokenId}/clone", h.clone)
+	h.router.HandleAccount(http.MethodPost, "/admin/tokens/{tokenId}/clone", h.clone)
 	return h, nil
 }
 
@@ -50,17 +50,9 @@ type cloneBody struct {
 	RevokeSourceAfterSeconds *int64 `json:"revokeSourceAfterSeconds"`
 }
 
-func (h *Handler) clone(ctx context.Context, req events.APIGatewayProxyRequest) (int, any, error) {
-	acc, err := httpapi.AccountID(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	tokenID, err := httpapi.PathParam(req, "tokenId")
-	if err != nil {
-		return 0, nil, err
-	}
+func (h *Handler) clone(ctx context.Context, req httpapi.Request) (int, any, error) {
 	var body cloneBody
-	if err := httpapi.Decode(req, &body); err != nil {
+	if err := req.Decode(&body); err != nil {
 		return 0, nil, err
 	}
 	r := tokens.CloneRequest{Name: body.Name}
@@ -71,9 +63,6 @@ func (h *Handler) clone(ctx context.Context, req events.APIGatewayProxyRequest) 
 		d := time.Duration(*s) * time.Second
 		r.RevokeSourceAfter = &d
 	}
-	view, secret, err := h.cloner.CloneToken(ctx, acc, tokenID, r)
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusCreated, httpapi.NewTokenView{TokenView: httpapi.Token(view), Token: secret}, nil
+	view, secret, err := h.cloner.CloneToken(ctx, req.Account, req.Param("tokenId"), r)
+	return httpapi.Result(http.StatusCreated, httpapi.NewToken(secret), view, err)
 }

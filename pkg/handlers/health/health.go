@@ -50,7 +50,7 @@ type Status struct {
 	Status string `json:"status"`
 }
 
-func (h *Handler) check(ctx context.Context, _ events.APIGatewayProxyRequest) (int, any, error) {
+func (h *Handler) check(ctx context.Context, _ httpapi.Request) (int, any, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	if err := h.store.Ping(ctx); err != nil {

@@ -34,7 +34,7 @@ func New(issuer Issuer, log *slog.Logger) (*Handler, error) {
 		return nil, errors.New("issue: nil issuer")
 	}
 	h := &Handler{issuer: issuer, router: httpapi.NewRouter(log)}
-	h.router.Handle(http.MethodPost, "/admin/services/{service}/tokens", h.issue)
+	h.router.HandleAccount(http.MethodPost, "/admin/services/{service}/tokens", h.issue)
 	return h, nil
 }
 
@@ -49,17 +49,9 @@ type issueBody struct {
 	ExpiresAt *string `json:"expiresAt"`
 }
 
-func (h *Handler) issue(ctx context.Context, req events.APIGatewayProxyRequest) (int, any, error) {
-	acc, err := httpapi.AccountID(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	service, err := httpapi.PathParam(req, "service")
-	if err != nil {
-		return 0, nil, err
-	}
+func (h *Handler) issue(ctx context.Context, req httpapi.Request) (int, any, error) {
 	var body issueBody
-	if err := httpapi.Decode(req, &body); err != nil {
+	if err := req.Decode(&body); err != nil {
 		return 0, nil, err
 	}
 	r := tokens.IssueRequest{Name: body.Name}
@@ -73,9 +65,6 @@ func (h *Handler) issue(ctx context.Context, req events.APIGatewayProxyRequest) 
 		}
 		r.ExpiresAt = &t
 	}
-	view, secret, err := h.issuer.IssueToken(ctx, acc, service, r)
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusCreated, httpapi.NewTokenView{TokenView: httpapi.Token(view), Token: secret}, nil
+	view, secret, err := h.issuer.IssueToken(ctx, req.Account, req.Param("service"), r)
+	return httpapi.Result(http.StatusCreated, httpapi.NewToken(secret), view, err)
 }

@@ -4,8 +4,8 @@ import (
 	"context"
 	"net/http"
 	"strings"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/acmedata/tokenservice/pkg/handlers/handlertest"
 	"github.com/acmedata/tokenservice/pkg/handlers/issue"

@@ -74,7 +74,7 @@ func New(mgr Manager, log *slog.Logger) (*Handler, error) {
 		{http.MethodPatch, "/admin/tokens/{tokenId}", h.updateToken},
 		{http.MethodDelete, "/admin/tokens/{tokenId}", h.deleteToken},
 	} {
-		h.router.Handle(r.method, r.path, r.route)
+		h.router.HandleAccount(r.method, r.path, r.route)
 	}
 	return h, nil
 }
@@ -86,117 +86,63 @@ func (h *Handler) Serve(ctx context.Context, req events.APIGatewayProxyRequest) 
 
 // ---- account ----
 
-func (h *Handler) getAccount(ctx context.Context, req events.APIGatewayProxyRequest) (int, any, error) {
-	acc, err := httpapi.AccountID(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	a, err := h.mgr.Account(ctx, acc)
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusOK, httpapi.Account(a), nil
+func (h *Handler) getAccount(ctx context.Context, r httpapi.Request) (int, any, error) {
+	a, err := h.mgr.Account(ctx, r.Account)
+	return httpapi.Result(http.StatusOK, httpapi.Account, a, err)
 }
 
-// KeyResponse answers the key routes: the new key, shown this once.
-type KeyResponse struct {
-	APIKey string `json:"apiKey"`
-}
-
-func (h *Handler) rotateKey(ctx context.Context, req events.APIGatewayProxyRequest) (int, any, error) {
-	acc, err := httpapi.AccountID(req)
-	if err != nil {
+func (h *Handler) rotateKey(ctx context.Context, r httpapi.Request) (int, any, error) {
+	if err := r.Decode(&struct{}{}); err != nil {
 		return 0, nil, err
 	}
-	if err := httpapi.Decode(req, &struct{}{}); err != nil {
-		return 0, nil, err
-	}
-	_, key, err := h.mgr.ReplaceAPIKey(ctx, acc)
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusCreated, KeyResponse{APIKey: key}, nil
+	_, key, err := h.mgr.ReplaceAPIKey(ctx, r.Account)
+	return httpapi.Result(http.StatusCreated, httpapi.NewKey, key, err)
 }
 
 // ---- users ----
 
-type createUserBody struct {
+type userBody struct {
 	Email *string `json:"email"`
 	Name  *string `json:"name"`
 }
 
-func (h *Handler) createUser(ctx context.Context, req events.APIGatewayProxyRequest) (int, any, error) {
-	acc, err := httpapi.AccountID(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	var body createUserBody
-	if err := httpapi.Decode(req, &body); err != nil {
+func (h *Handler) createUser(ctx context.Context, r httpapi.Request) (int, any, error) {
+	var body userBody
+	if err := r.Decode(&body); err != nil {
 		return 0, nil, err
 	}
 	if body.Email == nil || body.Name == nil {
 		return 0, nil, tokens.Invalid("missing_field", "email and name are required")
 	}
-	u, err := h.mgr.CreateUser(ctx, acc, *body.Email, *body.Name)
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusCreated, httpapi.User(u), nil
+	u, err := h.mgr.CreateUser(ctx, r.Account, *body.Email, *body.Name)
+	return httpapi.Result(http.StatusCreated, httpapi.User, u, err)
 }
 
-func (h *Handler) listUsers(ctx context.Context, req events.APIGatewayProxyRequest) (int, any, error) {
-	acc, err := httpapi.AccountID(req)
+func (h *Handler) listUsers(ctx context.Context, r httpapi.Request) (int, any, error) {
+	page, err := httpapi.Page(r.APIGatewayProxyRequest)
 	if err != nil {
 		return 0, nil, err
 	}
-	page, err := httpapi.Page(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	p, err := h.mgr.Users(ctx, acc, page)
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusOK, httpapi.ListOf(p, httpapi.User), nil
+	p, err := h.mgr.Users(ctx, r.Account, page)
+	return httpapi.Result(http.StatusOK, listOf(httpapi.User), p, err)
 }
 
-func (h *Handler) getUser(ctx context.Context, req events.APIGatewayProxyRequest) (int, any, error) {
-	acc, userID, err := accountAnd(req, "userId")
-	if err != nil {
-		return 0, nil, err
-	}
-	u, err := h.mgr.User(ctx, acc, userID)
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusOK, httpapi.User(u), nil
+func (h *Handler) getUser(ctx context.Context, r httpapi.Request) (int, any, error) {
+	u, err := h.mgr.User(ctx, r.Account, r.Param("userId"))
+	return httpapi.Result(http.StatusOK, httpapi.User, u, err)
 }
 
-func (h *Handler) updateUser(ctx context.Context, req events.APIGatewayProxyRequest) (int, any, error) {
-	acc, userID, err := accountAnd(req, "userId")
-	if err != nil {
+func (h *Handler) updateUser(ctx context.Context, r httpapi.Request) (int, any, error) {
+	var body userBody
+	if err := r.Decode(&body); err != nil {
 		return 0, nil, err
 	}
-	var body createUserBody
-	if err := httpapi.Decode(req, &body); err != nil {
-		return 0, nil, err
-	}
-	u, err := h.mgr.UpdateUser(ctx, acc, userID, tokens.UserChange{Email: body.Email, Name: body.Name})
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusOK, httpapi.User(u), nil
+	u, err := h.mgr.UpdateUser(ctx, r.Account, r.Param("userId"), tokens.UserChange{Email: body.Email, Name: body.Name})
+	return httpapi.Result(http.StatusOK, httpapi.User, u, err)
 }
 
-func (h *Handler) deleteUser(ctx context.Context, req events.APIGatewayProxyRequest) (int, any, error) {
-	acc, userID, err := accountAnd(req, "userId")
-	if err != nil {
-		return 0, nil, err
-	}
-	if err := h.mgr.DeleteUser(ctx, acc, userID); err != nil {
-		return 0, nil, err
-	}
-	return http.StatusNoContent, nil, nil
+func (h *Handler) deleteUser(ctx context.Context, r httpapi.Request) (int, any, error) {
+	return httpapi.NoContent(h.mgr.DeleteUser(ctx, r.Account, r.Param("userId")))
 }
 
 // ---- services and access ----
@@ -214,28 +160,14 @@ func serviceView(s tokens.ServiceSummary) ServiceView {
 	return ServiceView{ID: s.ID, Name: s.Name, UsersWithAccess: s.UsersWithAccess, UserTokens: s.UserTokens, UserlessTokens: s.UserlessTokens}
 }
 
-func (h *Handler) listServices(ctx context.Context, req events.APIGatewayProxyRequest) (int, any, error) {
-	acc, err := httpapi.AccountID(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	services, err := h.mgr.Services(ctx, acc)
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusOK, httpapi.ListOf(tokens.Page[tokens.ServiceSummary]{Items: services}, serviceView), nil
+func (h *Handler) listServices(ctx context.Context, r httpapi.Request) (int, any, error) {
+	services, err := h.mgr.Services(ctx, r.Account)
+	return httpapi.Result(http.StatusOK, listOf(serviceView), tokens.Page[tokens.ServiceSummary]{Items: services}, err)
 }
 
-func (h *Handler) getService(ctx context.Context, req events.APIGatewayProxyRequest) (int, any, error) {
-	acc, service, err := accountAnd(req, "service")
-	if err != nil {
-		return 0, nil, err
-	}
-	s, err := h.mgr.ServiceSummary(ctx, acc, service)
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusOK, serviceView(s), nil
+func (h *Handler) getService(ctx context.Context, r httpapi.Request) (int, any, error) {
+	s, err := h.mgr.ServiceSummary(ctx, r.Account, r.Param("service"))
+	return httpapi.Result(http.StatusOK, serviceView, s, err)
 }
 
 // AccessView is a user's access to one service.
@@ -251,97 +183,60 @@ func accessView(service string) func(tokens.User) AccessView {
 	}
 }
 
-func (h *Handler) listServiceUsers(ctx context.Context, req events.APIGatewayProxyRequest) (int, any, error) {
-	acc, service, err := accountAnd(req, "service")
+func (h *Handler) listServiceUsers(ctx context.Context, r httpapi.Request) (int, any, error) {
+	page, err := httpapi.Page(r.APIGatewayProxyRequest)
 	if err != nil {
 		return 0, nil, err
 	}
-	page, err := httpapi.Page(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	p, err := h.mgr.ServiceUsers(ctx, acc, service, page)
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusOK, httpapi.ListOf(p, accessView(service)), nil
+	service := r.Param("service")
+	p, err := h.mgr.ServiceUsers(ctx, r.Account, service, page)
+	return httpapi.Result(http.StatusOK, listOf(accessView(service)), p, err)
 }
 
 type accessBody struct {
 	Active *bool `json:"active"`
 }
 
-func (h *Handler) setAccess(ctx context.Context, req events.APIGatewayProxyRequest) (int, any, error) {
-	acc, service, err := accountAnd(req, "service")
-	if err != nil {
-		return 0, nil, err
-	}
-	userID, err := httpapi.PathParam(req, "userId")
-	if err != nil {
-		return 0, nil, err
-	}
+func (h *Handler) setAccess(ctx context.Context, r httpapi.Request) (int, any, error) {
 	var body accessBody
-	if err := httpapi.Decode(req, &body); err != nil {
+	if err := r.Decode(&body); err != nil {
 		return 0, nil, err
 	}
 	if body.Active == nil {
 		return 0, nil, tokens.Invalid("missing_field", "active is required")
 	}
-	u, err := h.mgr.SetAccess(ctx, acc, service, userID, *body.Active)
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusOK, accessView(service)(u), nil
+	service := r.Param("service")
+	u, err := h.mgr.SetAccess(ctx, r.Account, service, r.Param("userId"), *body.Active)
+	return httpapi.Result(http.StatusOK, accessView(service), u, err)
 }
 
 // ---- tokens ----
 
-func (h *Handler) listTokens(ctx context.Context, req events.APIGatewayProxyRequest) (int, any, error) {
-	acc, service, err := accountAnd(req, "service")
+func (h *Handler) listTokens(ctx context.Context, r httpapi.Request) (int, any, error) {
+	page, err := httpapi.Page(r.APIGatewayProxyRequest)
 	if err != nil {
 		return 0, nil, err
 	}
-	page, err := httpapi.Page(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	f := tokens.TokenFilter{Service: service}
+	f := tokens.TokenFilter{Service: r.Param("service")}
 	var typ, status string
 	for name, dst := range map[string]*string{"type": &typ, "userId": &f.UserID, "status": &status} {
-		if *dst, err = httpapi.Query(req, name); err != nil {
+		if *dst, err = httpapi.Query(r.APIGatewayProxyRequest, name); err != nil {
 			return 0, nil, err
 		}
 	}
 	f.Type, f.Status = tokens.TokenType(typ), tokens.TokenStatus(status)
-	p, err := h.mgr.Tokens(ctx, acc, f, page)
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusOK, httpapi.ListOf(p, httpapi.Token), nil
+	p, err := h.mgr.Tokens(ctx, r.Account, f, page)
+	return httpapi.Result(http.StatusOK, listOf(httpapi.Token), p, err)
 }
 
-func (h *Handler) defaultToken(ctx context.Context, req events.APIGatewayProxyRequest) (int, any, error) {
-	acc, service, err := accountAnd(req, "service")
-	if err != nil {
-		return 0, nil, err
-	}
-	t, err := h.mgr.DefaultToken(ctx, acc, service)
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusOK, httpapi.Token(t), nil
+func (h *Handler) defaultToken(ctx context.Context, r httpapi.Request) (int, any, error) {
+	t, err := h.mgr.DefaultToken(ctx, r.Account, r.Param("service"))
+	return httpapi.Result(http.StatusOK, httpapi.Token, t, err)
 }
 
-func (h *Handler) getToken(ctx context.Context, req events.APIGatewayProxyRequest) (int, any, error) {
-	acc, tokenID, err := accountAnd(req, "tokenId")
-	if err != nil {
-		return 0, nil, err
-	}
-	t, err := h.mgr.Token(ctx, acc, tokenID)
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusOK, httpapi.Token(t), nil
+func (h *Handler) getToken(ctx context.Context, r httpapi.Request) (int, any, error) {
+	t, err := h.mgr.Token(ctx, r.Account, r.Param("tokenId"))
+	return httpapi.Result(http.StatusOK, httpapi.Token, t, err)
 }
 
 type updateTokenBody struct {
@@ -349,39 +244,20 @@ type updateTokenBody struct {
 	Enabled *bool   `json:"enabled"`
 }
 
-func (h *Handler) updateToken(ctx context.Context, req events.APIGatewayProxyRequest) (int, any, error) {
-	acc, tokenID, err := accountAnd(req, "tokenId")
-	if err != nil {
-		return 0, nil, err
-	}
+func (h *Handler) updateToken(ctx context.Context, r httpapi.Request) (int, any, error) {
 	var body updateTokenBody
-	if err := httpapi.Decode(req, &body); err != nil {
+	if err := r.Decode(&body); err != nil {
 		return 0, nil, err
 	}
-	t, err := h.mgr.UpdateToken(ctx, acc, tokenID, tokens.TokenChange{Name: body.Name, Enabled: body.Enabled})
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusOK, httpapi.Token(t), nil
+	t, err := h.mgr.UpdateToken(ctx, r.Account, r.Param("tokenId"), tokens.TokenChange{Name: body.Name, Enabled: body.Enabled})
+	return httpapi.Result(http.StatusOK, httpapi.Token, t, err)
 }
 
-func (h *Handler) deleteToken(ctx context.Context, req events.APIGatewayProxyRequest) (int, any, error) {
-	acc, tokenID, err := accountAnd(req, "tokenId")
-	if err != nil {
-		return 0, nil, err
-	}
-	if err := h.mgr.DeleteToken(ctx, acc, tokenID); err != nil {
-		return 0, nil, err
-	}
-	return http.StatusNoContent, nil, nil
+func (h *Handler) deleteToken(ctx context.Context, r httpapi.Request) (int, any, error) {
+	return httpapi.NoContent(h.mgr.DeleteToken(ctx, r.Account, r.Param("tokenId")))
 }
 
-// accountAnd returns the caller's account and one path parameter.
-func accountAnd(req events.APIGatewayProxyRequest, param string) (string, string, error) {
-	acc, err := httpapi.AccountID(req)
-	if err != nil {
-		return "", "", err
-	}
-	v, err := httpapi.PathParam(req, param)
-	return acc, v, err
+// listOf adapts a representation to the listing shape.
+func listOf[S, T any](convert func(S) T) func(tokens.Page[S]) httpapi.List[T] {
+	return func(p tokens.Page[S]) httpapi.List[T] { return httpapi.ListOf(p, convert) }
 }

@@ -57,7 +57,7 @@ func (h *Handler) Serve(ctx context.Context, req events.APIGatewayProxyRequest) 
 
 // audit records who changed what: operators act across accounts, so every
 // write is logged with the IAM principal API Gateway authenticated.
-func (h *Handler) audit(ctx context.Context, req events.APIGatewayProxyRequest, action, target string) {
+func (h *Handler) audit(ctx context.Context, req httpapi.Request, action, target string) {
 	h.log.LogAttrs(ctx, slog.LevelInfo, "operator action",
 		slog.String("action", action), slog.String("target", target),
 		slog.String("principal", req.RequestContext.Identity.UserArn),
@@ -75,9 +75,9 @@ type CreatedAccount struct {
 	APIKey  string              `json:"apiKey"`
 }
 
-func (h *Handler) createAccount(ctx context.Context, req events.APIGatewayProxyRequest) (int, any, error) {
+func (h *Handler) createAccount(ctx context.Context, req httpapi.Request) (int, any, error) {
 	var body createAccountBody
-	if err := httpapi.Decode(req, &body); err != nil {
+	if err := req.Decode(&body); err != nil {
 		return 0, nil, err
 	}
 	if body.Name == nil || body.Services == nil {
@@ -91,16 +91,10 @@ func (h *Handler) createAccount(ctx context.Context, req events.APIGatewayProxyR
 	return http.StatusCreated, CreatedAccount{Account: httpapi.Account(a), APIKey: key}, nil
 }
 
-func (h *Handler) getAccount(ctx context.Context, req events.APIGatewayProxyRequest) (int, any, error) {
-	id, err := httpapi.PathParam(req, "accountId")
-	if err != nil {
-		return 0, nil, err
-	}
+func (h *Handler) getAccount(ctx context.Context, req httpapi.Request) (int, any, error) {
+	id := req.Param("accountId")
 	a, err := h.mgr.Account(ctx, id)
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusOK, httpapi.Account(a), nil
+	return httpapi.Result(http.StatusOK, httpapi.Account, a, err)
 }
 
 type updateAccountBody struct {
@@ -108,13 +102,10 @@ type updateAccountBody struct {
 	Services *[]string             `json:"services"`
 }
 
-func (h *Handler) updateAccount(ctx context.Context, req events.APIGatewayProxyRequest) (int, any, error) {
-	id, err := httpapi.PathParam(req, "accountId")
-	if err != nil {
-		return 0, nil, err
-	}
+func (h *Handler) updateAccount(ctx context.Context, req httpapi.Request) (int, any, error) {
+	id := req.Param("accountId")
 	var body updateAccountBody
-	if err := httpapi.Decode(req, &body); err != nil {
+	if err := req.Decode(&body); err != nil {
 		return 0, nil, err
 	}
 	a, err := h.mgr.UpdateAccount(ctx, id, tokens.AccountChange{Status: body.Status, Services: body.Services})
@@ -125,17 +116,9 @@ func (h *Handler) updateAccount(ctx context.Context, req events.APIGatewayProxyR
 	return http.StatusOK, httpapi.Account(a), nil
 }
 
-// KeyResponse answers a key replacement: the new key, shown this once.
-type KeyResponse struct {
-	APIKey string `json:"apiKey"`
-}
-
-func (h *Handler) replaceKey(ctx context.Context, req events.APIGatewayProxyRequest) (int, any, error) {
-	id, err := httpapi.PathParam(req, "accountId")
-	if err != nil {
-		return 0, nil, err
-	}
-	if err := httpapi.Decode(req, &struct{}{}); err != nil {
+func (h *Handler) replaceKey(ctx context.Context, req httpapi.Request) (int, any, error) {
+	id := req.Param("accountId")
+	if err := req.Decode(&struct{}{}); err != nil {
 		return 0, nil, err
 	}
 	a, key, err := h.mgr.ReplaceAPIKey(ctx, id)
@@ -143,20 +126,17 @@ func (h *Handler) replaceKey(ctx context.Context, req events.APIGatewayProxyRequ
 		return 0, nil, err
 	}
 	h.audit(ctx, req, "replace_api_key", a.ID)
-	return http.StatusCreated, KeyResponse{APIKey: key}, nil
+	return http.StatusCreated, httpapi.NewKey(key), nil
 }
 
 type settingsBody struct {
 	Settings *tokens.Settings `json:"settings"`
 }
 
-func (h *Handler) setSettings(ctx context.Context, req events.APIGatewayProxyRequest) (int, any, error) {
-	id, err := httpapi.PathParam(req, "tokenId")
-	if err != nil {
-		return 0, nil, err
-	}
+func (h *Handler) setSettings(ctx context.Context, req httpapi.Request) (int, any, error) {
+	id := req.Param("tokenId")
 	var body settingsBody
-	if err := httpapi.Decode(req, &body); err != nil {
+	if err := req.Decode(&body); err != nil {
 		return 0, nil, err
 	}
 	if body.Settings == nil || *body.Settings == nil {
