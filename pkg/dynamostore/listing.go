@@ -1,0 +1,149 @@
+package dynamostore
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/acmedata/tokenservice/pkg/schema"
+	"github.com/acmedata/tokenservice/pkg/tokens"
+)
+
+const (
+	indexByService = schema.CoreByService
+	indexByUser    = schema.CoreByUser
+)
+
+// minQueryPage is the least a listing asks DynamoDB for per round trip, so
+// that a selective filter does not cost one call per item.
+const minQueryPage = 25
+
+// listing is one paged Query over an account's partition: the items whose
+// sortAttr (sk, or an index's sort key) begins with prefix.
+type listing struct {
+	index    string // empty for the table itself
+	sortAttr string
+	prefix   string
+	forward  bool // oldest first; IDs are ULIDs, so key order is creation order
+}
+
+var usersListing = listing{sortAttr: attrSK, prefix: prefixUser, forward: true}
+
+func serviceListing(service string) listing {
+	return listing{index: indexByService, sortAttr: attrSvcSK, prefix: svcPrefix(service)}
+}
+
+func userListing(userID string) listing {
+	return listing{index: indexByUser, sortAttr: attrUserSK, prefix: userTokensPrefix(userID)}
+}
+
+// list reads pages until page.Limit items pass filter (in DynamoDB) and
+// keep (in Go), or the listing ends. NextCursor is the key of the last item
+// returned; it is empty when the listing is known to hold nothing more.
+func list[I, T any](ctx context.Context, s *Store, accountID string, l listing, page tokens.PageRequest, filter string, filterValues map[string]types.AttributeValue, keep func(I) (T, bool, error)) (tokens.Page[T], error) {
+	start, err := l.start(accountID, page.Cursor)
+	if err != nil {
+		return tokens.Page[T]{}, err
+	}
+	limit := max(page.Limit, 1)
+	keyCond := "#pk = :pk AND begins_with(#" + l.sortAttr + ", :prefix)"
+	values := maps.Clone(filterValues)
+	if values == nil {
+		values = map[string]types.AttributeValue{}
+	}
+	values[":pk"], values[":prefix"] = str(accountPK(accountID)), str(l.prefix)
+	in := &dynamodb.QueryInput{
+		TableName: &s.table, IndexName: optional(l.index), ConsistentRead: aws.Bool(true),
+		KeyConditionExpression: &keyCond, FilterExpression: optional(filter),
+		ExpressionAttributeNames: exprNames(nil, keyCond, filter), ExpressionAttributeValues: values,
+		ScanIndexForward: aws.Bool(l.forward), ExclusiveStartKey: start, Limit: aws.Int32(int32(max(limit+1, minQueryPage))),
+	}
+	var out tokens.Page[T]
+	var last map[string]types.AttributeValue
+	for {
+		res, err := s.db.Query(ctx, in)
+		if err != nil {
+			return tokens.Page[T]{}, storeErr(err)
+		}
+		for _, raw := range res.Items {
+			var it I
+			if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
+				return tokens.Page[T]{}, fmt.Errorf("decode item: %w", err)
+			}
+			v, ok, err := keep(it)
+			if err != nil {
+				return tokens.Page[T]{}, err
+			}
+			if !ok {
+				continue
+			}
+			if len(out.Items) == limit { // a further match: there is a next page
+				out.NextCursor = l.cursor(last)
+				return out, nil
+			}
+			out.Items, last = append(out.Items, v), raw
+		}
+		if res.LastEvaluatedKey == nil {
+			return out, nil
+		}
+		if len(out.Items) == limit {
+			out.NextCursor = l.cursor(last)
+			return out, nil
+		}
+		in.ExclusiveStartKey = res.LastEvaluatedKey
+	}
+}
+
+// cursor encodes the key of item without its partition key: the partition
+// always comes from the caller's account, so a cursor cannot reach into
+// another account.
+func (l listing) cursor(item map[string]types.AttributeValue) string {
+	k := map[string]string{attrSK: stringAttr(item[attrSK])}
+	if l.sortAttr != attrSK {
+		k[l.sortAttr] = stringAttr(item[l.sortAttr])
+	}
+	b, _ := json.Marshal(k) // a map of strings always encodes
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// start decodes a cursor into the ExclusiveStartKey of the listing, or
+// ErrBadCursor if it was not issued by this listing.
+func (l listing) start(accountID, cursor string) (map[string]types.AttributeValue, error) {
+	if cursor == "" {
+		return nil, nil
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(cursor)
+	var k map[string]string
+	if err != nil || json.Unmarshal(raw, &k) != nil {
+		return nil, tokens.ErrBadCursor
+	}
+	sk, sortKey := k[attrSK], k[l.sortAttr]
+	id, ok := strings.CutPrefix(sortKey, l.prefix)
+	wantKeys := 2
+	if l.sortAttr == attrSK {
+		wantKeys = 1
+	}
+	if !ok || id == "" || len(k) != wantKeys || (l.sortAttr != attrSK && sk != tokenSK(id)) {
+		return nil, tokens.ErrBadCursor
+	}
+	key := itemKey(accountPK(accountID), sk)
+	if l.sortAttr != attrSK {
+		key[l.sortAttr] = str(sortKey)
+	}
+	return key, nil
+}
+
+func stringAttr(v types.AttributeValue) string {
+	if s, ok := v.(*types.AttributeValueMemberS); ok {
+		return s.Value
+	}
+	return ""
+}
