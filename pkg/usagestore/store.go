@@ -1,0 +1,293 @@
+package usagestore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/acmedata/tokenservice/pkg/tokens"
+	"github.com/acmedata/tokenservice/pkg/usage"
+)
+
+// API is the part of the DynamoDB client the store uses.
+type API interface {
+	BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error)
+	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+}
+
+var _ API = (*dynamodb.Client)(nil)
+
+const (
+	// batchSize is BatchWriteItem's limit.
+	batchSize = 25
+	// writers is how many BatchWriteItem requests one PutRecords keeps in
+	// flight: enough to hide round trips, few enough not to self-throttle.
+	writers = 4
+	// maxAttempts bounds the BatchWriteItem calls for one batch when
+	// DynamoDB keeps returning UnprocessedItems; the whole delivery then
+	// fails and is retried by its sender, idempotently.
+	maxAttempts = 10
+	minBackoff  = 25 * time.Millisecond
+	maxBackoff  = 2 * time.Second
+)
+
+// ErrUnprocessed reports items DynamoDB still refused after every retry.
+var ErrUnprocessed = errors.New("usagestore: items left unprocessed after retries")
+
+// Store reads and writes usage records.
+type Store struct {
+	api   API
+	table string
+	now   func() time.Time
+}
+
+// New returns a store over the usage table named table.
+func New(api API, table string) (*Store, error) {
+	if api == nil {
+		return nil, errors.New("usagestore: nil DynamoDB client")
+	}
+	if table == "" {
+		return nil, errors.New("usagestore: empty table name")
+	}
+	return &Store{api: api, table: table, now: time.Now}, nil
+}
+
+// PutRecords stores recs. A record already stored (same request ID and
+// time) is overwritten with the same content, so a redelivered batch
+// changes nothing.
+func (s *Store) PutRecords(ctx context.Context, recs []usage.Record) error {
+	reqs, err := s.writeRequests(recs)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	batches := make(chan []types.WriteRequest)
+	errs := make(chan error, writers)
+	var wg sync.WaitGroup
+	for range min(writers, (len(reqs)+batchSize-1)/batchSize) {
+		wg.Go(func() {
+			for b := range batches {
+				if err := s.writeBatch(ctx, b); err != nil {
+					errs <- err
+					cancel() // the delivery fails as a whole: stop early
+					return
+				}
+			}
+		})
+	}
+	for start := 0; start < len(reqs) && ctx.Err() == nil; start += batchSize {
+		select {
+		case batches <- reqs[start:min(start+batchSize, len(reqs))]:
+		case <-ctx.Done():
+		}
+	}
+	close(batches)
+	wg.Wait()
+	close(errs)
+	var all []error
+	for err := range errs {
+		all = append(all, err)
+	}
+	return errors.Join(all...)
+}
+
+// writeRequests marshals recs, keeping one request per key: a batch must
+// not name the same key twice, and a line delivered twice in one batch is
+// the same call.
+func (s *Store) writeRequests(recs []usage.Record) ([]types.WriteRequest, error) {
+	seen := make(map[string]bool, len(recs))
+	reqs := make([]types.WriteRequest, 0, len(recs))
+	for _, r := range recs {
+		it := newItem(r)
+		if seen[it.PK+"\x00"+it.SK] {
+			continue
+		}
+		seen[it.PK+"\x00"+it.SK] = true
+		av, err := attributevalue.MarshalMap(it)
+		if err != nil {
+			return nil, fmt.Errorf("usagestore: marshal record %s: %w", r.RequestID, err)
+		}
+		reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: av}})
+	}
+	return reqs, nil
+}
+
+// writeBatch writes up to 25 requests, retrying what DynamoDB leaves
+// unprocessed (it does so under throttling) with backoff and jitter.
+func (s *Store) writeBatch(ctx context.Context, reqs []types.WriteRequest) error {
+	backoff := minBackoff
+	for attempt := 1; ; attempt++ {
+		out, err := s.api.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{
+			RequestItems: map[string][]types.WriteRequest{s.table: reqs},
+		})
+		if err != nil {
+			return fmt.Errorf("usagestore: batch write: %w", storeErr(err))
+		}
+		reqs = out.UnprocessedItems[s.table]
+		if len(reqs) == 0 {
+			return nil
+		}
+		if attempt == maxAttempts {
+			return fmt.Errorf("%w: %d items after %d attempts", ErrUnprocessed, len(reqs), attempt)
+		}
+		// Full jitter keeps concurrent writers from retrying in step.
+		select {
+		case <-time.After(rand.N(backoff) + time.Millisecond):
+		case <-ctx.Done():
+			return fmt.Errorf("usagestore: batch write: %w", ctx.Err())
+		}
+		backoff = min(2*backoff, maxBackoff)
+	}
+}
+
+// Records returns one page of accountID's records matching f, newest
+// first, never older than usage.Retention.
+func (s *Store) Records(ctx context.Context, accountID string, f usage.Filter, page tokens.PageRequest) (tokens.Page[usage.Record], error) {
+	limit := page.Limit
+	if limit <= 0 {
+		limit = tokens.DefaultPageLimit
+	}
+	ix := chooseIndex(accountID, f)
+	qid := queryID(accountID, f)
+	from, to, ok := f.Window(s.now())
+	if !ok {
+		return tokens.Page[usage.Record]{}, nil
+	}
+	lo, hi := lowerBound(from), upperBound(to)
+	var after string
+	if page.Cursor != "" {
+		c, err := decodeCursor(page.Cursor, qid)
+		if err != nil {
+			return tokens.Page[usage.Record]{}, err
+		}
+		after = c
+		hi = min(hi, c)
+	}
+	if lo > hi {
+		return tokens.Page[usage.Record]{}, nil
+	}
+
+	// Each shard contributes up to limit+1 items: if the merged result
+	// holds more than limit, there is a next page; if not, every shard was
+	// read to its end.
+	results := make([][]item, Shards)
+	errs := make([]error, Shards)
+	var wg sync.WaitGroup
+	for shard := range Shards {
+		wg.Go(func() {
+			results[shard], errs[shard] = s.queryShard(ctx, ix, ix.keyOf(shard), lo, hi, after, limit+1)
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return tokens.Page[usage.Record]{}, err
+	}
+	var merged []item
+	for _, r := range results {
+		merged = append(merged, r...)
+	}
+	sort.Slice(merged, func(i, j int) bool { return merged[i].SK > merged[j].SK })
+	var p tokens.Page[usage.Record]
+	if len(merged) > limit {
+		merged = merged[:limit]
+		p.NextCursor = encodeCursor(qid, merged[limit-1].SK)
+	}
+	p.Items = make([]usage.Record, 0, len(merged))
+	for _, it := range merged {
+		p.Items = append(p.Items, it.record())
+	}
+	return p, nil
+}
+
+// queryShard reads up to want items of one shard with sort keys in
+// [lo, hi], newest first, skipping the cursor's own item (after).
+func (s *Store) queryShard(ctx context.Context, ix index, pk, lo, hi, after string, want int) ([]item, error) {
+	in := &dynamodb.QueryInput{
+		TableName:                 aws.String(s.table),
+		KeyConditionExpression:    aws.String("#pk = :pk AND #sk BETWEEN :lo AND :hi"),
+		ExpressionAttributeNames:  map[string]string{"#pk": ix.attr, "#sk": attrSK},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(pk), ":lo": str(lo), ":hi": str(hi)},
+		ScanIndexForward:          aws.Bool(false),
+		Limit:                     aws.Int32(int32(want)),
+	}
+	if ix.name != "" {
+		in.IndexName = aws.String(ix.name)
+	}
+	addFilter(in, ix.filters)
+	var items []item
+	for {
+		out, err := s.api.Query(ctx, in)
+		if err != nil {
+			return nil, fmt.Errorf("usagestore: query: %w", storeErr(err))
+		}
+		var page []item
+		if err := attributevalue.UnmarshalListOfMaps(out.Items, &page); err != nil {
+			return nil, fmt.Errorf("usagestore: unmarshal records: %w", err)
+		}
+		for _, it := range page {
+			if it.SK != after {
+				items = append(items, it)
+			}
+		}
+		if len(items) >= want || out.LastEvaluatedKey == nil {
+			return items[:min(len(items), want)], nil
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+}
+
+// addFilter narrows a query on attributes its key does not cover.
+func addFilter(in *dynamodb.QueryInput, filters map[string]string) {
+	var expr string
+	i := 0
+	for attr, v := range filters {
+		name, val := fmt.Sprintf("#f%d", i), fmt.Sprintf(":f%d", i)
+		if expr != "" {
+			expr += " AND "
+		}
+		expr += name + " = " + val
+		in.ExpressionAttributeNames[name] = attr
+		in.ExpressionAttributeValues[val] = str(v)
+		i++
+	}
+	if expr != "" {
+		in.FilterExpression = aws.String(expr)
+	}
+}
+
+func str(s string) types.AttributeValue { return &types.AttributeValueMemberS{Value: s} }
+
+// storeErr classifies an SDK error for the HTTP layer: throttling is a
+// 429, an unreachable or failing DynamoDB a 503.
+func storeErr(err error) error {
+	var (
+		throughput *types.ProvisionedThroughputExceededException
+		limit      *types.RequestLimitExceeded
+		throttling *types.ThrottlingException
+		send       *smithyhttp.RequestSendError
+		response   *smithyhttp.ResponseError
+		netErr     net.Error
+	)
+	switch {
+	case errors.As(err, &throughput), errors.As(err, &limit), errors.As(err, &throttling):
+		return tokens.Throttled(err)
+	case errors.Is(err, context.Canceled):
+		return err
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &send), errors.As(err, &netErr),
+		errors.As(err, &response) && response.HTTPStatusCode() >= 500:
+		return tokens.Unavailable(err)
+	}
+	return err
+}
