@@ -137,8 +137,12 @@ func (s *Store) DeleteUser(ctx context.Context, accountID, userID string) error 
 		return err
 	}
 	var u userItem
-	if _, err := s.get(ctx, pk, sk, &u); err != nil {
+	found, err := s.get(ctx, pk, sk, &u)
+	if err != nil {
 		return err
+	}
+	if !found { // a concurrent DeleteUser finished first
+		return tokens.NotFound("user")
 	}
 	refs, err := s.userTokens(ctx, accountID, userID)
 	if err != nil {

@@ -470,7 +470,7 @@ func paginate[T any](sorted []T, listing string, desc bool, page tokens.PageRequ
 			start++
 		}
 	}
-	end := min(start+page.Limit, len(sorted))
+	end := min(start+max(page.Limit, 1), len(sorted))
 	out := tokens.Page[T]{Items: slices.Clone(sorted[start:end])}
 	if end < len(sorted) && end > start {
 		out.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(listing + "|" + key(sorted[end-1])))
