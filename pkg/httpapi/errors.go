@@ -50,6 +50,11 @@ func Classify(err error) (status int, code, message string) {
 			return s, te.Code, te.Message
 		}
 	}
+	if errors.Is(err, tokens.ErrStale) {
+		// The Manager retries lost races; one that still loses is a conflict
+		// the caller may retry, not a server fault.
+		return http.StatusConflict, "concurrent_update", "the resource was changed by another request; retry"
+	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return http.StatusServiceUnavailable, "store_unavailable", "the token store did not answer in time, try again"
 	}

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"fmt"
 	"encoding/base64"
 	"net/http"
 	"strings"
@@ -66,6 +67,7 @@ func TestClassifyMapsEveryDomainKindAndHidesInternals(t *testing.T) {
 		{tokens.Unavailable(nil), 503, "store_unavailable"},
 		{tokens.ErrBadCursor, 400, "invalid_cursor"},
 		{ErrBodyTooLarge, 413, "payload_too_large"},
+		{fmt.Errorf("save: %w", tokens.ErrStale), 409, "concurrent_update"},
 		{errSecretDetail, 500, "internal_error"},
 	} {
 		status, code, msg := Classify(tc.err)

@@ -340,10 +340,14 @@ func (m *Manager) DeleteToken(ctx context.Context, accountID, tokenID string) er
 	if !id.Valid(id.Token, tokenID) {
 		return NotFound("token")
 	}
-	if err := m.store.DeleteToken(ctx, accountID, tokenID); err != nil {
-		return fmt.Errorf("delete token: %w", err)
-	}
-	return nil
+	// A transaction conflict with a concurrent write surfaces as ErrStale;
+	// the delete itself is unconditional, so retrying it is safe.
+	return m.retry(ctx, func() error {
+		if err := m.store.DeleteToken(ctx, accountID, tokenID); err != nil {
+			return fmt.Errorf("delete token: %w", err)
+		}
+		return nil
+	})
 }
 
 func truncateRunes(s string, n int) string {

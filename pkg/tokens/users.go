@@ -76,10 +76,13 @@ func (m *Manager) DeleteUser(ctx context.Context, accountID, userID string) erro
 	if !id.Valid(id.User, userID) {
 		return NotFound("user")
 	}
-	if err := m.store.DeleteUser(ctx, accountID, userID); err != nil {
-		return fmt.Errorf("delete user: %w", err)
-	}
-	return nil
+	// DeleteUser resumes a half-done delete, so retrying a conflict is safe.
+	return m.retry(ctx, func() error {
+		if err := m.store.DeleteUser(ctx, accountID, userID); err != nil {
+			return fmt.Errorf("delete user: %w", err)
+		}
+		return nil
+	})
 }
 
 // SetAccess switches a user's access to one of the account's services on

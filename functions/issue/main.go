@@ -1,0 +1,16 @@
+// Command issue is the Lambda function serving token issuance (POST /admin/services/{service}/tokens).
+package main
+
+import (
+	"log/slog"
+
+	"github.com/acmedata/tokenservice/pkg/handlers/issue"
+	"github.com/acmedata/tokenservice/pkg/tokens"
+	"github.com/acmedata/tokenservice/pkg/wire"
+)
+
+func main() {
+	wire.StartWithManager(func(m *tokens.Manager, log *slog.Logger) (wire.ProxyHandler, error) {
+		return issue.New(m, log)
+	})
+}
