@@ -52,15 +52,29 @@ type Store struct {
 	now   func() time.Time
 }
 
+// Option configures a Store.
+type Option func(*Store)
+
+// WithClock sets the clock the retention window is measured from
+// (default time.Now): tests read fixtures recorded on a fixed date.
+func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = now } }
+
 // New returns a store over the usage table named table.
-func New(api API, table string) (*Store, error) {
+func New(api API, table string, opts ...Option) (*Store, error) {
 	if api == nil {
 		return nil, errors.New("usagestore: nil DynamoDB client")
 	}
 	if table == "" {
 		return nil, errors.New("usagestore: empty table name")
 	}
-	return &Store{api: api, table: table, now: time.Now}, nil
+	s := &Store{api: api, table: table, now: time.Now}
+	for _, o := range opts {
+		o(s)
+	}
+	if s.now == nil {
+		return nil, errors.New("usagestore: nil clock")
+	}
+	return s, nil
 }
 
 // PutRecords stores recs. A record already stored (same request ID and

@@ -36,12 +36,11 @@ func newEnv(t *testing.T) *env {
 	t.Helper()
 	client := dynamotest.Client(t)
 	table := dynamotest.Tables(t)[schema.Usage.ID]
-	s, err := New(client, table)
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	s, err := New(client, table, WithClock(func() time.Time { return now }))
 	if err != nil {
 		t.Fatal(err)
 	}
-	now := time.Now().UTC().Truncate(time.Millisecond)
-	s.now = func() time.Time { return now }
 	return &env{ctx: t.Context(), client: client, table: table, store: s, now: now}
 }
 
