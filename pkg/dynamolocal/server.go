@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -72,19 +72,9 @@ type Server struct {
 // Start runs DynamoDB Local and returns once it answers requests. ctx bounds
 // the start-up only: the server runs until Stop.
 func Start(ctx context.Context, opts Options) (*Server, error) {
-	dist := opts.Dist
-	if dist.Jar == "" {
-		cacheDir := opts.CacheDir
-		if cacheDir == "" {
-			var err error
-			if cacheDir, err = DefaultCacheDir(); err != nil {
-				return nil, err
-			}
-		}
-		var err error
-		if dist, err = Install(ctx, cacheDir); err != nil {
-			return nil, err
-		}
+	dist, err := resolveDist(ctx, opts)
+	if err != nil {
+		return nil, err
 	}
 	java, err := exec.LookPath("java")
 	if err != nil {
@@ -104,10 +94,12 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if opts.DataDir == "" {
 		args = append(args, "-inMemory")
 	} else {
+		if err := os.MkdirAll(opts.DataDir, 0o755); err != nil {
+			return nil, fmt.Errorf("dynamolocal: start: %w", err)
+		}
 		args = append(args, "-dbPath", opts.DataDir)
 	}
 	cmd := exec.Command(java, args...)
-	cmd.Dir = filepath.Dir(dist.Jar)
 	tail := &tailBuffer{max: 4 << 10}
 	out := io.Writer(tail)
 	if opts.Log != nil {
@@ -131,6 +123,22 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		return nil, fmt.Errorf("dynamolocal: start on %s: %w; server output:\n%s", s.endpoint, err, tail.String())
 	}
 	return s, nil
+}
+
+// resolveDist returns opts.Dist, or installs into opts.CacheDir (or the
+// default cache) when no distribution is given.
+func resolveDist(ctx context.Context, opts Options) (Dist, error) {
+	if opts.Dist.Jar != "" {
+		return opts.Dist, nil
+	}
+	cacheDir := opts.CacheDir
+	if cacheDir == "" {
+		var err error
+		if cacheDir, err = DefaultCacheDir(); err != nil {
+			return Dist{}, err
+		}
+	}
+	return Install(ctx, cacheDir)
 }
 
 // run starts cmd and waits for it from a goroutine locked to its OS thread:

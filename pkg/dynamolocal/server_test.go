@@ -3,6 +3,7 @@ package dynamolocal
 import (
 	"errors"
 	"net/url"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -45,7 +46,8 @@ func TestStopLeavesNoProcessBehind(t *testing.T) {
 }
 
 func TestDataDirKeepsTablesAcrossRestarts(t *testing.T) {
-	dir := t.TempDir()
+	// A directory that does not exist yet: Start creates it.
+	dir := filepath.Join(t.TempDir(), "data")
 	prefix := uniquePrefix(t)
 
 	first := startServer(t, Options{DataDir: dir})
