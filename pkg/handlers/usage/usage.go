@@ -1,0 +1,120 @@
+// Package usage serves GET /admin/usage: the calling account's usage
+// history of the last seven days, newest first, narrowed by service, token,
+// user and time, paginated.
+//
+// The account comes only from the API-key authorizer's context, and the
+// store keys every query by it, so no filter value can reach another
+// account's records. The seven-day limit is applied by the store on every
+// read (see usage.Filter.Window), not left to TTL.
+package usage
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/acmedata/tokenservice/pkg/httpapi"
+	"github.com/acmedata/tokenservice/pkg/tokens"
+	"github.com/acmedata/tokenservice/pkg/usage"
+)
+
+// Resource is the route this handler serves.
+const Resource = "/admin/usage"
+
+// History reads an account's usage records.
+type History interface {
+	Records(ctx context.Context, accountID string, f usage.Filter, page tokens.PageRequest) (tokens.Page[usage.Record], error)
+}
+
+// Handler serves GET /admin/usage.
+type Handler struct {
+	history History
+	router  *httpapi.Router
+}
+
+// New returns a Handler over history.
+func New(history History, log *slog.Logger) (*Handler, error) {
+	if history == nil {
+		return nil, errors.New("usage handler: nil history")
+	}
+	h := &Handler{history: history, router: httpapi.NewRouter(log)}
+	h.router.HandleAccount(http.MethodGet, Resource, h.list)
+	return h, nil
+}
+
+// Serve answers one API Gateway proxy event.
+func (h *Handler) Serve(ctx context.Context, req events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
+	return h.router.Serve(ctx, req)
+}
+
+// RecordView is a usage record's representation.
+type RecordView struct {
+	Time      string  `json:"time"`
+	RequestID string  `json:"requestId"`
+	TokenID   string  `json:"tokenId"`
+	UserID    *string `json:"userId"`
+	Service   string  `json:"service"`
+	Method    string  `json:"method"`
+	Path      string  `json:"path"`
+	Status    int     `json:"status"`
+	LatencyMs int64   `json:"latencyMs"`
+	SourceIP  string  `json:"sourceIp"`
+}
+
+// Record represents r. The path is redacted again: the store already
+// holds redacted paths, and a representation must not depend on that.
+func Record(r usage.Record) RecordView {
+	v := RecordView{
+		Time: httpapi.Time(r.Time), RequestID: r.RequestID, TokenID: r.TokenID, Service: r.Service,
+		Method: r.Method, Path: usage.RedactPath(r.Path), Status: r.Status, LatencyMs: r.LatencyMs, SourceIP: r.SourceIP,
+	}
+	if r.UserID != "" {
+		v.UserID = &r.UserID
+	}
+	return v
+}
+
+func (h *Handler) list(ctx context.Context, r httpapi.Request) (int, any, error) {
+	page, err := httpapi.Page(r.APIGatewayProxyRequest)
+	if err != nil {
+		return 0, nil, err
+	}
+	f, err := filter(r.APIGatewayProxyRequest)
+	if err != nil {
+		return 0, nil, err
+	}
+	p, err := h.history.Records(ctx, r.Account, f, page)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, httpapi.ListOf(p, Record), nil
+}
+
+// filter reads the query's filters.
+func filter(req events.APIGatewayProxyRequest) (usage.Filter, error) {
+	var f usage.Filter
+	for name, dst := range map[string]*string{"service": &f.Service, "tokenId": &f.TokenID, "userId": &f.UserID} {
+		v, err := httpapi.Query(req, name)
+		if err != nil {
+			return f, err
+		}
+		*dst = v
+	}
+	for name, dst := range map[string]*time.Time{"from": &f.From, "to": &f.To} {
+		v, err := httpapi.Query(req, name)
+		if err != nil {
+			return f, err
+		}
+		if v == "" {
+			continue
+		}
+		if *dst, err = time.Parse(time.RFC3339Nano, v); err != nil {
+			return f, tokens.Invalid("invalid_"+name, "%s must be an RFC 3339 time such as 2025-03-01T12:00:00Z", name)
+		}
+	}
+	return f, f.Validate()
+}
