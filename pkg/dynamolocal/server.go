@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -89,17 +90,27 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		return nil, fmt.Errorf("dynamolocal: start: %w", err)
 	}
 
+	// Telemetry off: nothing local should phone home, and offline it would
+	// only cost time.
 	args := append(slices.Clone(opts.JavaArgs), "-Djava.library.path="+dist.LibDir, "-jar", dist.Jar,
-		"-sharedDb", "-port", strconv.Itoa(port))
+		"-sharedDb", "-disableTelemetry", "-port", strconv.Itoa(port))
 	if opts.DataDir == "" {
 		args = append(args, "-inMemory")
 	} else {
-		if err := os.MkdirAll(opts.DataDir, 0o755); err != nil {
-			return nil, fmt.Errorf("dynamolocal: start: %w", err)
+		dataDir, err := filepath.Abs(opts.DataDir)
+		if err == nil {
+			err = os.MkdirAll(dataDir, 0o755)
 		}
-		args = append(args, "-dbPath", opts.DataDir)
+		if err != nil {
+			return nil, fmt.Errorf("dynamolocal: start: data dir: %w", err)
+		}
+		args = append(args, "-dbPath", dataDir)
 	}
 	cmd := exec.Command(java, args...)
+	// DynamoDB Local writes a metadata file into its working directory;
+	// the jar's directory keeps it out of the caller's (a test's package
+	// directory, the repository root).
+	cmd.Dir = filepath.Dir(dist.Jar)
 	tail := &tailBuffer{max: 4 << 10}
 	out := io.Writer(tail)
 	if opts.Log != nil {
