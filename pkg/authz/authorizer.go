@@ -2,7 +2,6 @@ package authz
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -207,31 +206,29 @@ func (d *decision) context(withSettings bool) map[string]any {
 	c := make(map[string]any, 7)
 	c[authctx.AccountID] = t.AccountID
 	c[authctx.TokenID] = t.ID
-	c[authctx.TokenType] = string(t.Type())
+	c[authctx.TokenType] = boxedTokenType[t.Type()]
 	c[authctx.UserID] = t.UserID
 	c[authctx.Service] = d.service
-	c[authctx.Outcome] = d.outcome.Code()
+	if d.outcome == tokens.Valid {
+		c[authctx.Outcome] = boxedValid
+	} else {
+		c[authctx.Outcome] = d.outcome.Code()
+	}
 	if withSettings {
-		c[authctx.Settings] = encodeSettings(t.Settings)
+		c[authctx.Settings] = string(appendSettings(make([]byte, 0, 64), t.Settings))
 	}
 	return c
 }
 
-// encodeSettings renders settings as a JSON object; keys are sorted, so the
-// same settings always give the same string.
-func encodeSettings(s tokens.Settings) string {
-	if len(s) == 0 {
-		return "{}"
+// Values boxed once: putting a string in an interface allocates, and the
+// hot path needs no more allocations than it has to.
+var (
+	boxedTokenType = map[tokens.TokenType]any{
+		tokens.TokenUser:     string(tokens.TokenUser),
+		tokens.TokenUserless: string(tokens.TokenUserless),
 	}
-	b, err := json.Marshal(s)
-	if err != nil {
-		// Settings are validated to strings, numbers and booleans when set;
-		// an unencodable value means a corrupt item, which is not worth a
-		// refusal of an otherwise valid token but must not pass silently.
-		return "{}"
-	}
-	return string(b)
-}
+	boxedValid any = tokens.Valid.Code()
+)
 
 // Log field names of the decision line. They are a contract: the usage
 // history reads refused calls of known tokens from these lines.
@@ -339,13 +336,18 @@ func RedactedPath(resource string, params map[string]string) string {
 // writeRedactingTokens writes a path-parameter value, replacing every
 // segment that looks like a token in any letter case.
 func writeRedactingTokens(b *strings.Builder, value string) {
-	for i, seg := range strings.Split(value, "/") {
-		if i > 0 {
+	for first := true; ; first = false {
+		seg, rest, more := strings.Cut(value, "/")
+		if !first {
 			b.WriteByte('/')
 		}
-		if secret.IsToken(strings.ToLower(seg)) {
+		if len(seg) == secret.TokenLength && secret.IsToken(strings.ToLower(seg)) {
 			seg = Redacted
 		}
 		b.WriteString(seg)
+		if !more {
+			return
+		}
+		value = rest
 	}
 }

@@ -150,3 +150,27 @@ func wildcardMatch(p, s string) bool {
 		return s != "" && s[0] == p[0] && wildcardMatch(p[1:], s[1:])
 	}
 }
+
+// TestCachedFeedAllowOpensNoOtherFeedPath proves the feed route, which no
+// pattern can bound, is allowed by its exact method ARN plus the service's
+// /data pattern.
+func TestCachedFeedAllowOpensNoOtherFeedPath(t *testing.T) {
+	store := newFakeStore()
+	store.put(fixtureToken, validCredential("tmy"))
+	ev := loadEvent(t, "feed-path")
+	resp, err := newTestAuthorizer(t, store, Options{}).Authorize(context.Background(), ev)
+	assertEffect(t, resp, err, "Allow")
+	arn, _ := apigw.ParseMethodARN(ev.MethodArn)
+	resources := resp.PolicyDocument.Statement[0].Resource
+	for request, allowed := range map[string]bool{
+		ev.MethodArn:                                   true,
+		arn.Stage + "GET/data/tmy/x":                   true,
+		arn.Stage + "GET/data/timeseries/x":            false,
+		ev.MethodArn + "/more":                         false,
+		arn.Stage + "GET/feed/x/timeseries/tmy/hourly": false,
+	} {
+		if got := policyAllows(resources, request); got != allowed {
+			t.Errorf("cached feed Allow matches %s = %v, want %v", request, got, allowed)
+		}
+	}
+}

@@ -83,7 +83,7 @@ func ParseMethodARN(arn string) (MethodARN, error) {
 		return MethodARN{}, ErrBadMethodARN
 	}
 	stage, route, ok := strings.Cut(rest, "/")
-	if !ok || stage == "" || route == "" || strings.ContainsAny(api+stage, "*?") {
+	if !ok || stage == "" || route == "" || strings.ContainsAny(api, "*?") || strings.ContainsAny(stage, "*?") {
 		return MethodARN{}, ErrBadMethodARN
 	}
 	return MethodARN{Stage: arn[:len(api)+1+len(stage)+1], Route: route}, nil

@@ -1,0 +1,50 @@
+package authz
+
+import (
+	"encoding/json"
+	"math"
+	"reflect"
+	"testing"
+
+	"github.com/acmedata/tokenservice/pkg/tokens"
+)
+
+// TestSettingsReachTheBackendUnchanged proves the settings string decodes
+// back to exactly what the operator set, however awkward the strings.
+func TestSettingsReachTheBackendUnchanged(t *testing.T) {
+	cases := []tokens.Settings{
+		nil,
+		{},
+		{"publicOnly": true},
+		{"maxRows": float64(100), "ratio": 0.25, "big": 1e21, "neg": -3.5},
+		{"region": "eu", "quote": `a"b\c`, "ctl": "line\nbreak\x00", "html": "<b>&</b>", "unicode": "Zürich ✓"},
+		{"a": "1", "b": "2", "c": "3", "d": "4", "e": "5", "f": "6", "g": "7", "h": "8", "i": "9", "j": "10"},
+	}
+	for _, s := range cases {
+		raw := appendSettings(nil, s)
+		var got tokens.Settings
+		if err := json.Unmarshal(raw, &got); err != nil {
+			t.Fatalf("settings %v encode as invalid JSON %s: %v", s, raw, err)
+		}
+		want := s
+		if want == nil {
+			want = tokens.Settings{}
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("settings %v came back as %v (%s)", s, got, raw)
+		}
+	}
+}
+
+func TestSettingsEncodeDeterministically(t *testing.T) {
+	s := tokens.Settings{"z": 1.0, "a": "x", "m": false}
+	if got, want := string(appendSettings(nil, s)), `{"a":"x","m":false,"z":1}`; got != want {
+		t.Errorf("got %s, want %s", got, want)
+	}
+}
+
+func TestUnencodableSettingBecomesNull(t *testing.T) {
+	if got, want := string(appendSettings(nil, tokens.Settings{"x": math.NaN()})), `{"x":null}`; got != want {
+		t.Errorf("got %s, want %s", got, want)
+	}
+}
