@@ -2,6 +2,10 @@ package usagestore
 
 import (
 	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
 	"hash/fnv"
 	"strconv"
 	"time"
@@ -67,6 +71,18 @@ func newItem(r usage.Record) item {
 		it.ServicePK = partKey(r.AccountID, "SERVICE", r.Service, shard)
 	}
 	return it
+}
+
+// Item returns r as the store writes it, for tools that write the table
+// directly (the benchmark's raw BatchWriteItem baseline).
+func Item(r usage.Record) (map[string]types.AttributeValue, error) { return newItem(r).marshal() }
+
+func (it item) marshal() (map[string]types.AttributeValue, error) {
+	av, err := attributevalue.MarshalMap(it)
+	if err != nil {
+		return nil, fmt.Errorf("usagestore: marshal record %s: %w", it.RequestID, err)
+	}
+	return av, nil
 }
 
 func (it item) record() usage.Record {

@@ -129,9 +129,9 @@ func (s *Store) writeRequests(recs []usage.Record) ([]types.WriteRequest, error)
 			continue
 		}
 		seen[it.PK+"\x00"+it.SK] = true
-		av, err := attributevalue.MarshalMap(it)
+		av, err := it.marshal()
 		if err != nil {
-			return nil, fmt.Errorf("usagestore: marshal record %s: %w", r.RequestID, err)
+			return nil, err
 		}
 		reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: av}})
 	}
