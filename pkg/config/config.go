@@ -8,12 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -127,7 +127,7 @@ func DynamoDB(ctx context.Context, c Config, o ClientOptions) (*dynamodb.Client,
 		)
 	}
 	if o.Timeout > 0 {
-		opts = append(opts, awsconfig.WithHTTPClient(&http.Client{Timeout: o.Timeout}))
+		opts = append(opts, awsconfig.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(o.Timeout)))
 	}
 	if o.MaxAttempts > 0 {
 		opts = append(opts, awsconfig.WithRetryMaxAttempts(o.MaxAttempts))

@@ -1,0 +1,46 @@
+package config
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+)
+
+func TestFromEnvReadsServicesAndDefaults(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		env      map[string]string
+		services int
+		prefix   string
+		ok       bool
+	}{
+		{"defaults", map[string]string{}, 2, "tka_", true},
+		{"custom catalog and prefix", map[string]string{EnvServices: "tmy=TMY data", EnvAPIKeyPrefix: "acme_"}, 1, "acme_", true},
+		{"malformed catalog", map[string]string{EnvServices: "tmy"}, 0, "", false},
+		{"bad log level", map[string]string{EnvLogLevel: "loud"}, 0, "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := FromEnv(func(k string) string { return tc.env[k] })
+			if (err == nil) != tc.ok {
+				t.Fatalf("err = %v, want ok=%v", err, tc.ok)
+			}
+			if tc.ok && (len(c.Services) != tc.services || c.APIKeyPrefix != tc.prefix) {
+				t.Fatalf("config = %+v", c)
+			}
+		})
+	}
+}
+
+// A bounded client must build wherever the SDK's environment customises
+// its HTTP client (AWS_CA_BUNDLE needs the SDK's buildable client).
+func TestDynamoDBBuildsABoundedClientWithACABundle(t *testing.T) {
+	const bundle = "/etc/ssl/certs/ca-certificates.crt"
+	if _, err := os.Stat(bundle); err != nil {
+		t.Skipf("no system CA bundle at %s", bundle)
+	}
+	t.Setenv("AWS_CA_BUNDLE", bundle)
+	if _, err := DynamoDB(context.Background(), Config{DynamoEndpoint: "http://127.0.0.1:1"}, ClientOptions{Timeout: time.Second, MaxAttempts: 2}); err != nil {
+		t.Fatalf("DynamoDB: %v", err)
+	}
+}
