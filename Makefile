@@ -51,8 +51,14 @@ build-%:
 	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath \
 		-ldflags "-s -w" -o bin/$*/bootstrap ./functions/$*
 
-bench: ## Run the Go benchmarks
+bench: ## Benchmarks and load runs, printing their figures and target ratios
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(GO) run ./scripts/authbench
+	$(GO) run ./scripts/usagebench
+	$(MAKE) --no-print-directory build
+	@echo "function binaries (linux/arm64, -s -w, lambda.norpc; target <= 15 MB):"
+	@for f in bin/*/bootstrap; do stat -c '%s %n' "$$f"; done | \
+		awk '{ mb = $$1 / 1048576; printf "  %-28s %5.1f MB %s\n", $$2, mb, (mb <= 15 ? "ok" : "OVER") }'
 
 synth: build ## Synthesize the CDK app into cdk.out (never contacts AWS)
 	CDK_DISABLE_CLI_TELEMETRY=true $(CDK) synth --quiet --no-notices
