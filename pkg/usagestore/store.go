@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"sort"
 	"sync"
 	"time"
@@ -14,8 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
 
+	"github.com/acmedata/tokenservice/pkg/dynamoerr"
 	"github.com/acmedata/tokenservice/pkg/tokens"
 	"github.com/acmedata/tokenservice/pkg/usage"
 )
@@ -284,24 +283,11 @@ func addFilter(in *dynamodb.QueryInput, filters map[string]string) {
 func str(s string) types.AttributeValue { return &types.AttributeValueMemberS{Value: s} }
 
 // storeErr classifies an SDK error for the HTTP layer: throttling is a
-// 429, an unreachable or failing DynamoDB a 503.
+// 429, an unreachable or failing DynamoDB a 503 (pkg/dynamoerr); anything
+// else is returned as it is.
 func storeErr(err error) error {
-	var (
-		throughput *types.ProvisionedThroughputExceededException
-		limit      *types.RequestLimitExceeded
-		throttling *types.ThrottlingException
-		send       *smithyhttp.RequestSendError
-		response   *smithyhttp.ResponseError
-		netErr     net.Error
-	)
-	switch {
-	case errors.As(err, &throughput), errors.As(err, &limit), errors.As(err, &throttling):
-		return tokens.Throttled(err)
-	case errors.Is(err, context.Canceled):
-		return err
-	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &send), errors.As(err, &netErr),
-		errors.As(err, &response) && response.HTTPStatusCode() >= 500:
-		return tokens.Unavailable(err)
+	if transient, ok := dynamoerr.Transient(err); ok {
+		return transient
 	}
 	return err
 }
