@@ -17,6 +17,7 @@ import (
 	"github.com/acmedata/tokenservice/pkg/dynamostore"
 	"github.com/acmedata/tokenservice/pkg/schema"
 	"github.com/acmedata/tokenservice/pkg/tokens"
+	"github.com/acmedata/tokenservice/pkg/usagestore"
 )
 
 // Deps gives a function's build step its configuration and logger, and
@@ -58,6 +59,23 @@ func (d Deps) CoreStore(ctx context.Context, o config.ClientOptions) (*dynamosto
 	store, err := dynamostore.New(client, d.Config.CoreTable)
 	if err != nil {
 		return nil, fmt.Errorf("core store: %w", err)
+	}
+	return store, nil
+}
+
+// UsageStore returns the store over the usage table, with the default
+// client timeouts and retries.
+func (d Deps) UsageStore(ctx context.Context) (*usagestore.Store, error) {
+	if err := d.Config.RequireTables(schema.Usage); err != nil {
+		return nil, err
+	}
+	client, err := config.DynamoDB(ctx, d.Config, config.ClientOptions{})
+	if err != nil {
+		return nil, err
+	}
+	store, err := usagestore.New(client, d.Config.UsageTable)
+	if err != nil {
+		return nil, fmt.Errorf("usage store: %w", err)
 	}
 	return store, nil
 }
