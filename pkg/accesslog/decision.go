@@ -42,18 +42,7 @@ func ParseDecision(line []byte, fallback time.Time) (Entry, Decision, error) {
 		return Entry{}, "", err
 	}
 	d := Decision(f.str(decisionKey))
-	e := Entry{
-		RequestID:    f.str("requestId"),
-		HTTPMethod:   f.str("httpMethod"),
-		ResourcePath: f.str("resourcePath"),
-		SourceIP:     f.str("sourceIp"),
-		AccountID:    f.str("accountId"),
-		TokenID:      f.str("tokenId"),
-		TokenType:    f.str("tokenType"),
-		UserID:       f.str("userId"),
-		Service:      f.str("service"),
-		Outcome:      f.str("outcome"),
-	}
+	e := f.call()
 	if e.ResourcePath == "" {
 		e.ResourcePath = f.str("resource")
 	}

@@ -79,19 +79,8 @@ func Parse(line []byte) (Entry, error) {
 	if err != nil {
 		return Entry{}, err
 	}
-	e := Entry{
-		RequestID:    f.str("requestId"),
-		HTTPMethod:   f.str("httpMethod"),
-		ResourcePath: f.str("resourcePath"),
-		SourceIP:     f.str("sourceIp"),
-		ErrorType:    f.str("errorType"),
-		AccountID:    f.str("accountId"),
-		TokenID:      f.str("tokenId"),
-		TokenType:    f.str("tokenType"),
-		UserID:       f.str("userId"),
-		Service:      f.str("service"),
-		Outcome:      f.str("outcome"),
-	}
+	e := f.call()
+	e.ErrorType = f.str("errorType")
 	status, errStatus := f.int("status")
 	latency, errLatency := f.int("responseLatency")
 	epoch, errEpoch := f.int("requestTimeEpoch")
@@ -116,6 +105,23 @@ func decodeFields(line []byte) (fields, error) {
 		return nil, fmt.Errorf("%w: not a JSON object", ErrMalformed)
 	}
 	return f, nil
+}
+
+// call reads the string fields access-log and decision lines share under
+// the same keys: the call itself and the caller the authorizer resolved.
+func (f fields) call() Entry {
+	return Entry{
+		RequestID:    f.str("requestId"),
+		HTTPMethod:   f.str("httpMethod"),
+		ResourcePath: f.str("resourcePath"),
+		SourceIP:     f.str("sourceIp"),
+		AccountID:    f.str("accountId"),
+		TokenID:      f.str("tokenId"),
+		TokenType:    f.str("tokenType"),
+		UserID:       f.str("userId"),
+		Service:      f.str("service"),
+		Outcome:      f.str("outcome"),
+	}
 }
 
 // str returns a string value; "-" (API Gateway's empty) and absent are "".
