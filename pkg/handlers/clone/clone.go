@@ -11,8 +11,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
-
 	"github.com/acmedata/tokenservice/pkg/httpapi"
 	"github.com/acmedata/tokenservice/pkg/tokens"
 )
@@ -22,25 +20,20 @@ type Cloner interface {
 	CloneToken(ctx context.Context, accountID, tokenID string, r tokens.CloneRequest) (tokens.TokenView, string, error)
 }
 
-// Handler serves token cloning.
-type Handler struct {
+// handler's methods are the routes of token cloning.
+type handler struct {
 	cloner Cloner
-	router *httpapi.Router
 }
 
-// New returns a Handler over cloner.
-func New(cloner Cloner, log *slog.Logger) (*Handler, error) {
+// New returns the router serving token cloning over cloner.
+func New(cloner Cloner, log *slog.Logger) (*httpapi.Router, error) {
 	if cloner == nil {
 		return nil, errors.New("clone: nil cloner")
 	}
-	h := &Handler{cloner: cloner, router: httpapi.NewRouter(log)}
-	h.router.HandleAccount(http.MethodPost, "/admin/tokens/{tokenId}/clone", h.clone)
-	return h, nil
-}
-
-// Serve answers one API Gateway proxy event.
-func (h *Handler) Serve(ctx context.Context, req events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
-	return h.router.Serve(ctx, req)
+	h := &handler{cloner: cloner}
+	router := httpapi.NewRouter(log)
+	router.HandleAccount(http.MethodPost, "/admin/tokens/{tokenId}/clone", h.clone)
+	return router, nil
 }
 
 type cloneBody struct {
@@ -50,7 +43,7 @@ type cloneBody struct {
 	RevokeSourceAfterSeconds *int64 `json:"revokeSourceAfterSeconds"`
 }
 
-func (h *Handler) clone(ctx context.Context, req httpapi.Request) (int, any, error) {
+func (h *handler) clone(ctx context.Context, req httpapi.Request) (int, any, error) {
 	var body cloneBody
 	if err := req.Decode(&body); err != nil {
 		return 0, nil, err

@@ -10,8 +10,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
-
 	"github.com/acmedata/tokenservice/pkg/httpapi"
 	"github.com/acmedata/tokenservice/pkg/tokens"
 )
@@ -24,25 +22,20 @@ type Pinger interface {
 // timeout keeps a hung store from hanging the probe.
 const timeout = 2 * time.Second
 
-// Handler serves the health check.
-type Handler struct {
-	store  Pinger
-	router *httpapi.Router
+// handler's methods are the routes of the health check.
+type handler struct {
+	store Pinger
 }
 
-// New returns a Handler over store.
-func New(store Pinger, log *slog.Logger) (*Handler, error) {
+// New returns the router serving the health check over store.
+func New(store Pinger, log *slog.Logger) (*httpapi.Router, error) {
 	if store == nil {
 		return nil, errors.New("health: nil store")
 	}
-	h := &Handler{store: store, router: httpapi.NewRouter(log)}
-	h.router.Handle(http.MethodGet, "/healthz", h.check)
-	return h, nil
-}
-
-// Serve answers one API Gateway proxy event.
-func (h *Handler) Serve(ctx context.Context, req events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
-	return h.router.Serve(ctx, req)
+	h := &handler{store: store}
+	router := httpapi.NewRouter(log)
+	router.Handle(http.MethodGet, "/healthz", h.check)
+	return router, nil
 }
 
 // Status is the health check's body.
@@ -50,7 +43,7 @@ type Status struct {
 	Status string `json:"status"`
 }
 
-func (h *Handler) check(ctx context.Context, _ httpapi.Request) (int, any, error) {
+func (h *handler) check(ctx context.Context, _ httpapi.Request) (int, any, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	if err := h.store.Ping(ctx); err != nil {

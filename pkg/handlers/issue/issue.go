@@ -11,8 +11,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
-
 	"github.com/acmedata/tokenservice/pkg/httpapi"
 	"github.com/acmedata/tokenservice/pkg/tokens"
 )
@@ -22,25 +20,20 @@ type Issuer interface {
 	IssueToken(ctx context.Context, accountID, service string, r tokens.IssueRequest) (tokens.TokenView, string, error)
 }
 
-// Handler serves token issuance.
-type Handler struct {
+// handler's methods are the routes of token issuance.
+type handler struct {
 	issuer Issuer
-	router *httpapi.Router
 }
 
-// New returns a Handler over issuer.
-func New(issuer Issuer, log *slog.Logger) (*Handler, error) {
+// New returns the router serving token issuance over issuer.
+func New(issuer Issuer, log *slog.Logger) (*httpapi.Router, error) {
 	if issuer == nil {
 		return nil, errors.New("issue: nil issuer")
 	}
-	h := &Handler{issuer: issuer, router: httpapi.NewRouter(log)}
-	h.router.HandleAccount(http.MethodPost, "/admin/services/{service}/tokens", h.issue)
-	return h, nil
-}
-
-// Serve answers one API Gateway proxy event.
-func (h *Handler) Serve(ctx context.Context, req events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
-	return h.router.Serve(ctx, req)
+	h := &handler{issuer: issuer}
+	router := httpapi.NewRouter(log)
+	router.HandleAccount(http.MethodPost, "/admin/services/{service}/tokens", h.issue)
+	return router, nil
 }
 
 type issueBody struct {
@@ -49,7 +42,7 @@ type issueBody struct {
 	ExpiresAt *string `json:"expiresAt"`
 }
 
-func (h *Handler) issue(ctx context.Context, req httpapi.Request) (int, any, error) {
+func (h *handler) issue(ctx context.Context, req httpapi.Request) (int, any, error) {
 	var body issueBody
 	if err := req.Decode(&body); err != nil {
 		return 0, nil, err

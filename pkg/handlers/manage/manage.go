@@ -12,8 +12,6 @@ import (
 	"log/slog"
 	"net/http"
 
-	"github.com/aws/aws-lambda-go/events"
-
 	"github.com/acmedata/tokenservice/pkg/httpapi"
 	"github.com/acmedata/tokenservice/pkg/tokens"
 )
@@ -41,18 +39,18 @@ type Manager interface {
 	DeleteToken(ctx context.Context, accountID, tokenID string) error
 }
 
-// Handler serves the admin management routes.
-type Handler struct {
-	mgr    Manager
-	router *httpapi.Router
+// handler's methods are the admin management routes.
+type handler struct {
+	mgr Manager
 }
 
-// New returns a Handler over mgr.
-func New(mgr Manager, log *slog.Logger) (*Handler, error) {
+// New returns the router serving the admin management routes over mgr.
+func New(mgr Manager, log *slog.Logger) (*httpapi.Router, error) {
 	if mgr == nil {
 		return nil, errors.New("manage: nil manager")
 	}
-	h := &Handler{mgr: mgr, router: httpapi.NewRouter(log)}
+	h := &handler{mgr: mgr}
+	router := httpapi.NewRouter(log)
 	for _, r := range []struct {
 		method, path string
 		route        httpapi.Route
@@ -74,24 +72,19 @@ func New(mgr Manager, log *slog.Logger) (*Handler, error) {
 		{http.MethodPatch, "/admin/tokens/{tokenId}", h.updateToken},
 		{http.MethodDelete, "/admin/tokens/{tokenId}", h.deleteToken},
 	} {
-		h.router.HandleAccount(r.method, r.path, r.route)
+		router.HandleAccount(r.method, r.path, r.route)
 	}
-	return h, nil
-}
-
-// Serve answers one API Gateway proxy event.
-func (h *Handler) Serve(ctx context.Context, req events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
-	return h.router.Serve(ctx, req)
+	return router, nil
 }
 
 // ---- account ----
 
-func (h *Handler) getAccount(ctx context.Context, r httpapi.Request) (int, any, error) {
+func (h *handler) getAccount(ctx context.Context, r httpapi.Request) (int, any, error) {
 	a, err := h.mgr.Account(ctx, r.Account)
 	return httpapi.Result(http.StatusOK, httpapi.Account, a, err)
 }
 
-func (h *Handler) rotateKey(ctx context.Context, r httpapi.Request) (int, any, error) {
+func (h *handler) rotateKey(ctx context.Context, r httpapi.Request) (int, any, error) {
 	if err := r.Decode(&struct{}{}); err != nil {
 		return 0, nil, err
 	}
@@ -106,7 +99,7 @@ type userBody struct {
 	Name  *string `json:"name"`
 }
 
-func (h *Handler) createUser(ctx context.Context, r httpapi.Request) (int, any, error) {
+func (h *handler) createUser(ctx context.Context, r httpapi.Request) (int, any, error) {
 	var body userBody
 	if err := r.Decode(&body); err != nil {
 		return 0, nil, err
@@ -118,7 +111,7 @@ func (h *Handler) createUser(ctx context.Context, r httpapi.Request) (int, any, 
 	return httpapi.Result(http.StatusCreated, httpapi.User, u, err)
 }
 
-func (h *Handler) listUsers(ctx context.Context, r httpapi.Request) (int, any, error) {
+func (h *handler) listUsers(ctx context.Context, r httpapi.Request) (int, any, error) {
 	page, err := httpapi.Page(r.APIGatewayProxyRequest)
 	if err != nil {
 		return 0, nil, err
@@ -127,12 +120,12 @@ func (h *Handler) listUsers(ctx context.Context, r httpapi.Request) (int, any, e
 	return httpapi.Result(http.StatusOK, listOf(httpapi.User), p, err)
 }
 
-func (h *Handler) getUser(ctx context.Context, r httpapi.Request) (int, any, error) {
+func (h *handler) getUser(ctx context.Context, r httpapi.Request) (int, any, error) {
 	u, err := h.mgr.User(ctx, r.Account, r.Param("userId"))
 	return httpapi.Result(http.StatusOK, httpapi.User, u, err)
 }
 
-func (h *Handler) updateUser(ctx context.Context, r httpapi.Request) (int, any, error) {
+func (h *handler) updateUser(ctx context.Context, r httpapi.Request) (int, any, error) {
 	var body userBody
 	if err := r.Decode(&body); err != nil {
 		return 0, nil, err
@@ -141,7 +134,7 @@ func (h *Handler) updateUser(ctx context.Context, r httpapi.Request) (int, any, 
 	return httpapi.Result(http.StatusOK, httpapi.User, u, err)
 }
 
-func (h *Handler) deleteUser(ctx context.Context, r httpapi.Request) (int, any, error) {
+func (h *handler) deleteUser(ctx context.Context, r httpapi.Request) (int, any, error) {
 	return httpapi.NoContent(h.mgr.DeleteUser(ctx, r.Account, r.Param("userId")))
 }
 
@@ -160,12 +153,12 @@ func serviceView(s tokens.ServiceSummary) ServiceView {
 	return ServiceView{ID: s.ID, Name: s.Name, UsersWithAccess: s.UsersWithAccess, UserTokens: s.UserTokens, UserlessTokens: s.UserlessTokens}
 }
 
-func (h *Handler) listServices(ctx context.Context, r httpapi.Request) (int, any, error) {
+func (h *handler) listServices(ctx context.Context, r httpapi.Request) (int, any, error) {
 	services, err := h.mgr.Services(ctx, r.Account)
 	return httpapi.Result(http.StatusOK, listOf(serviceView), tokens.Page[tokens.ServiceSummary]{Items: services}, err)
 }
 
-func (h *Handler) getService(ctx context.Context, r httpapi.Request) (int, any, error) {
+func (h *handler) getService(ctx context.Context, r httpapi.Request) (int, any, error) {
 	s, err := h.mgr.ServiceSummary(ctx, r.Account, r.Param("service"))
 	return httpapi.Result(http.StatusOK, serviceView, s, err)
 }
@@ -183,7 +176,7 @@ func accessView(service string) func(tokens.User) AccessView {
 	}
 }
 
-func (h *Handler) listServiceUsers(ctx context.Context, r httpapi.Request) (int, any, error) {
+func (h *handler) listServiceUsers(ctx context.Context, r httpapi.Request) (int, any, error) {
 	page, err := httpapi.Page(r.APIGatewayProxyRequest)
 	if err != nil {
 		return 0, nil, err
@@ -197,7 +190,7 @@ type accessBody struct {
 	Active *bool `json:"active"`
 }
 
-func (h *Handler) setAccess(ctx context.Context, r httpapi.Request) (int, any, error) {
+func (h *handler) setAccess(ctx context.Context, r httpapi.Request) (int, any, error) {
 	var body accessBody
 	if err := r.Decode(&body); err != nil {
 		return 0, nil, err
@@ -212,7 +205,7 @@ func (h *Handler) setAccess(ctx context.Context, r httpapi.Request) (int, any, e
 
 // ---- tokens ----
 
-func (h *Handler) listTokens(ctx context.Context, r httpapi.Request) (int, any, error) {
+func (h *handler) listTokens(ctx context.Context, r httpapi.Request) (int, any, error) {
 	page, err := httpapi.Page(r.APIGatewayProxyRequest)
 	if err != nil {
 		return 0, nil, err
@@ -229,12 +222,12 @@ func (h *Handler) listTokens(ctx context.Context, r httpapi.Request) (int, any, 
 	return httpapi.Result(http.StatusOK, listOf(httpapi.Token), p, err)
 }
 
-func (h *Handler) defaultToken(ctx context.Context, r httpapi.Request) (int, any, error) {
+func (h *handler) defaultToken(ctx context.Context, r httpapi.Request) (int, any, error) {
 	t, err := h.mgr.DefaultToken(ctx, r.Account, r.Param("service"))
 	return httpapi.Result(http.StatusOK, httpapi.Token, t, err)
 }
 
-func (h *Handler) getToken(ctx context.Context, r httpapi.Request) (int, any, error) {
+func (h *handler) getToken(ctx context.Context, r httpapi.Request) (int, any, error) {
 	t, err := h.mgr.Token(ctx, r.Account, r.Param("tokenId"))
 	return httpapi.Result(http.StatusOK, httpapi.Token, t, err)
 }
@@ -244,7 +237,7 @@ type updateTokenBody struct {
 	Enabled *bool   `json:"enabled"`
 }
 
-func (h *Handler) updateToken(ctx context.Context, r httpapi.Request) (int, any, error) {
+func (h *handler) updateToken(ctx context.Context, r httpapi.Request) (int, any, error) {
 	var body updateTokenBody
 	if err := r.Decode(&body); err != nil {
 		return 0, nil, err
@@ -253,7 +246,7 @@ func (h *Handler) updateToken(ctx context.Context, r httpapi.Request) (int, any,
 	return httpapi.Result(http.StatusOK, httpapi.Token, t, err)
 }
 
-func (h *Handler) deleteToken(ctx context.Context, r httpapi.Request) (int, any, error) {
+func (h *handler) deleteToken(ctx context.Context, r httpapi.Request) (int, any, error) {
 	return httpapi.NoContent(h.mgr.DeleteToken(ctx, r.Account, r.Param("tokenId")))
 }
 

@@ -12,7 +12,7 @@ import (
 	"github.com/acmedata/tokenservice/pkg/tokens"
 )
 
-func newHandler(t *testing.T) (*handlertest.Env, *manage.Handler) {
+func newHandler(t *testing.T) (*handlertest.Env, *httpapi.Router) {
 	t.Helper()
 	env := handlertest.New(t)
 	h, err := manage.New(env.Mgr, nil)

@@ -11,8 +11,6 @@ import (
 	"log/slog"
 	"net/http"
 
-	"github.com/aws/aws-lambda-go/events"
-
 	"github.com/acmedata/tokenservice/pkg/httpapi"
 	"github.com/acmedata/tokenservice/pkg/tokens"
 )
@@ -26,38 +24,33 @@ type Manager interface {
 	SetTokenSettings(ctx context.Context, tokenID string, s tokens.Settings) (tokens.TokenView, error)
 }
 
-// Handler serves the operator routes.
-type Handler struct {
-	mgr    Manager
-	log    *slog.Logger
-	router *httpapi.Router
+// handler's methods are the operator routes.
+type handler struct {
+	mgr Manager
+	log *slog.Logger
 }
 
-// New returns a Handler over mgr.
-func New(mgr Manager, log *slog.Logger) (*Handler, error) {
+// New returns the router serving the operator routes over mgr.
+func New(mgr Manager, log *slog.Logger) (*httpapi.Router, error) {
 	if mgr == nil {
 		return nil, errors.New("operator: nil manager")
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	h := &Handler{mgr: mgr, log: log, router: httpapi.NewRouter(log)}
-	h.router.Handle(http.MethodPost, "/operator/accounts", h.createAccount)
-	h.router.Handle(http.MethodGet, "/operator/accounts/{accountId}", h.getAccount)
-	h.router.Handle(http.MethodPatch, "/operator/accounts/{accountId}", h.updateAccount)
-	h.router.Handle(http.MethodPost, "/operator/accounts/{accountId}/api-key", h.replaceKey)
-	h.router.Handle(http.MethodPut, "/operator/tokens/{tokenId}/settings", h.setSettings)
-	return h, nil
-}
-
-// Serve answers one API Gateway proxy event.
-func (h *Handler) Serve(ctx context.Context, req events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
-	return h.router.Serve(ctx, req)
+	h := &handler{mgr: mgr, log: log}
+	router := httpapi.NewRouter(log)
+	router.Handle(http.MethodPost, "/operator/accounts", h.createAccount)
+	router.Handle(http.MethodGet, "/operator/accounts/{accountId}", h.getAccount)
+	router.Handle(http.MethodPatch, "/operator/accounts/{accountId}", h.updateAccount)
+	router.Handle(http.MethodPost, "/operator/accounts/{accountId}/api-key", h.replaceKey)
+	router.Handle(http.MethodPut, "/operator/tokens/{tokenId}/settings", h.setSettings)
+	return router, nil
 }
 
 // audit records who changed what: operators act across accounts, so every
 // write is logged with the IAM principal API Gateway authenticated.
-func (h *Handler) audit(ctx context.Context, req httpapi.Request, action, target string) {
+func (h *handler) audit(ctx context.Context, req httpapi.Request, action, target string) {
 	h.log.LogAttrs(ctx, slog.LevelInfo, "operator action",
 		slog.String("action", action), slog.String("target", target),
 		slog.String("principal", req.RequestContext.Identity.UserArn),
@@ -75,7 +68,7 @@ type CreatedAccount struct {
 	APIKey  string              `json:"apiKey"`
 }
 
-func (h *Handler) createAccount(ctx context.Context, req httpapi.Request) (int, any, error) {
+func (h *handler) createAccount(ctx context.Context, req httpapi.Request) (int, any, error) {
 	var body createAccountBody
 	if err := req.Decode(&body); err != nil {
 		return 0, nil, err
@@ -91,7 +84,7 @@ func (h *Handler) createAccount(ctx context.Context, req httpapi.Request) (int, 
 	return http.StatusCreated, CreatedAccount{Account: httpapi.Account(a), APIKey: key}, nil
 }
 
-func (h *Handler) getAccount(ctx context.Context, req httpapi.Request) (int, any, error) {
+func (h *handler) getAccount(ctx context.Context, req httpapi.Request) (int, any, error) {
 	id := req.Param("accountId")
 	a, err := h.mgr.Account(ctx, id)
 	return httpapi.Result(http.StatusOK, httpapi.Account, a, err)
@@ -102,7 +95,7 @@ type updateAccountBody struct {
 	Services *[]string             `json:"services"`
 }
 
-func (h *Handler) updateAccount(ctx context.Context, req httpapi.Request) (int, any, error) {
+func (h *handler) updateAccount(ctx context.Context, req httpapi.Request) (int, any, error) {
 	id := req.Param("accountId")
 	var body updateAccountBody
 	if err := req.Decode(&body); err != nil {
@@ -116,7 +109,7 @@ func (h *Handler) updateAccount(ctx context.Context, req httpapi.Request) (int, 
 	return http.StatusOK, httpapi.Account(a), nil
 }
 
-func (h *Handler) replaceKey(ctx context.Context, req httpapi.Request) (int, any, error) {
+func (h *handler) replaceKey(ctx context.Context, req httpapi.Request) (int, any, error) {
 	id := req.Param("accountId")
 	if err := req.Decode(&struct{}{}); err != nil {
 		return 0, nil, err
@@ -133,7 +126,7 @@ type settingsBody struct {
 	Settings *tokens.Settings `json:"settings"`
 }
 
-func (h *Handler) setSettings(ctx context.Context, req httpapi.Request) (int, any, error) {
+func (h *handler) setSettings(ctx context.Context, req httpapi.Request) (int, any, error) {
 	id := req.Param("tokenId")
 	var body settingsBody
 	if err := req.Decode(&body); err != nil {

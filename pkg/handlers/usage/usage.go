@@ -30,25 +30,20 @@ type History interface {
 	Records(ctx context.Context, accountID string, f usage.Filter, page tokens.PageRequest) (tokens.Page[usage.Record], error)
 }
 
-// Handler serves GET /admin/usage.
-type Handler struct {
+// handler's list method serves GET /admin/usage.
+type handler struct {
 	history History
-	router  *httpapi.Router
 }
 
-// New returns a Handler over history.
-func New(history History, log *slog.Logger) (*Handler, error) {
+// New returns the router serving GET /admin/usage over history.
+func New(history History, log *slog.Logger) (*httpapi.Router, error) {
 	if history == nil {
 		return nil, errors.New("usage handler: nil history")
 	}
-	h := &Handler{history: history, router: httpapi.NewRouter(log)}
-	h.router.HandleAccount(http.MethodGet, Resource, h.list)
-	return h, nil
-}
-
-// Serve answers one API Gateway proxy event.
-func (h *Handler) Serve(ctx context.Context, req events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
-	return h.router.Serve(ctx, req)
+	h := &handler{history: history}
+	router := httpapi.NewRouter(log)
+	router.HandleAccount(http.MethodGet, Resource, h.list)
+	return router, nil
 }
 
 // RecordView is a usage record's representation.
@@ -78,7 +73,7 @@ func Record(r usage.Record) RecordView {
 	return v
 }
 
-func (h *Handler) list(ctx context.Context, r httpapi.Request) (int, any, error) {
+func (h *handler) list(ctx context.Context, r httpapi.Request) (int, any, error) {
 	page, err := httpapi.Page(r.APIGatewayProxyRequest)
 	if err != nil {
 		return 0, nil, err

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/acmedata/tokenservice/pkg/dynamotest"
+	"github.com/acmedata/tokenservice/pkg/httpapi"
 	"github.com/acmedata/tokenservice/pkg/id"
 	"github.com/acmedata/tokenservice/pkg/schema"
 	"github.com/acmedata/tokenservice/pkg/usage"
@@ -24,7 +25,7 @@ func TestMain(m *testing.M) { os.Exit(dynamotest.Run(m)) }
 type env struct {
 	t       *testing.T
 	store   *usagestore.Store
-	handler *Handler
+	handler *httpapi.Router
 	now     time.Time
 }
 
