@@ -19,7 +19,8 @@
 //     user it copied gates from still have the versions it read.
 //   - Every conditional failure maps to tokens.ErrStale (or NotFound or
 //     Conflict where that is the truth); throttling to tokens.Throttled and
-//     network failures to tokens.Unavailable, by the SDK's typed errors.
+//     network failures to tokens.Unavailable, by the SDK's typed errors
+//     (pkg/dynamoerr, shared with pkg/usagestore).
 //
 // Times are stored as RFC 3339 UTC strings with a fixed nine-digit fraction,
 // so that they also compare correctly as strings inside condition
