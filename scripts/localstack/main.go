@@ -1,0 +1,195 @@
+// Command localstack runs the whole service on this machine for `make run`:
+// DynamoDB Local on 127.0.0.1:$DYNAMODB_PORT (default 8000) with its data in
+// .local/dynamodb, the tables exactly as the CDK stack defines them, and
+// every route of the API on 127.0.0.1:$PORT (default 8080) through the
+// real Lambda handlers and authorizers (pkg/localstack). Run it from the
+// repository root.
+//
+// The operator key is $OPERATOR_KEY, else one generated on the first run
+// into .local/operator-key. The first run also creates a demo account and
+// prints its API key; only the account's ID is remembered. Ctrl-C (or
+// SIGTERM) stops the server, delivers pending usage and stops DynamoDB Local.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/acmedata/tokenservice/pkg/dynamolocal"
+	"github.com/acmedata/tokenservice/pkg/localstack"
+	"github.com/acmedata/tokenservice/pkg/schema"
+)
+
+const (
+	stateDir = ".local"
+	// tablePrefix names the local tables: fixed, so data persists across runs.
+	tablePrefix = "local_"
+	// shutdownTimeout bounds draining requests and delivering usage on exit.
+	shutdownTimeout = 10 * time.Second
+)
+
+var (
+	operatorKeyFile = filepath.Join(stateDir, "operator-key")
+	demoAccountFile = filepath.Join(stateDir, "demo-account")
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "localstack:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context) (err error) {
+	port, err := envPort("PORT", 8080)
+	if err != nil {
+		return err
+	}
+	dbPort, err := envPort("DYNAMODB_PORT", 8000)
+	if err != nil {
+		return err
+	}
+	operatorKey, err := loadOperatorKey()
+	if err != nil {
+		return err
+	}
+
+	fmt.Println("Starting DynamoDB Local (the first run installs it with npm)...")
+	db, err := dynamolocal.Start(ctx, dynamolocal.Options{Port: dbPort, DataDir: filepath.Join(stateDir, "dynamodb")})
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, db.Stop()) }()
+	client, err := dynamolocal.NewClient(ctx, db.Endpoint())
+	if err != nil {
+		return err
+	}
+	tables, err := dynamolocal.EnsureTables(ctx, client, tablePrefix, schema.All)
+	if err != nil {
+		return err
+	}
+
+	stack, err := localstack.Build(ctx, localstack.Config{
+		Client: client, Tables: tables, OperatorKey: operatorKey, LogOutput: os.Stderr,
+	})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		closeCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+		defer cancel()
+		err = errors.Join(err, stack.Close(closeCtx))
+	}()
+
+	apiKey, accountID, err := demoAccount(ctx, stack)
+	if err != nil {
+		return err
+	}
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: stack, ReadHeaderTimeout: 10 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+
+	printBanner(addr, db.Endpoint(), operatorKey, accountID, apiKey)
+
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	fmt.Println("\nStopping...")
+	shutCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	return srv.Shutdown(shutCtx)
+}
+
+func envPort(name string, def int) (int, error) {
+	v := os.Getenv(name)
+	if v == "" {
+		return def, nil
+	}
+	p, err := strconv.Atoi(v)
+	if err != nil || p < 1 || p > 65535 {
+		return 0, fmt.Errorf("%s=%q is not a port", name, v)
+	}
+	return p, nil
+}
+
+// loadOperatorKey returns $OPERATOR_KEY, else the key saved by an earlier
+// run, else a new one, saved readable by this user only.
+func loadOperatorKey() (string, error) {
+	if k := strings.TrimSpace(os.Getenv("OPERATOR_KEY")); k != "" {
+		return k, nil
+	}
+	b, err := os.ReadFile(operatorKeyFile)
+	if err == nil {
+		return strings.TrimSpace(string(b)), nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("read operator key: %w", err)
+	}
+	key := "opk_" + rand.Text()
+	if err := writePrivate(operatorKeyFile, key); err != nil {
+		return "", fmt.Errorf("save operator key: %w", err)
+	}
+	return key, nil
+}
+
+// demoAccount creates the demo account on the first run and returns its
+// API key, shown this once; later runs return only its remembered ID.
+func demoAccount(ctx context.Context, stack *localstack.Stack) (apiKey, accountID string, err error) {
+	if b, err := os.ReadFile(demoAccountFile); err == nil {
+		return "", strings.TrimSpace(string(b)), nil
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return "", "", fmt.Errorf("read demo account: %w", err)
+	}
+	acc, key, err := stack.Manager.CreateAccount(ctx, "Demo", []string{"tmy", "timeseries"})
+	if err != nil {
+		return "", "", fmt.Errorf("create demo account: %w", err)
+	}
+	// Only the ID is kept: the key, like every API key, exists only as a hash.
+	if err := writePrivate(demoAccountFile, acc.ID); err != nil {
+		return "", "", fmt.Errorf("save demo account: %w", err)
+	}
+	return key, acc.ID, nil
+}
+
+func writePrivate(path, content string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	return os.WriteFile(path, []byte(content+"\n"), 0o600)
+}
+
+func printBanner(addr, dbEndpoint, operatorKey, accountID, apiKey string) {
+	base := "http://" + addr
+	fmt.Printf("\nAPI:             %s\nDynamoDB Local:  %s (data in %s)\n", base, dbEndpoint, filepath.Join(stateDir, "dynamodb"))
+	fmt.Printf("Operator key:    %s\n", operatorKey)
+	if apiKey != "" {
+		fmt.Printf("Demo account:    %s\nDemo API key:    %s   <- shown once, keep it\n", accountID, apiKey)
+	} else {
+		fmt.Printf("Demo account:    %s (its API key was shown on the first run; replace a lost one with\n"+
+			"                 curl -X POST -H \"Authorization: Bearer <operator key>\" %s/operator/accounts/%s/api-key)\n",
+			accountID, base, accountID)
+	}
+	fmt.Printf("\nTry:  curl -s -H \"Authorization: Bearer <API key>\" %s/admin/account\n", base)
+	fmt.Println("Ctrl-C stops everything.")
+}
