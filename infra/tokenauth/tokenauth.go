@@ -1,0 +1,156 @@
+// Package tokenauth is the reusable TokenAuthorizer construct: the
+// service's data-token REQUEST authorizer (functions/authorizer), ready to
+// attach to any API Gateway REST API method, ours or a deployer's own.
+//
+// The authorizer decides which service a request is for from the
+// `service` path parameter when the route has one (our /data/{service}/...
+// routes) and otherwise from RouteServices, a map from "METHOD
+// /resource/path" (API Gateway's httpMethod and resource template, exactly
+// as the REQUEST event carries them) to a service ID. The map reaches the
+// function as JSON in the ROUTE_SERVICES environment variable:
+//
+//	{"GET /reports/{proxy+}":"tmy"}
+//
+// A token is accepted in the query string (?token=), a {token} path
+// parameter or an "Authorization: Bearer" header. API Gateway's result
+// cache needs every identity source present on every request, which no
+// single placement can promise; the cache is therefore off unless the
+// deployer turns it on and names the identity sources their callers always
+// send. Its TTL is then how long a revoked token may keep working.
+//
+// On Allow the authorizer answers a policy scoped to the requested
+// service's routes of the calling API and stage, so a cached decision never
+// opens another service's routes.
+package tokenauth
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"time"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigateway"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/acmedata/tokenservice/infra/gofn"
+	"github.com/acmedata/tokenservice/pkg/schema"
+)
+
+// EnvRouteServices is the environment variable carrying RouteServices.
+const EnvRouteServices = "ROUTE_SERVICES"
+
+// FunctionName is the authorizer's directory under functions/ and under
+// the asset directory.
+const FunctionName = "authorizer"
+
+// MaxCacheTTL is API Gateway's upper bound for an authorizer result cache.
+const MaxCacheTTL = time.Hour
+
+// Props configure a TokenAuthorizer.
+type Props struct {
+	// AssetDir holds authorizer/bootstrap (the Makefile's bin/).
+	AssetDir string
+	// CoreTable is the service's core table; the authorizer only reads it.
+	// From another app, import it with awsdynamodb.Table_FromTableName.
+	CoreTable awsdynamodb.ITable
+	// RouteServices maps "METHOD /resource/path" to the service it serves,
+	// for routes without a {service} path parameter.
+	RouteServices map[string]string
+	// CacheTTL enables API Gateway's result cache; zero (the default)
+	// keeps it off so that revocations apply on the next request.
+	CacheTTL time.Duration
+	// IdentitySources (e.g. "method.request.header.Authorization") are
+	// required with a cache and then form its key; requests without them
+	// are refused by API Gateway with 401 before the authorizer runs.
+	IdentitySources []string
+	// Environment is passed to the function besides CORE_TABLE and
+	// ROUTE_SERVICES (SERVICES, LOG_LEVEL, ...).
+	Environment map[string]string
+	// LogRetention and RemovalPolicy apply to the function's log group.
+	LogRetention  awslogs.RetentionDays
+	RemovalPolicy awscdk.RemovalPolicy
+}
+
+// TokenAuthorizer is the authorizer function and its API Gateway
+// authorizer. Like every CDK authorizer it can serve the methods of one
+// REST API.
+type TokenAuthorizer struct {
+	Function   awslambda.Function
+	Authorizer awsapigateway.RequestAuthorizer
+}
+
+// routeKey is "METHOD /resource/path" in API Gateway's template syntax.
+var routeKey = regexp.MustCompile(`^(GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS|ANY) /[A-Za-z0-9._~{}+/-]*$`)
+
+// Validate reports every problem with p.
+func (p Props) Validate() error {
+	var errs []error
+	if p.AssetDir == "" {
+		errs = append(errs, errors.New("tokenauth: AssetDir is required"))
+	}
+	if p.CoreTable == nil {
+		errs = append(errs, errors.New("tokenauth: CoreTable is required"))
+	}
+	if p.CacheTTL < 0 || p.CacheTTL > MaxCacheTTL || p.CacheTTL%time.Second != 0 {
+		errs = append(errs, fmt.Errorf("tokenauth: CacheTTL %v is not whole seconds between 0 and %v", p.CacheTTL, MaxCacheTTL))
+	}
+	if p.CacheTTL > 0 && len(p.IdentitySources) == 0 {
+		errs = append(errs, errors.New("tokenauth: a result cache needs IdentitySources (the cache key)"))
+	}
+	for route, service := range p.RouteServices {
+		if !routeKey.MatchString(route) {
+			errs = append(errs, fmt.Errorf("tokenauth: route %q is not \"METHOD /resource/path\"", route))
+		}
+		if service == "" {
+			errs = append(errs, fmt.Errorf("tokenauth: route %q maps to no service", route))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// New creates the authorizer function, grants it read access to the core
+// table and wraps it in a REQUEST authorizer.
+func New(scope constructs.Construct, id string, p Props) (*TokenAuthorizer, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	env := map[string]string{schema.Core.EnvVar: *p.CoreTable.TableName()}
+	for k, v := range p.Environment {
+		env[k] = v
+	}
+	if len(p.RouteServices) > 0 {
+		raw, err := json.Marshal(p.RouteServices)
+		if err != nil {
+			return nil, fmt.Errorf("tokenauth: encode route services: %w", err)
+		}
+		env[EnvRouteServices] = string(raw)
+	}
+
+	c := constructs.NewConstruct(scope, jsii.String(id))
+	fn := gofn.New(c, "Function", gofn.Props{
+		AssetDir:      p.AssetDir,
+		Name:          FunctionName,
+		Environment:   env,
+		LogRetention:  p.LogRetention,
+		RemovalPolicy: p.RemovalPolicy,
+	})
+	p.CoreTable.GrantReadData(fn)
+
+	authorizer := awsapigateway.NewRequestAuthorizer(c, jsii.String("Authorizer"), &awsapigateway.RequestAuthorizerProps{
+		Handler:         fn,
+		IdentitySources: jsii.Strings(p.IdentitySources...),
+		ResultsCacheTtl: awscdk.Duration_Seconds(jsii.Number(p.CacheTTL.Seconds())),
+	})
+	if len(p.IdentitySources) == 0 {
+		// CDK writes an empty IdentitySource string; CloudFormation wants
+		// the property absent when nothing identifies a request.
+		authorizer.Node().DefaultChild().(awscdk.CfnResource).AddPropertyDeletionOverride(jsii.String("IdentitySource"))
+	}
+	return &TokenAuthorizer{Function: fn, Authorizer: authorizer}, nil
+}
