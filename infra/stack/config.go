@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -49,7 +50,7 @@ const (
 	CtxStage                     = "stage"
 	CtxServices                  = "services"
 	CtxAuthorizerCacheTTLSeconds = "authorizerCacheTtlSeconds"
-	CtxAuthorizerIdentitySource  = "authorizerIdentitySource"
+	CtxAuthorizerIdentitySource  = "authorizerIdentitySource" // comma-separated
 	CtxThrottleRateLimit         = "throttleRateLimit"
 	CtxThrottleBurstLimit        = "throttleBurstLimit"
 	CtxLogRetentionDays          = "logRetentionDays"
@@ -184,7 +185,7 @@ func ConfigFromContext(lookup func(key string) any) (Config, error) {
 
 	var source string
 	if str(CtxAuthorizerIdentitySource, &source); source != "" {
-		c.AuthorizerIdentitySources = []string{source}
+		c.AuthorizerIdentitySources = strings.Split(source, ",")
 	}
 	removal := "retain"
 	switch str(CtxRemovalPolicy, &removal); removal {
