@@ -75,6 +75,16 @@ type response struct {
 // nil for none, a string or []byte as it is, anything else as JSON.
 func (a *api) call(t *testing.T, method, path, credential string, body any) response {
 	t.Helper()
+	r, err := a.send(t.Context(), method, path, credential, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// send is call for goroutines other than the test's, which must not
+// call t.Fatal.
+func (a *api) send(ctx context.Context, method, path, credential string, body any) (response, error) {
 	var r io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -85,13 +95,13 @@ func (a *api) call(t *testing.T, method, path, credential string, body any) resp
 	default:
 		raw, err := json.Marshal(b)
 		if err != nil {
-			t.Fatal(err)
+			return response{}, err
 		}
 		r = bytes.NewReader(raw)
 	}
-	req, err := http.NewRequestWithContext(t.Context(), method, a.url+path, r)
+	req, err := http.NewRequestWithContext(ctx, method, a.url+path, r)
 	if err != nil {
-		t.Fatal(err)
+		return response{}, err
 	}
 	if credential != "" {
 		req.Header.Set("Authorization", "Bearer "+credential)
@@ -101,16 +111,16 @@ func (a *api) call(t *testing.T, method, path, credential string, body any) resp
 	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatal(err)
+		return response{}, err
 	}
 	defer res.Body.Close()
 	raw, err := io.ReadAll(res.Body)
 	if err != nil {
-		t.Fatal(err)
+		return response{}, err
 	}
 	out := response{Status: res.StatusCode, Body: raw}
 	a.remember(out.Body)
-	return out
+	return out, nil
 }
 
 // remember keeps every "token" and "apiKey" an answer shows, for the
