@@ -1,6 +1,6 @@
 // Command infra is the CDK app (cdk.json runs `go run ./infra`). It reads
 // the deployment's configuration from CDK context, defines the service
-// stack and the CI deploy-role stack, and checks both against cdk-nag's
+// stack and (when configured) the CI deploy-role stack, and checks both against cdk-nag's
 // AwsSolutions rules on every synthesis.
 package main
 
@@ -12,7 +12,17 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
+	"github.com/acmedata/tokenservice/infra/cirole"
 	"github.com/acmedata/tokenservice/infra/stack"
+)
+
+// Context keys of the CI deploy-role stack, which exists only when
+// githubRepository is set.
+const (
+	ctxGitHubRepository   = "githubRepository"      // owner/name
+	ctxGitHubBranch       = "githubBranch"          // default main
+	ctxGitHubProviderARN  = "githubOidcProviderArn" // reuse the account's provider
+	ctxBootstrapQualifier = "@aws-cdk/core:bootstrapQualifier"
 )
 
 func main() {
@@ -37,7 +47,25 @@ func run() error {
 	if _, err := stack.New(app, "TokenService-"+cfg.Stage, stack.Props{Config: cfg}); err != nil {
 		return err
 	}
+	if repo := lookupString(lookup, ctxGitHubRepository); repo != "" {
+		_, err := cirole.New(app, "TokenServiceCiRole", cirole.Props{
+			Repository:  repo,
+			Branch:      lookupString(lookup, ctxGitHubBranch),
+			ProviderARN: lookupString(lookup, ctxGitHubProviderARN),
+			Qualifier:   lookupString(lookup, ctxBootstrapQualifier),
+		})
+		if err != nil {
+			return err
+		}
+	}
 	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
 	app.Synth(nil)
 	return nil
+}
+
+func lookupString(lookup func(string) any, key string) string {
+	if v := lookup(key); v != nil {
+		return fmt.Sprint(v)
+	}
+	return ""
 }
