@@ -13,7 +13,7 @@
 // A route guarded by an authorizer gets a REQUEST authorizer event with the
 // method ARN arn:aws:execute-api:<region>:<account>:<apiId>/<stage>/<METHOD>/<path>.
 // The error "Unauthorized" answers 401, any other error (or a panic, or a
-// malformed answer) 500. The returned policy is evaluated against the method
+// malformed answer) 503, as our deployment maps AUTHORIZER_FAILURE. The returned policy is evaluated against the method
 // ARN as IAM does: an explicit Deny wins, otherwise an Allow whose Action and
 // Resource match (with the * and ? wildcards) lets the call through, and
 // anything else is 403. The policy's context plus principalId reach the

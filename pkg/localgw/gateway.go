@@ -163,7 +163,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, c *call, entry *
 	if err != nil {
 		// The client went away or sent a broken body; nobody is listening
 		// for a detailed answer.
-		return g.gatewayResponse(w, c, entry, Default5XX)
+		return g.gatewayResponse(w, c, entry, IntegrationFailure)
 	}
 	if len(body) > MaxBodyBytes {
 		return g.gatewayResponse(w, c, entry, RequestTooLarge)
@@ -205,11 +205,11 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, c *call, entry *
 		return g.gatewayResponse(w, c, entry, IntegrationTimeout)
 	case err != nil:
 		g.fail(r.Context(), c, "function", rt.Function, err)
-		return g.gatewayResponse(w, c, entry, Default5XX)
+		return g.gatewayResponse(w, c, entry, IntegrationFailure)
 	}
 	if err := writeProxyResponse(w, c, resp); err != nil {
 		g.fail(r.Context(), c, "function", rt.Function, err)
-		return g.gatewayResponse(w, c, entry, Default5XX)
+		return g.gatewayResponse(w, c, entry, IntegrationFailure)
 	}
 	return resp.StatusCode
 }

@@ -272,15 +272,15 @@ func TestAuthorizerOutcomesMapToStatuses(t *testing.T) {
 		{name: "allow exact", answer: policy("p", "Allow", arn, nil), status: 200},
 		{name: "allow wildcard", answer: policy("p", "Allow", "arn:aws:execute-api:eu-west-1:123456789012:api123/test/GET/data/tmy/*", nil), status: 200},
 		{name: "Unauthorized error", err: errors.New("Unauthorized"), status: 401, code: "unauthorized"},
-		{name: "wrapped Unauthorized is not recognised", err: errors.New("auth: Unauthorized"), status: 500, code: "internal_error"},
-		{name: "other error", err: errors.New("store down"), status: 500, code: "internal_error"},
-		{name: "panic", panics: true, status: 500, code: "internal_error"},
+		{name: "wrapped Unauthorized is not recognised", err: errors.New("auth: Unauthorized"), status: 503, code: "unavailable"},
+		{name: "other error", err: errors.New("store down"), status: 503, code: "unavailable"},
+		{name: "panic", panics: true, status: 503, code: "unavailable"},
 		{name: "explicit deny", answer: policy("p", "Deny", arn, nil), status: 403, code: "forbidden"},
 		{name: "allow for another resource", answer: policy("p", "Allow", arn+"x", nil), status: 403, code: "forbidden"},
 		{name: "allow for another service", answer: policy("p", "Allow", "arn:aws:execute-api:eu-west-1:123456789012:api123/test/GET/data/timeseries/*", nil), status: 403, code: "forbidden"},
-		{name: "no principal", answer: policy("", "Allow", arn, nil), status: 500, code: "internal_error"},
-		{name: "nested context value", answer: policy("p", "Allow", arn, map[string]any{"x": map[string]any{"y": 1}}), status: 500, code: "internal_error"},
-		{name: "empty policy", answer: events.APIGatewayCustomAuthorizerResponse{PrincipalID: "p"}, status: 500, code: "internal_error"},
+		{name: "no principal", answer: policy("", "Allow", arn, nil), status: 503, code: "unavailable"},
+		{name: "nested context value", answer: policy("p", "Allow", arn, map[string]any{"x": map[string]any{"y": 1}}), status: 503, code: "unavailable"},
+		{name: "empty policy", answer: events.APIGatewayCustomAuthorizerResponse{PrincipalID: "p"}, status: 503, code: "unavailable"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newGateway(t, func(o *Options) {
@@ -383,7 +383,7 @@ func TestProxyResponseIsWrittenAsTheFunctionAnswered(t *testing.T) {
 
 func TestBodiesOverTenMegabytesAnswer413(t *testing.T) {
 	f := newGateway(t, nil)
-	wantError(t, f.do(t, "POST", "/admin/users", bytes.Repeat([]byte("a"), MaxBodyBytes+1), nil), http.StatusRequestEntityTooLarge, "payload_too_large")
+	wantError(t, f.do(t, "POST", "/admin/users", bytes.Repeat([]byte("a"), MaxBodyBytes+1), nil), http.StatusRequestEntityTooLarge, "request_too_large")
 	event(t, f.do(t, "POST", "/admin/users", bytes.Repeat([]byte("a"), MaxBodyBytes), nil))
 }
 

@@ -20,9 +20,9 @@ const (
 	AuthorizerFailure          ResponseType = "AUTHORIZER_FAILURE"
 	AuthorizerConfigError      ResponseType = "AUTHORIZER_CONFIGURATION_ERROR"
 	RequestTooLarge            ResponseType = "REQUEST_TOO_LARGE"
-	// Default5XX covers a Lambda integration that fails, panics or answers
-	// a malformed proxy response (502 on API Gateway).
-	Default5XX         ResponseType = "DEFAULT_5XX"
+	// IntegrationFailure covers a Lambda integration that fails, panics or
+	// answers a malformed proxy response (502 on API Gateway).
+	IntegrationFailure ResponseType = "INTEGRATION_FAILURE"
 	IntegrationTimeout ResponseType = "INTEGRATION_TIMEOUT"
 )
 
@@ -36,16 +36,19 @@ type Response struct {
 // Body is the response's JSON body, PRODUCT.md's error shape.
 func (r Response) Body() []byte { return httpapi.ErrorBody(r.Code, r.Message) }
 
-// Responses are the gateway responses of our deployment. The CDK stack
-// must configure the same statuses and bodies (as GatewayResponses with an
-// application/json template) for the local stack to be faithful.
+// Responses are the gateway responses of our deployment, with the
+// statuses, codes and messages infra/stack configures on the REST API
+// (infra/stack/responses.go); the two tables must agree for the local
+// stack to be faithful.
 var Responses = map[ResponseType]Response{
-	MissingAuthenticationToken: {http.StatusNotFound, "not_found", "no such route"},
-	Unauthorized:               {http.StatusUnauthorized, "unauthorized", "missing or invalid credentials"},
-	AccessDenied:               {http.StatusForbidden, "forbidden", "the credentials do not allow this request"},
-	AuthorizerFailure:          {http.StatusInternalServerError, "internal_error", "something went wrong on our side"},
-	AuthorizerConfigError:      {http.StatusInternalServerError, "internal_error", "something went wrong on our side"},
-	RequestTooLarge:            {http.StatusRequestEntityTooLarge, "payload_too_large", "the request body is too large"},
-	Default5XX:                 {http.StatusBadGateway, "bad_gateway", "the service failed to answer"},
-	IntegrationTimeout:         {http.StatusGatewayTimeout, "timeout", "the service did not answer in time"},
+	MissingAuthenticationToken: {http.StatusNotFound, "not_found", "No such route or resource."},
+	Unauthorized:               {http.StatusUnauthorized, "unauthorized", "A valid token or API key is required."},
+	AccessDenied:               {http.StatusForbidden, "forbidden", "This credential does not grant access to this resource."},
+	// An authorizer that fails (its store unreachable) is a 503: the
+	// caller's credential may well be fine.
+	AuthorizerFailure:     {http.StatusServiceUnavailable, "unavailable", "The service is temporarily unavailable; retry later."},
+	AuthorizerConfigError: {http.StatusServiceUnavailable, "unavailable", "The service is temporarily unavailable; retry later."},
+	RequestTooLarge:       {http.StatusRequestEntityTooLarge, "request_too_large", "The request body is too large."},
+	IntegrationFailure:    {http.StatusBadGateway, "bad_gateway", "The service is temporarily unavailable; retry later."},
+	IntegrationTimeout:    {http.StatusGatewayTimeout, "timeout", "The service is temporarily unavailable; retry later."},
 }
