@@ -1,46 +1,12 @@
 package stack
 
 import (
-	"encoding/json"
-
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/acmedata/tokenservice/infra/tokenauth"
-	"github.com/acmedata/tokenservice/pkg/authctx"
 )
-
-// accessLogFormat is the stage's JSON access-log line, which the usage
-// recorder turns into usage records. Every value is quoted because API
-// Gateway writes "-" for a missing one. It names $context.resourcePath
-// (the route template) and never $context.path, which would carry a token
-// presented as a path segment; nothing here can hold a secret.
-var accessLogFormat = func() string {
-	authorizer := func(key string) string { return "$context.authorizer." + key }
-	b, err := json.Marshal(map[string]string{
-		"requestId":        "$context.requestId",
-		"requestTime":      "$context.requestTime",
-		"requestTimeEpoch": "$context.requestTimeEpoch",
-		"httpMethod":       "$context.httpMethod",
-		"resourcePath":     "$context.resourcePath",
-		"status":           "$context.status",
-		"responseLatency":  "$context.responseLatency",
-		"sourceIp":         "$context.identity.sourceIp",
-		"errorType":        "$context.error.responseType",
-		authctx.AccountID:  authorizer(authctx.AccountID),
-		authctx.APIKeyID:   authorizer(authctx.APIKeyID),
-		authctx.TokenID:    authorizer(authctx.TokenID),
-		authctx.TokenType:  authorizer(authctx.TokenType),
-		authctx.UserID:     authorizer(authctx.UserID),
-		authctx.Service:    authorizer(authctx.Service),
-		authctx.Outcome:    authorizer(authctx.Outcome),
-	})
-	if err != nil {
-		panic(err) // a map of strings always marshals
-	}
-	return string(b)
-}()
 
 // createAlarms watches what an operator must act on. They carry no actions:
 // a deployer adds an SNS topic or a pager of their choosing.

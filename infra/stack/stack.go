@@ -23,6 +23,7 @@ import (
 
 	"github.com/acmedata/tokenservice/infra/gofn"
 	"github.com/acmedata/tokenservice/infra/tokenauth"
+	"github.com/acmedata/tokenservice/pkg/accesslog"
 	"github.com/acmedata/tokenservice/pkg/config"
 	"github.com/acmedata/tokenservice/pkg/routes"
 	"github.com/acmedata/tokenservice/pkg/schema"
@@ -198,8 +199,9 @@ func (s *TokenService) createAPI() error {
 			ThrottlingRateLimit:  jsii.Number(s.cfg.ThrottleRateLimit),
 			ThrottlingBurstLimit: jsii.Number(s.cfg.ThrottleBurstLimit),
 			AccessLogDestination: awsapigateway.NewLogGroupLogDestination(s.AccessLogs),
-			AccessLogFormat:      awsapigateway.AccessLogFormat_Custom(jsii.String(accessLogFormat)),
-			MetricsEnabled:       jsii.Bool(true),
+			// Never $context.path: it would carry a path-form token.
+			AccessLogFormat: awsapigateway.AccessLogFormat_Custom(jsii.String(accesslog.Format)),
+			MetricsEnabled:  jsii.Bool(true),
 			// Execution logs at INFO, and data traces, would record path and
 			// query parameters, tokens included: errors only.
 			LoggingLevel:     awsapigateway.MethodLoggingLevel_ERROR,
@@ -261,13 +263,15 @@ func (s *TokenService) createGatewayResponses() {
 	}
 }
 
-// createUsagePipeline feeds every access-log line to the usage recorder.
+// createUsagePipeline feeds every access-log line, and the token
+// authorizer's 401 decision lines, to the usage recorder (docs/usage.md).
 func (s *TokenService) createUsagePipeline() {
 	awslogs.NewSubscriptionFilter(s.Stack, jsii.String("UsageFeed"), &awslogs.SubscriptionFilterProps{
 		LogGroup:      s.AccessLogs,
 		Destination:   awslogsdestinations.NewLambdaDestination(s.Functions[recorder], nil),
 		FilterPattern: awslogs.FilterPattern_AllEvents(),
 	})
+	s.TokenAuthorizer.FeedRefusals(s.Functions[recorder])
 }
 
 // createOutputs prints what a deployer needs after a deploy.

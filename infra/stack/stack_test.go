@@ -316,15 +316,23 @@ func TestAccessLogNeverCarriesTheRequestPathAndFeedsTheRecorder(t *testing.T) {
 			t.Errorf("%s: access log goes to %v, not the access-log group", id, setting["DestinationArn"])
 		}
 	}
-	filters := s.ofType("AWS::Logs::SubscriptionFilter")
+	// Every access-log line, and the token authorizer's 401 decision
+	// lines (API Gateway logs no context for those), feed the recorder.
 	recorderID := cdktest.LogicalID(s.stack.Stack, s.stack.Functions[recorder])
-	for id, f := range filters {
-		if !strings.Contains(fmt.Sprint(f.Properties["DestinationArn"]), recorderID) || f.Properties["FilterPattern"] != "" {
-			t.Errorf("%s: subscription %v to %v, want every line to the recorder", id, f.Properties["FilterPattern"], f.Properties["DestinationArn"])
-		}
+	want := map[string]string{
+		cdktest.LogicalID(s.stack.Stack, s.stack.AccessLogs):                                   "",
+		cdktest.LogicalID(s.stack.Stack, s.stack.Functions[tokenauth.FunctionName].LogGroup()): `{ $.decision = "unauthorized" }`,
 	}
-	if len(filters) != 1 {
-		t.Errorf("%d subscription filters, want 1", len(filters))
+	got := map[string]string{}
+	for id, f := range s.ofType("AWS::Logs::SubscriptionFilter") {
+		if !strings.Contains(fmt.Sprint(f.Properties["DestinationArn"]), recorderID) {
+			t.Errorf("%s feeds %v, not the recorder", id, f.Properties["DestinationArn"])
+		}
+		group, _ := f.Properties["LogGroupName"].(map[string]any)
+		got[fmt.Sprint(group["Ref"])] = fmt.Sprint(f.Properties["FilterPattern"])
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("subscriptions (log group: pattern) %v, want %v", got, want)
 	}
 }
 

@@ -27,7 +27,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
+	"maps"
 	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -35,15 +35,15 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogsdestinations"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/acmedata/tokenservice/infra/gofn"
+	"github.com/acmedata/tokenservice/pkg/accesslog"
+	"github.com/acmedata/tokenservice/pkg/authz"
 	"github.com/acmedata/tokenservice/pkg/schema"
 )
-
-// EnvRouteServices is the environment variable carrying RouteServices.
-const EnvRouteServices = "ROUTE_SERVICES"
 
 // FunctionName is the authorizer's directory under functions/ and under
 // the asset directory.
@@ -83,10 +83,8 @@ type Props struct {
 type TokenAuthorizer struct {
 	Function   awslambda.Function
 	Authorizer awsapigateway.RequestAuthorizer
+	scope      constructs.Construct
 }
-
-// routeKey is "METHOD /resource/path" in API Gateway's template syntax.
-var routeKey = regexp.MustCompile(`^(GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS|ANY) /[A-Za-z0-9._~{}+/-]*$`)
 
 // Validate reports every problem with p.
 func (p Props) Validate() error {
@@ -103,15 +101,22 @@ func (p Props) Validate() error {
 	if p.CacheTTL > 0 && len(p.IdentitySources) == 0 {
 		errs = append(errs, errors.New("tokenauth: a result cache needs IdentitySources (the cache key)"))
 	}
-	for route, service := range p.RouteServices {
-		if !routeKey.MatchString(route) {
-			errs = append(errs, fmt.Errorf("tokenauth: route %q is not \"METHOD /resource/path\"", route))
-		}
-		if service == "" {
-			errs = append(errs, fmt.Errorf("tokenauth: route %q maps to no service", route))
-		}
+	// The function parses the map with the same code at cold start: a
+	// mapping it would refuse must not deploy.
+	if _, err := authz.ParseRouteServices(p.routeServices()); err != nil {
+		errs = append(errs, fmt.Errorf("tokenauth: %w", err))
 	}
 	return errors.Join(errs...)
+}
+
+// routeServices is RouteServices as the function reads it: JSON, or ""
+// for none.
+func (p Props) routeServices() string {
+	if len(p.RouteServices) == 0 {
+		return ""
+	}
+	raw, _ := json.Marshal(p.RouteServices) // a map of strings always marshals
+	return string(raw)
 }
 
 // New creates the authorizer function, grants it read access to the core
@@ -120,16 +125,13 @@ func New(scope constructs.Construct, id string, p Props) (*TokenAuthorizer, erro
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
-	env := map[string]string{schema.Core.EnvVar: *p.CoreTable.TableName()}
-	for k, v := range p.Environment {
-		env[k] = v
+	env := maps.Clone(p.Environment)
+	if env == nil {
+		env = map[string]string{}
 	}
-	if len(p.RouteServices) > 0 {
-		raw, err := json.Marshal(p.RouteServices)
-		if err != nil {
-			return nil, fmt.Errorf("tokenauth: encode route services: %w", err)
-		}
-		env[EnvRouteServices] = string(raw)
+	env[schema.Core.EnvVar] = *p.CoreTable.TableName()
+	if raw := p.routeServices(); raw != "" {
+		env[authz.EnvRouteServices] = raw
 	}
 
 	c := constructs.NewConstruct(scope, jsii.String(id))
@@ -152,5 +154,19 @@ func New(scope constructs.Construct, id string, p Props) (*TokenAuthorizer, erro
 		// the property absent when nothing identifies a request.
 		authorizer.Node().DefaultChild().(awscdk.CfnResource).AddPropertyDeletionOverride(jsii.String("IdentitySource"))
 	}
-	return &TokenAuthorizer{Function: fn, Authorizer: authorizer}, nil
+	return &TokenAuthorizer{Function: fn, Authorizer: authorizer, scope: c}, nil
+}
+
+// FeedRefusals subscribes the usage recorder to the authorizer's decision
+// lines for 401 refusals. API Gateway's access log carries no authorizer
+// context for a 401, so these lines are how a refused call of a known
+// token reaches the usage history (docs/usage.md). The API's access log
+// (in accesslog.Format) must feed the recorder too.
+func (a *TokenAuthorizer) FeedRefusals(recorder awslambda.IFunction) {
+	awslogs.NewSubscriptionFilter(a.scope, jsii.String("RefusalFeed"), &awslogs.SubscriptionFilterProps{
+		LogGroup:    a.Function.LogGroup(),
+		Destination: awslogsdestinations.NewLambdaDestination(recorder, nil),
+		FilterPattern: awslogs.FilterPattern_StringValue(jsii.String("$.decision"), jsii.String("="),
+			jsii.String(string(accesslog.DecisionUnauthorized))),
+	})
 }

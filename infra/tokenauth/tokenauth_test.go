@@ -15,6 +15,7 @@ import (
 
 	"github.com/acmedata/tokenservice/infra/internal/cdktest"
 	"github.com/acmedata/tokenservice/infra/tokenauth"
+	"github.com/acmedata/tokenservice/pkg/authz"
 )
 
 // deployerAPI synthesises a deployer's own API with one GET
@@ -63,11 +64,11 @@ func TestRouteServicesReachTheAuthorizerFunction(t *testing.T) {
 	fn := only(t, resources, "AWS::Lambda::Function")
 	env, _ := fn.Properties["Environment"].(map[string]any)["Variables"].(map[string]any)
 	var got map[string]string
-	if err := json.Unmarshal([]byte(fmt.Sprint(env[tokenauth.EnvRouteServices])), &got); err != nil {
-		t.Fatalf("%s = %v: %v", tokenauth.EnvRouteServices, env[tokenauth.EnvRouteServices], err)
+	if err := json.Unmarshal([]byte(fmt.Sprint(env[authz.EnvRouteServices])), &got); err != nil {
+		t.Fatalf("%s = %v: %v", authz.EnvRouteServices, env[authz.EnvRouteServices], err)
 	}
 	if fmt.Sprint(got) != fmt.Sprint(routes) {
-		t.Errorf("%s = %v, want %v", tokenauth.EnvRouteServices, got, routes)
+		t.Errorf("%s = %v, want %v", authz.EnvRouteServices, got, routes)
 	}
 	if env["CORE_TABLE"] != "tokenservice-core" {
 		t.Errorf("CORE_TABLE = %v, want the imported table's name", env["CORE_TABLE"])
@@ -136,7 +137,7 @@ func TestPropsRefuseWhatAPIGatewayWouldReject(t *testing.T) {
 			p.CacheTTL, p.IdentitySources = 1500*time.Millisecond, []string{"method.request.header.Authorization"}
 		}, "CacheTTL"},
 		{"route without a method", func(p *tokenauth.Props) { p.RouteServices = map[string]string{"/reports": "tmy"} }, "METHOD"},
-		{"route to no service", func(p *tokenauth.Props) { p.RouteServices = map[string]string{"GET /reports": ""} }, "no service"},
+		{"route to no service", func(p *tokenauth.Props) { p.RouteServices = map[string]string{"GET /reports": ""} }, "service"},
 		{"no table", func(p *tokenauth.Props) { p.CoreTable = nil }, "CoreTable"},
 	}
 	for _, tt := range tests {
