@@ -251,6 +251,33 @@ func TestNoPolicyGrantsWildcardActionsOrResources(t *testing.T) {
 	}
 }
 
+func TestFunctionsLogOnlyToTheirOwnLogGroup(t *testing.T) {
+	s := deployed(t)
+	for name, fn := range s.stack.Functions {
+		role := s.resources[cdktest.LogicalID(s.stack.Stack, fn.Role())]
+		if arns := role.Properties["ManagedPolicyArns"]; arns != nil {
+			t.Errorf("%s: role has managed policies %v", name, arns)
+		}
+		group := cdktest.LogicalID(s.stack.Stack, fn.LogGroup())
+		roleID := cdktest.LogicalID(s.stack.Stack, fn.Role())
+		canLog := false
+		for _, policy := range s.ofType("AWS::IAM::Policy") {
+			if !strings.Contains(fmt.Sprint(policy.Properties["Roles"]), roleID) {
+				continue
+			}
+			for _, st := range statements(policy) {
+				if strings.Contains(fmt.Sprint(st["Action"]), "logs:") && fmt.Sprint(st["Resource"]) != fmt.Sprintf("map[Fn::GetAtt:[%s Arn]]", group) {
+					t.Errorf("%s: may write logs to %v, want only its log group %s", name, st["Resource"], group)
+				}
+				canLog = canLog || strings.Contains(fmt.Sprint(st["Action"]), "logs:PutLogEvents")
+			}
+		}
+		if !canLog {
+			t.Errorf("%s: cannot write to its log group", name)
+		}
+	}
+}
+
 func TestRoutesUseTheirAuthorizers(t *testing.T) {
 	s := deployed(t)
 	tokenAuth := cdktest.LogicalID(s.stack.Stack, s.stack.TokenAuthorizer.Authorizer)
