@@ -25,8 +25,8 @@
 // on AWS. Bodies over 10 MB answer 413; an integration that fails, panics,
 // runs past the integration timeout or answers a malformed response
 // answers 502 or 504. Every answer the gateway makes itself uses the
-// product's error body {"error":{"code","message"}}, listed once in
-// Responses.
+// product's error body {"error":{"code","message"}}, with the statuses
+// and messages of pkg/gatewayresp, the table infra/stack deploys.
 //
 // Routes with routes.IAMAuth are AWS_IAM-authorised on AWS. SigV4 cannot be
 // checked locally, so the gateway accepts "Authorization: Bearer <operator

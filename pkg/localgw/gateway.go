@@ -18,6 +18,7 @@ import (
 
 	"github.com/acmedata/tokenservice/pkg/accesslog"
 	"github.com/acmedata/tokenservice/pkg/authctx"
+	"github.com/acmedata/tokenservice/pkg/gatewayresp"
 	"github.com/acmedata/tokenservice/pkg/routes"
 )
 
@@ -150,11 +151,11 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, c *call, entry *accesslog.Entry) int {
 	res, params := g.root.match(r.URL.EscapedPath())
 	if res == nil {
-		return g.gatewayResponse(w, c, entry, MissingAuthenticationToken)
+		return g.gatewayResponse(w, c, entry, gatewayresp.MissingAuthenticationToken)
 	}
 	rt, ok := res.methods[r.Method]
 	if !ok {
-		return g.gatewayResponse(w, c, entry, MissingAuthenticationToken)
+		return g.gatewayResponse(w, c, entry, gatewayresp.MissingAuthenticationToken)
 	}
 	c.resource, c.params = res, params
 	entry.ResourcePath = res.path
@@ -163,10 +164,10 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, c *call, entry *
 	if err != nil {
 		// The client went away or sent a broken body; nobody is listening
 		// for a detailed answer.
-		return g.gatewayResponse(w, c, entry, IntegrationFailure)
+		return g.gatewayResponse(w, c, entry, gatewayresp.IntegrationFailure)
 	}
 	if len(body) > MaxBodyBytes {
-		return g.gatewayResponse(w, c, entry, RequestTooLarge)
+		return g.gatewayResponse(w, c, entry, gatewayresp.RequestTooLarge)
 	}
 	ev := g.proxyEvent(r, c, body)
 
@@ -174,7 +175,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, c *call, entry *
 	case routes.Public:
 	case routes.IAMAuth:
 		if !g.operator(ev.Headers) {
-			return g.gatewayResponse(w, c, entry, Unauthorized)
+			return g.gatewayResponse(w, c, entry, gatewayresp.Unauthorized)
 		}
 		// SigV4 headers reach the function on AWS; a bearer key would be a
 		// secret in the event, so it stops here.
@@ -202,14 +203,14 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, c *call, entry *
 	switch {
 	case errors.Is(err, errTimeout):
 		g.fail(r.Context(), c, "function", rt.Function, err)
-		return g.gatewayResponse(w, c, entry, IntegrationTimeout)
+		return g.gatewayResponse(w, c, entry, gatewayresp.IntegrationTimeout)
 	case err != nil:
 		g.fail(r.Context(), c, "function", rt.Function, err)
-		return g.gatewayResponse(w, c, entry, IntegrationFailure)
+		return g.gatewayResponse(w, c, entry, gatewayresp.IntegrationFailure)
 	}
 	if err := writeProxyResponse(w, c, resp); err != nil {
 		g.fail(r.Context(), c, "function", rt.Function, err)
-		return g.gatewayResponse(w, c, entry, IntegrationFailure)
+		return g.gatewayResponse(w, c, entry, gatewayresp.IntegrationFailure)
 	}
 	return resp.StatusCode
 }
@@ -233,29 +234,29 @@ func (g *Gateway) operator(headers map[string]string) bool {
 // authorize runs the route's authorizer and evaluates its answer. It
 // returns the context to pass to the backend (also on a Deny, for the
 // access log) and, if the call is refused, the gateway response to answer.
-func (g *Gateway) authorize(ctx context.Context, rt routes.Route, ev events.APIGatewayProxyRequest, c *call) (map[string]string, ResponseType) {
+func (g *Gateway) authorize(ctx context.Context, rt routes.Route, ev events.APIGatewayProxyRequest, c *call) (map[string]string, gatewayresp.Type) {
 	methodARN := g.methodARN(ev.HTTPMethod, ev.Path)
 	resp, err := invoke(ctx, g.opts.IntegrationTimeout, g.opts.Authorizers[rt.Auth], authorizerEvent(ev, methodARN))
 	if err != nil {
 		// API Gateway recognises exactly this error message, nothing else.
 		if err.Error() == "Unauthorized" {
-			return nil, Unauthorized
+			return nil, gatewayresp.Unauthorized
 		}
 		g.fail(ctx, c, "authorizer", rt.Auth, err)
-		return nil, AuthorizerFailure
+		return nil, gatewayresp.AuthorizerFailure
 	}
 	authorizer, err := flatContext(resp)
 	if err != nil {
 		g.fail(ctx, c, "authorizer", rt.Auth, err)
-		return nil, AuthorizerConfigError
+		return nil, gatewayresp.AuthorizerConfigurationError
 	}
 	d, err := evaluate(resp.PolicyDocument, methodARN)
 	if err != nil {
 		g.fail(ctx, c, "authorizer", rt.Auth, err)
-		return nil, AuthorizerConfigError
+		return nil, gatewayresp.AuthorizerConfigurationError
 	}
 	if d != allowed {
-		return authorizer, AccessDenied
+		return authorizer, gatewayresp.AccessDenied
 	}
 	return authorizer, ""
 }
@@ -316,9 +317,15 @@ func writeProxyResponse(w http.ResponseWriter, c *call, resp events.APIGatewayPr
 	return nil
 }
 
-// gatewayResponse answers with one of Responses and returns its status.
-func (g *Gateway) gatewayResponse(w http.ResponseWriter, c *call, entry *accesslog.Entry, t ResponseType) int {
-	resp := Responses[t]
+// gatewayResponse answers with the deployment's response for t, from
+// the table infra/stack configures (pkg/gatewayresp), and returns its status.
+func (g *Gateway) gatewayResponse(w http.ResponseWriter, c *call, entry *accesslog.Entry, t gatewayresp.Type) int {
+	resp, ok := gatewayresp.Lookup(t)
+	if !ok || resp.Status == 0 {
+		// Only the DEFAULT_4XX/5XX catch-alls keep API Gateway's status,
+		// and the gateway always answers a specific type.
+		panic(fmt.Sprintf("localgw: gateway response %s has no status of its own", t))
+	}
 	entry.ErrorType = string(t)
 	h := w.Header()
 	h.Set("Content-Type", "application/json")

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/acmedata/tokenservice/pkg/accesslog"
+	"github.com/acmedata/tokenservice/pkg/gatewayresp"
 	"github.com/acmedata/tokenservice/pkg/routes"
 )
 
@@ -437,7 +438,7 @@ func TestAccessLogHasTheTemplateAndAuthorizerContextNeverThePath(t *testing.T) {
 		t.Fatalf("%d access-log entries, want 1", len(f.entries))
 	}
 	e := f.entries[0]
-	if e.ResourcePath != "/feed/{token}/{service}/{proxy+}" || e.Status != 403 || e.ErrorType != string(AccessDenied) ||
+	if e.ResourcePath != "/feed/{token}/{service}/{proxy+}" || e.Status != 403 || e.ErrorType != string(gatewayresp.AccessDenied) ||
 		e.TokenID != "tok_1" || e.AccountID != "acc_1" || e.Outcome != "wrong_service" || e.RequestID == "" || e.HTTPMethod != "GET" {
 		t.Errorf("entry %+v", e)
 	}

@@ -1,0 +1,111 @@
+// Package gatewayresp is the one table of the service's gateway responses:
+// the answers API Gateway makes by itself, without calling a function (an
+// authorizer's refusal, an unknown route, a failed integration), each
+// rewritten to PRODUCT.md's error body. infra/stack configures every entry
+// on the REST API and pkg/localgw answers with the same entries, so the
+// local stack refuses exactly as the deployment does.
+//
+// The package imports no CDK code: types are plain strings, spelled as API
+// Gateway spells them, which the stack turns into CDK response types.
+package gatewayresp
+
+import (
+	"net/http"
+
+	"github.com/acmedata/tokenservice/pkg/httpapi"
+)
+
+// Type names a gateway response type as API Gateway spells it.
+type Type string
+
+// Every gateway response type of a REST API.
+const (
+	AccessDenied                 Type = "ACCESS_DENIED"
+	APIConfigurationError        Type = "API_CONFIGURATION_ERROR"
+	AuthorizerConfigurationError Type = "AUTHORIZER_CONFIGURATION_ERROR"
+	AuthorizerFailure            Type = "AUTHORIZER_FAILURE"
+	BadRequestBody               Type = "BAD_REQUEST_BODY"
+	BadRequestParameters         Type = "BAD_REQUEST_PARAMETERS"
+	Default4XX                   Type = "DEFAULT_4XX"
+	Default5XX                   Type = "DEFAULT_5XX"
+	ExpiredToken                 Type = "EXPIRED_TOKEN"
+	IntegrationFailure           Type = "INTEGRATION_FAILURE"
+	IntegrationTimeout           Type = "INTEGRATION_TIMEOUT"
+	InvalidAPIKey                Type = "INVALID_API_KEY"
+	InvalidSignature             Type = "INVALID_SIGNATURE"
+	MissingAuthenticationToken   Type = "MISSING_AUTHENTICATION_TOKEN"
+	QuotaExceeded                Type = "QUOTA_EXCEEDED"
+	RequestTooLarge              Type = "REQUEST_TOO_LARGE"
+	ResourceNotFound             Type = "RESOURCE_NOT_FOUND"
+	Throttled                    Type = "THROTTLED"
+	Unauthorized                 Type = "UNAUTHORIZED"
+	UnsupportedMediaType         Type = "UNSUPPORTED_MEDIA_TYPE"
+	WAFFiltered                  Type = "WAF_FILTERED"
+)
+
+// Response is what the gateway answers for one response type.
+type Response struct {
+	Type Type
+	// Status is the HTTP status; 0 keeps the one API Gateway chose (the
+	// DEFAULT_4XX and DEFAULT_5XX catch-alls cover many statuses).
+	Status int
+	// Code and Message are the error body's. Static text only: the
+	// gateway's own messages could echo request details.
+	Code, Message string
+}
+
+// Body is the response's JSON body, PRODUCT.md's error shape
+// {"error":{"code":...,"message":...}}.
+func (r Response) Body() []byte { return httpapi.ErrorBody(r.Code, r.Message) }
+
+const (
+	unavailable = "The service is temporarily unavailable; retry later."
+	failed      = "The service failed; retry later."
+	forbidden   = "This credential does not grant access to this resource."
+	notFound    = "No such route or resource."
+	invalid     = "The request is not valid."
+	throttled   = "Too many requests; retry later."
+)
+
+// All is every gateway response of the deployment, one per Type.
+var All = []Response{
+	// Our authorizers refuse with "Unauthorized" (401) or a Deny policy (403).
+	{Unauthorized, http.StatusUnauthorized, "unauthorized", "A valid token or API key is required."},
+	{AccessDenied, http.StatusForbidden, "forbidden", forbidden},
+	// REST APIs answer unknown routes, and unsigned calls to IAM routes,
+	// with MISSING_AUTHENTICATION_TOKEN: to a caller both are a route that
+	// does not exist for them.
+	{MissingAuthenticationToken, http.StatusNotFound, "not_found", notFound},
+	{ResourceNotFound, http.StatusNotFound, "not_found", notFound},
+	{InvalidSignature, http.StatusForbidden, "invalid_signature", "The request signature is not valid."},
+	{ExpiredToken, http.StatusForbidden, "expired_signature", "The request signature has expired."},
+	{InvalidAPIKey, http.StatusForbidden, "forbidden", forbidden},
+	{WAFFiltered, http.StatusForbidden, "forbidden", forbidden},
+	{BadRequestBody, http.StatusBadRequest, "invalid_request", invalid},
+	{BadRequestParameters, http.StatusBadRequest, "invalid_request", invalid},
+	{UnsupportedMediaType, http.StatusUnsupportedMediaType, "unsupported_media_type", "Send application/json."},
+	{RequestTooLarge, http.StatusRequestEntityTooLarge, "request_too_large", "The request body is too large."},
+	{Throttled, http.StatusTooManyRequests, "throttled", throttled},
+	{QuotaExceeded, http.StatusTooManyRequests, "throttled", throttled},
+	// An authorizer that fails (its store unreachable) is a 503, not a 500
+	// or a 401: the caller's credential may well be fine.
+	{AuthorizerFailure, http.StatusServiceUnavailable, "unavailable", unavailable},
+	{AuthorizerConfigurationError, http.StatusServiceUnavailable, "unavailable", unavailable},
+	// A Lambda integration that fails, panics or answers a malformed proxy
+	// response.
+	{IntegrationFailure, http.StatusBadGateway, "bad_gateway", unavailable},
+	{IntegrationTimeout, http.StatusGatewayTimeout, "timeout", unavailable},
+	{APIConfigurationError, http.StatusInternalServerError, "internal_error", failed},
+	{Default4XX, 0, "bad_request", "The request was refused."},
+	{Default5XX, 0, "internal_error", failed},
+}
+
+// Lookup returns the response for t.
+func Lookup(t Type) (Response, bool) {
+	for _, r := range All {
+		if r.Type == t {
+			return r, true
+		}
+	}
+	return Response{}, false
+}
