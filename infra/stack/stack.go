@@ -247,22 +247,6 @@ func (s *TokenService) methodOptions(auth routes.Auth) (*awsapigateway.MethodOpt
 	return nil, fmt.Errorf("unknown protection %q", auth)
 }
 
-// createGatewayResponses makes every error API Gateway answers by itself
-// use the product's JSON error body.
-func (s *TokenService) createGatewayResponses() {
-	for _, r := range gatewayResponses() {
-		var status *string
-		if r.status != 0 {
-			status = jsii.String(fmt.Sprint(r.status))
-		}
-		s.API.AddGatewayResponse(jsii.String(r.id()), &awsapigateway.GatewayResponseOptions{
-			Type:       r.responseType,
-			StatusCode: status,
-			Templates:  &map[string]*string{"application/json": jsii.String(r.body())},
-		})
-	}
-}
-
 // createUsagePipeline feeds every access-log line, and the token
 // authorizer's 401 decision lines, to the usage recorder (docs/usage.md).
 func (s *TokenService) createUsagePipeline() {
