@@ -13,6 +13,8 @@ FUZZTIME ?= 20s
 
 # staticcheck 2026.2.2: the 0.8 line is the first built for Go 1.26.
 STATICCHECK_VERSION := v0.8.2
+# Keep in step with the "Lint the workflows" step of .github/workflows/ci.yml.
+ACTIONLINT_VERSION := v1.7.12
 # The CDK CLI released with aws-cdk-lib 2.224.0 (cloud assembly schema 48).
 CDK_CLI_VERSION := 2.1031.2
 
@@ -20,6 +22,7 @@ CACHE := $(CURDIR)/.cache
 TOOLS := $(CACHE)/bin
 # The version is in the file name, so changing the pin reinstalls.
 STATICCHECK := $(TOOLS)/staticcheck-$(STATICCHECK_VERSION)
+ACTIONLINT := $(TOOLS)/actionlint-$(ACTIONLINT_VERSION)
 CDK := npx --yes aws-cdk@$(CDK_CLI_VERSION)
 
 FUNCTIONS := $(notdir $(patsubst %/,%,$(wildcard functions/*/)))
@@ -37,12 +40,13 @@ run: ## Run the whole service locally (API on PORT, DynamoDB Local on DYNAMODB_P
 test: ## Run every test; storage tests start their own DynamoDB Local
 	$(GO) test -count=1 -timeout 25m ./...
 
-lint: $(STATICCHECK) ## gofmt, go vet and staticcheck (all run, then any failure fails)
+lint: $(STATICCHECK) $(ACTIONLINT) ## gofmt, go vet, staticcheck and actionlint (all run, then any failure fails)
 	@status=0; \
 	unformatted=$$(gofmt -l $$(git ls-files --cached --others --exclude-standard '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed on:"; echo "$$unformatted"; status=1; fi; \
 	echo "go vet ./..."; $(GO) vet ./... || status=1; \
 	echo "staticcheck ./..."; $(STATICCHECK) ./... || status=1; \
+	echo "actionlint"; $(ACTIONLINT) || status=1; \
 	exit $$status
 
 build: $(addprefix build-,$(FUNCTIONS)) ## Build every functions/<name> into bin/<name>/bootstrap (linux/arm64)
@@ -66,12 +70,16 @@ synth: build ## Synthesize the CDK app into cdk.out (never contacts AWS)
 fuzz: ## Run each fuzz test for FUZZTIME
 	GO=$(GO) FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
 
-tools: $(STATICCHECK) ## Install the pinned tools
+tools: $(STATICCHECK) $(ACTIONLINT) ## Install the pinned tools
 	$(CDK) --version
 
 $(STATICCHECK):
 	GOBIN=$(TOOLS) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 	mv $(TOOLS)/staticcheck $@
+
+$(ACTIONLINT):
+	GOBIN=$(TOOLS) $(GO) install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION)
+	mv $(TOOLS)/actionlint $@
 
 clean: ## Remove build output (keeps the tool cache in .cache)
 	rm -rf bin cdk.out
