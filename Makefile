@@ -13,7 +13,6 @@ FUZZTIME ?= 20s
 
 # staticcheck 2026.2.2: the 0.8 line is the first built for Go 1.26.
 STATICCHECK_VERSION := v0.8.2
-# Keep in step with the "Lint the workflows" step of .github/workflows/ci.yml.
 ACTIONLINT_VERSION := v1.7.12
 # The CDK CLI released with aws-cdk-lib 2.224.0 (cloud assembly schema 48).
 CDK_CLI_VERSION := 2.1031.2
