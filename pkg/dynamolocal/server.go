@@ -19,6 +19,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/acmedata/tokenservice/pkg/config"
 )
 
 // Start-up and shut-down limits. A cold JVM on a loaded two-core machine
@@ -195,6 +197,21 @@ func (s *Server) waitReady(ctx context.Context) error {
 		case <-tick.C:
 		}
 	}
+}
+
+// EnvOrStart returns the endpoint in $DYNAMODB_ENDPOINT if it is set,
+// else starts a DynamoDB Local with opts and returns its endpoint; stop
+// stops the server it started, and does nothing for one it did not. Load
+// programs use it to run against a given server or one of their own.
+func EnvOrStart(ctx context.Context, opts Options) (endpoint string, stop func() error, err error) {
+	if endpoint := os.Getenv(config.EnvDynamoEndpoint); endpoint != "" {
+		return endpoint, func() error { return nil }, nil
+	}
+	srv, err := Start(ctx, opts)
+	if err != nil {
+		return "", nil, err
+	}
+	return srv.Endpoint(), srv.Stop, nil
 }
 
 // Endpoint is the server's URL, e.g. http://127.0.0.1:8000.

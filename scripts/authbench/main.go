@@ -30,7 +30,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/acmedata/tokenservice/pkg/authz"
-	"github.com/acmedata/tokenservice/pkg/config"
 	"github.com/acmedata/tokenservice/pkg/dynamolocal"
 	"github.com/acmedata/tokenservice/pkg/dynamostore"
 	"github.com/acmedata/tokenservice/pkg/schema"
@@ -57,15 +56,11 @@ func main() {
 }
 
 func run(ctx context.Context, n int, maxP50, maxP99 float64) error {
-	endpoint := os.Getenv(config.EnvDynamoEndpoint)
-	if endpoint == "" {
-		srv, err := dynamolocal.Start(ctx, dynamolocal.Options{})
-		if err != nil {
-			return err
-		}
-		defer func() { _ = srv.Stop() }()
-		endpoint = srv.Endpoint()
+	endpoint, stop, err := dynamolocal.EnvOrStart(ctx, dynamolocal.Options{})
+	if err != nil {
+		return err
 	}
+	defer func() { _ = stop() }()
 	client, err := newClient(ctx, endpoint)
 	if err != nil {
 		return err

@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/acmedata/tokenservice/pkg/config"
 	"github.com/acmedata/tokenservice/pkg/dynamolocal"
 	"github.com/acmedata/tokenservice/pkg/schema"
 	"github.com/acmedata/tokenservice/pkg/usage/usagebench"
@@ -32,15 +31,11 @@ func main() {
 }
 
 func run(ctx context.Context, n int, minRatio float64) error {
-	endpoint := os.Getenv(config.EnvDynamoEndpoint)
-	if endpoint == "" {
-		srv, err := dynamolocal.Start(ctx, dynamolocal.Options{})
-		if err != nil {
-			return err
-		}
-		defer srv.Stop()
-		endpoint = srv.Endpoint()
+	endpoint, stop, err := dynamolocal.EnvOrStart(ctx, dynamolocal.Options{})
+	if err != nil {
+		return err
 	}
+	defer func() { _ = stop() }()
 	client, err := dynamolocal.NewClient(ctx, endpoint)
 	if err != nil {
 		return err
