@@ -2,6 +2,7 @@ package accesslog
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"time"
@@ -27,6 +28,20 @@ const decisionKey = "decision"
 // ParseDecision; ParseDecision does the real validation.
 func IsDecision(line []byte) bool {
 	return bytes.Contains(line, []byte(`"`+decisionKey+`"`))
+}
+
+// DecisionOf returns the decision a decision line states, "" for a line
+// that states none. It is what the authorizer log group's subscription
+// filter matches on AWS ({ $.decision = "unauthorized" }), so a local
+// shipper can deliver exactly the lines CloudWatch Logs would.
+func DecisionOf(line []byte) Decision {
+	var f struct {
+		Decision Decision `json:"decision"`
+	}
+	if !IsDecision(line) || json.Unmarshal(line, &f) != nil {
+		return ""
+	}
+	return f.Decision
 }
 
 // ParseDecision reads the authorizer's structured decision line (one JSON

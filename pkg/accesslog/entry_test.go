@@ -124,3 +124,18 @@ func TestParseDecisionAttributesRefusedCalls(t *testing.T) {
 		t.Error("IsDecision confuses decision lines and access-log lines")
 	}
 }
+
+func TestDecisionOfMatchesWhatTheSubscriptionFilterMatches(t *testing.T) {
+	for line, want := range map[string]Decision{
+		`{"time":"2025-03-01T12:00:00Z","msg":"authorizer decision","requestId":"r","decision":"unauthorized"}`: DecisionUnauthorized,
+		`{"requestId":"r","decision":"allow"}`:                         DecisionAllow,
+		`{"requestId":"r","decision":"deny"}`:                          DecisionDeny,
+		`{"requestId":"r","msg":"the word \"decision\" in a message"}`: "",
+		`{"decision":`:               "",
+		string(sampleEntry().Line()): "",
+	} {
+		if got := DecisionOf([]byte(line)); got != want {
+			t.Errorf("DecisionOf(%s) = %q, want %q", line, got, want)
+		}
+	}
+}

@@ -47,6 +47,11 @@ type Shipper struct {
 	mu      sync.Mutex
 	pending []Line
 	closed  bool
+	// shipped counts the lines ever queued, handled those delivered (or
+	// dropped as unencodable); progress is closed and replaced whenever
+	// handled grows, waking Flush.
+	shipped, handled uint64
+	progress         chan struct{}
 
 	kick    chan struct{} // a full batch is waiting
 	closing chan struct{} // Close was called
@@ -85,7 +90,7 @@ func NewShipper(deliver Deliver, opts ShipperOptions) (*Shipper, error) {
 	s := &Shipper{
 		deliver: deliver, opts: opts,
 		kick: make(chan struct{}, 1), closing: make(chan struct{}), done: make(chan struct{}),
-		ctx: ctx, cancel: cancel,
+		progress: make(chan struct{}), ctx: ctx, cancel: cancel,
 	}
 	go s.loop()
 	return s, nil
@@ -100,13 +105,51 @@ func (s *Shipper) Ship(line []byte) error {
 		return ErrClosed
 	}
 	s.pending = append(s.pending, l)
+	s.shipped++
 	if len(s.pending) >= s.opts.MaxBatch {
-		select {
-		case s.kick <- struct{}{}:
-		default: // a kick is already waiting
-		}
+		s.kickLoop()
 	}
 	return nil
+}
+
+// kickLoop asks the loop to deliver now rather than at its next tick.
+func (s *Shipper) kickLoop() {
+	select {
+	case s.kick <- struct{}{}:
+	default: // a kick is already waiting
+	}
+}
+
+// Flush delivers, without waiting for the flush interval, every line
+// shipped before it was called, and returns once they are delivered; the
+// shipper keeps running. If ctx ends or the shipper stops first, it
+// reports how many of those lines were still undelivered.
+func (s *Shipper) Flush(ctx context.Context) error {
+	s.mu.Lock()
+	target := s.shipped
+	s.mu.Unlock()
+	s.kickLoop()
+	for {
+		s.mu.Lock()
+		handled, progress := s.handled, s.progress
+		s.mu.Unlock()
+		if handled >= target {
+			return nil
+		}
+		select {
+		case <-progress:
+		case <-ctx.Done():
+			return fmt.Errorf("accesslog: flush gave up with %d lines undelivered: %w", target-handled, ctx.Err())
+		case <-s.done:
+			s.mu.Lock()
+			handled = s.handled
+			s.mu.Unlock()
+			if handled >= target {
+				return nil
+			}
+			return fmt.Errorf("accesslog: flush: shipper stopped with %d lines undelivered: %w", target-handled, ErrClosed)
+		}
+	}
 }
 
 // Close stops accepting lines and delivers every queued one. If ctx ends
@@ -188,4 +231,7 @@ func (s *Shipper) drop(n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.pending = s.pending[n:]
+	s.handled += uint64(n)
+	close(s.progress)
+	s.progress = make(chan struct{})
 }

@@ -114,3 +114,50 @@ func TestNewShipperRefusesNilDeliver(t *testing.T) {
 		t.Error("NewShipper(nil) succeeded")
 	}
 }
+
+func TestShipperFlushDeliversWhatWasShippedAndKeepsRunning(t *testing.T) {
+	s := sink{failures: 2}
+	// An hour's interval: only Flush can deliver within the test.
+	sh, err := NewShipper(s.deliver, ShipperOptions{FlushInterval: time.Hour, MaxBatch: 7, MinBackoff: time.Millisecond, MaxBackoff: 4 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sh.Close(context.Background()) })
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	for round, n := range []int{20, 5} {
+		for i := range n {
+			if err := sh.Ship(fmt.Appendf(nil, "round %d line %d", round, i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := sh.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s.count() != 25 {
+		t.Fatalf("delivered %d lines after two flushes, want 25", s.count())
+	}
+	if err := sh.Flush(ctx); err != nil {
+		t.Errorf("Flush with nothing pending = %v", err)
+	}
+}
+
+func TestShipperFlushGivesUpWhenItsContextEnds(t *testing.T) {
+	s := sink{failures: 1 << 30}
+	sh, err := NewShipper(s.deliver, ShipperOptions{FlushInterval: time.Hour, MinBackoff: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+		defer cancel()
+		_ = sh.Close(ctx)
+	})
+	_ = sh.Ship([]byte("stuck"))
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	if err := sh.Flush(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Flush = %v, want a deadline error reporting the undelivered line", err)
+	}
+}

@@ -13,8 +13,11 @@
 // the gateway writes one access-log line per request (accesslog.Format's
 // fields) and the token authorizer writes its decision lines; two
 // accesslog.Shippers, standing in for the CloudWatch Logs subscriptions,
-// deliver them in batches to the recorder function's handler. Close flushes
-// both, so a stopped stack loses no usage it has answered.
+// deliver them in batches to the recorder function's handler: every
+// access-log line, and the decision lines the AWS subscription's filter
+// passes ({ $.decision = "unauthorized" }). Flush delivers what is queued
+// at once; Close flushes both, so a stopped stack loses no usage it has
+// answered.
 //
 // All functions share one DynamoDB client, where on AWS each Lambda has its
 // own; they share nothing else.

@@ -113,7 +113,10 @@ func Build(ctx context.Context, cfg Config) (*Stack, error) {
 	if err != nil {
 		return nil, errors.Join(err, s.Close(ctx))
 	}
-	auths, err := authorizers(core, appCfg.APIKeyPrefix, log, io.MultiWriter(out, shipWriter{s.decisions}))
+	refusals := shipWriter{s.decisions, func(line []byte) bool {
+		return accesslog.DecisionOf(line) == accesslog.DecisionUnauthorized
+	}}
+	auths, err := authorizers(core, appCfg.APIKeyPrefix, log, io.MultiWriter(out, refusals))
 	if err != nil {
 		return nil, errors.Join(err, s.Close(ctx))
 	}
@@ -191,7 +194,7 @@ func functions(mgr *tokens.Manager, core *dynamostore.Store, history *usagestore
 
 // authorizers builds both REQUEST authorizers. The token authorizer's
 // decision lines go to its log and, as through the CloudWatch Logs
-// subscription on AWS, to the recorder.
+// subscription on AWS, those of 401 refusals to the recorder.
 func authorizers(core *dynamostore.Store, prefix string, log *slog.Logger, decisionLog io.Writer) (map[routes.Auth]localgw.AuthorizerFunc, error) {
 	tokenAuth, err := authz.New(core, authz.Options{Logger: slog.New(slog.NewJSONHandler(decisionLog, nil))})
 	if err != nil {
@@ -213,11 +216,26 @@ func (s *Stack) Close(ctx context.Context) error {
 	return errors.Join(s.accessLog.Close(ctx), s.decisions.Close(ctx))
 }
 
-// shipWriter ships each Write as one log line. slog's handlers write each
-// record with exactly one Write call, so a line is never split.
-type shipWriter struct{ s *accesslog.Shipper }
+// Flush delivers the usage of every call answered so far, without waiting
+// for the shipping interval; the stack keeps running. If ctx ends first it
+// reports what was left undelivered.
+func (s *Stack) Flush(ctx context.Context) error {
+	return errors.Join(s.accessLog.Flush(ctx), s.decisions.Flush(ctx))
+}
+
+// shipWriter ships each Write that keep accepts as one log line, as a
+// CloudWatch Logs subscription with a filter pattern delivers only the
+// lines that match. slog's handlers write each record with exactly one
+// Write call, so a line is never split.
+type shipWriter struct {
+	s    *accesslog.Shipper
+	keep func(line []byte) bool
+}
 
 func (w shipWriter) Write(p []byte) (int, error) {
+	if !w.keep(p) {
+		return len(p), nil
+	}
 	if err := w.s.Ship(p); err != nil {
 		return 0, err
 	}
