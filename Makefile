@@ -58,6 +58,7 @@ bench: ## Benchmarks and load runs, printing their figures and target ratios
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 	$(GO) run ./scripts/authbench
 	$(GO) run ./scripts/usagebench
+	$(GO) run ./scripts/gwbench
 	$(MAKE) --no-print-directory build
 	@echo "function binaries (linux/arm64, -s -w, lambda.norpc; target <= 15 MB):"
 	@for f in bin/*/bootstrap; do stat -c '%s %n' "$$f"; done | \
