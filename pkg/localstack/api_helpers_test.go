@@ -28,6 +28,7 @@ type api struct {
 	operatorKey string
 	client      *dynamodb.Client
 	tables      map[string]string
+	stack       *Stack
 
 	mu      sync.Mutex
 	secrets []string // every token and API key the API has shown
@@ -49,6 +50,7 @@ func newAPI(t *testing.T) *api {
 	if err != nil {
 		t.Fatal(err)
 	}
+	a.stack = stack
 	srv := httptest.NewServer(stack)
 	a.url = srv.URL
 	// Cleanups run last-in first-out: stop serving, deliver usage, then
@@ -63,6 +65,19 @@ func newAPI(t *testing.T) *api {
 		}
 	})
 	return a
+}
+
+// flushUsage delivers the usage of every call answered so far to the
+// usage table, so that a test can count records without polling. The
+// gateway ships a call's line before its handler returns, and net/http
+// sends a small answer only then, so an answered call's line is shipped.
+func (a *api) flushUsage(t *testing.T) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	if err := a.stack.Flush(ctx); err != nil {
+		t.Fatalf("deliver usage: %v", err)
+	}
 }
 
 // response is one HTTP answer.
