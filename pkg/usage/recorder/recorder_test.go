@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/acmedata/tokenservice/pkg/accesslog"
 	"github.com/acmedata/tokenservice/pkg/dynamotest"
 	"github.com/acmedata/tokenservice/pkg/schema"
 	"github.com/acmedata/tokenservice/pkg/tokens"
@@ -75,14 +77,22 @@ func newEnv(t *testing.T) *env {
 	return e
 }
 
-// history reads an account's records.
+// history reads all of an account's records, page by page.
 func (e *env) history(t *testing.T, accountID string) []usage.Record {
 	t.Helper()
-	p, err := e.store.Records(t.Context(), accountID, usage.Filter{}, tokens.PageRequest{Limit: 100})
-	if err != nil {
-		t.Fatal(err)
+	var out []usage.Record
+	req := tokens.PageRequest{Limit: 100}
+	for {
+		p, err := e.store.Records(t.Context(), accountID, usage.Filter{}, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, p.Items...)
+		if p.NextCursor == "" {
+			return out
+		}
+		req.Cursor = p.NextCursor
 	}
-	return p.Items
 }
 
 func TestRecorderSkipsAndCountsMalformedLinesWithoutFailingTheBatch(t *testing.T) {
@@ -157,6 +167,66 @@ func TestRecorderRedeliveryWritesNothingNew(t *testing.T) {
 	if r := got[2]; r.Status != 403 || r.UserID != "" || r.Service != "timeseries" || r.LatencyMs != 9 || r.SourceIP != "203.0.113.11" {
 		t.Errorf("denied call recorded as %+v", r)
 	}
+}
+
+// TestRecorderRetryAfterAPartialWriteRecordsEachCallOnce: a delivery whose
+// write fails part way, after some of its records are stored, is retried
+// whole (by Lambda on AWS, by the shipper locally); the retry, and any
+// further redelivery of the same batch, leave exactly one record per call.
+func TestRecorderRetryAfterAPartialWriteRecordsEachCallOnce(t *testing.T) {
+	e := newEnv(t)
+	const n, account = 1000, "acc_redelivery"
+	at := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC) // within newEnv's seven days
+	lines := make([]accesslog.Line, n)
+	for i := range lines {
+		entry := accesslog.Entry{
+			RequestID: fmt.Sprintf("req-%05d", i), RequestTimeEpoch: at.Add(time.Duration(i) * time.Millisecond).UnixMilli(),
+			HTTPMethod: "GET", ResourcePath: "/data/{service}/{proxy+}", Status: 200, ResponseLatency: 12, SourceIP: "203.0.113.9",
+			AccountID: account, TokenID: fmt.Sprintf("tok_%d", i%3), TokenType: "userless", Service: "tmy", Outcome: "valid",
+		}
+		lines[i] = accesslog.Line{Timestamp: entry.Time(), Message: entry.Line()}
+	}
+	ev, err := accesslog.Event(accesslog.Batch{LogGroup: "access", LogStream: "local", Lines: lines})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	broken, err := New(partialWriter{w: e.store, keep: n / 2}, e.mark, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := broken.Handle(t.Context(), ev); err == nil {
+		t.Fatal("a delivery whose write failed succeeded: it would not be retried")
+	}
+	if got := len(e.history(t, account)); got != n/2 {
+		t.Fatalf("%d records after the partial write, want %d", got, n/2)
+	}
+	for range 2 {
+		if err := e.rec.Handle(t.Context(), ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := e.history(t, account)
+	ids := map[string]bool{}
+	for _, r := range got {
+		ids[r.RequestID] = true
+	}
+	if len(got) != n || len(ids) != n {
+		t.Errorf("%d records, %d distinct request IDs after the retry and a redelivery; want %d of each", len(got), len(ids), n)
+	}
+}
+
+// partialWriter stores the first keep records of a delivery, then fails.
+type partialWriter struct {
+	w    Writer
+	keep int
+}
+
+func (p partialWriter) PutRecords(ctx context.Context, recs []usage.Record) error {
+	if err := p.w.PutRecords(ctx, recs[:min(p.keep, len(recs))]); err != nil {
+		return err
+	}
+	return errors.New("throttled after a partial write")
 }
 
 func TestRecorderFailsTheDeliveryWhenStorageFails(t *testing.T) {
