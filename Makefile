@@ -55,7 +55,8 @@ build-%:
 		-ldflags "-s -w" -o bin/$*/bootstrap ./functions/$*
 
 bench: ## Benchmarks and load runs, printing their figures and target ratios
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	@# -p 1: one package's benchmarks at a time, so none measures another's load.
+	$(GO) test -p 1 -run '^$$' -bench . -benchmem ./...
 	$(GO) run ./scripts/authbench
 	$(GO) run ./scripts/usagebench
 	$(GO) run ./scripts/gwbench
