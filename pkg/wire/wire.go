@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/acmedata/tokenservice/pkg/config"
 	"github.com/acmedata/tokenservice/pkg/dynamostore"
@@ -25,6 +26,11 @@ import (
 type Deps struct {
 	Config config.Config
 	Log    *slog.Logger
+
+	// clients keeps one DynamoDB client per set of options, so a function
+	// with two stores (the recorder) loads the AWS configuration and
+	// opens a connection pool once at cold start, not once per store.
+	clients map[config.ClientOptions]*dynamodb.Client
 }
 
 // Start builds the function's handler with build and serves it. A failed
@@ -37,7 +43,7 @@ func Start(build func(ctx context.Context, d Deps) (any, error)) {
 		slog.Error("invalid configuration", "error", err)
 		os.Exit(1)
 	}
-	d := Deps{Config: cfg, Log: cfg.Logger()}
+	d := Deps{Config: cfg, Log: cfg.Logger(), clients: map[config.ClientOptions]*dynamodb.Client{}}
 	handler, err := build(ctx, d)
 	if err != nil {
 		d.Log.Error("init failed", "error", err)
@@ -52,7 +58,7 @@ func (d Deps) CoreStore(ctx context.Context, o config.ClientOptions) (*dynamosto
 	if err := d.Config.RequireTables(schema.Core); err != nil {
 		return nil, err
 	}
-	client, err := config.DynamoDB(ctx, d.Config, o)
+	client, err := d.dynamoDB(ctx, o)
 	if err != nil {
 		return nil, err
 	}
@@ -69,7 +75,7 @@ func (d Deps) UsageStore(ctx context.Context) (*usagestore.Store, error) {
 	if err := d.Config.RequireTables(schema.Usage); err != nil {
 		return nil, err
 	}
-	client, err := config.DynamoDB(ctx, d.Config, config.ClientOptions{})
+	client, err := d.dynamoDB(ctx, config.ClientOptions{})
 	if err != nil {
 		return nil, err
 	}
@@ -78,6 +84,22 @@ func (d Deps) UsageStore(ctx context.Context) (*usagestore.Store, error) {
 		return nil, fmt.Errorf("usage store: %w", err)
 	}
 	return store, nil
+}
+
+// dynamoDB returns the function's client for options o, building it on
+// first use. Build steps run once, before any request, so no lock is needed.
+func (d Deps) dynamoDB(ctx context.Context, o config.ClientOptions) (*dynamodb.Client, error) {
+	if c, ok := d.clients[o]; ok {
+		return c, nil
+	}
+	c, err := config.DynamoDB(ctx, d.Config, o)
+	if err != nil {
+		return nil, err
+	}
+	if d.clients != nil {
+		d.clients[o] = c
+	}
+	return c, nil
 }
 
 // Manager returns the domain Manager over the core store.
