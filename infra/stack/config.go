@@ -10,8 +10,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 
-	"github.com/acmedata/tokenservice/infra/tokenauth"
 	"github.com/acmedata/tokenservice/pkg/config"
+	"github.com/acmedata/tokenservice/pkg/tokens"
 )
 
 // Config is everything a deployment may choose. Account, region and
@@ -72,7 +72,7 @@ func DefaultConfig() Config {
 		LogRetentionDays:   30,
 		Retain:             true,
 		DeletionProtection: true,
-		APIKeyPrefix:       "tka_",
+		APIKeyPrefix:       tokens.DefaultAPIKeyPrefix,
 		LogLevel:           "info",
 		AssetDir:           "bin",
 	}
@@ -119,16 +119,6 @@ func (c Config) removalPolicy() awscdk.RemovalPolicy {
 		return awscdk.RemovalPolicy_RETAIN
 	}
 	return awscdk.RemovalPolicy_DESTROY
-}
-
-func (c Config) authorizerProps() tokenauth.Props {
-	return tokenauth.Props{
-		AssetDir:        c.AssetDir,
-		CacheTTL:        c.AuthorizerCacheTTL,
-		IdentitySources: c.AuthorizerIdentitySources,
-		LogRetention:    c.logRetention(),
-		RemovalPolicy:   c.removalPolicy(),
-	}
 }
 
 // ConfigFromContext overlays the CDK context values that lookup finds on

@@ -158,10 +158,15 @@ func (s *TokenService) environment() map[string]string {
 // deployers use on their own APIs) and the API-key authorizer. The API-key
 // authorizer's cache stays off: a replaced key must stop at once.
 func (s *TokenService) createAuthorizers() error {
-	p := s.cfg.authorizerProps()
-	p.CoreTable = s.Tables[schema.Core.ID]
-	p.Environment = s.environment()
-	ta, err := tokenauth.New(s.Stack, "TokenAuthorizer", p)
+	ta, err := tokenauth.New(s.Stack, "TokenAuthorizer", tokenauth.Props{
+		AssetDir:        s.cfg.AssetDir,
+		CoreTable:       s.Tables[schema.Core.ID],
+		Environment:     s.environment(),
+		CacheTTL:        s.cfg.AuthorizerCacheTTL,
+		IdentitySources: s.cfg.AuthorizerIdentitySources,
+		LogRetention:    s.cfg.logRetention(),
+		RemovalPolicy:   s.cfg.removalPolicy(),
+	})
 	if err != nil {
 		return err
 	}

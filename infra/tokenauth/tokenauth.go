@@ -101,9 +101,9 @@ func (p Props) Validate() error {
 	if p.CacheTTL > 0 && len(p.IdentitySources) == 0 {
 		errs = append(errs, errors.New("tokenauth: a result cache needs IdentitySources (the cache key)"))
 	}
-	// The function parses the map with the same code at cold start: a
+	// The function checks the map with the same code at cold start: a
 	// mapping it would refuse must not deploy.
-	if _, err := authz.ParseRouteServices(p.routeServices()); err != nil {
+	if err := authz.ValidateRouteServices(p.RouteServices); err != nil {
 		errs = append(errs, fmt.Errorf("tokenauth: %w", err))
 	}
 	return errors.Join(errs...)

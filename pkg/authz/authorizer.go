@@ -60,7 +60,7 @@ func New(store CredentialReader, opts Options) (*Authorizer, error) {
 	if store == nil {
 		return nil, errors.New("authz: nil credential store")
 	}
-	if err := validateRouteServices(opts.RouteServices); err != nil {
+	if err := ValidateRouteServices(opts.RouteServices); err != nil {
 		return nil, err
 	}
 	a := &Authorizer{store: store, routeServices: maps.Clone(opts.RouteServices), log: opts.Logger, now: opts.Now}

@@ -26,10 +26,12 @@ func ParseRouteServices(raw string) (map[string]string, error) {
 	if err := json.Unmarshal([]byte(raw), &m); err != nil {
 		return nil, fmt.Errorf("%s: %w", EnvRouteServices, err)
 	}
-	return m, validateRouteServices(m)
+	return m, ValidateRouteServices(m)
 }
 
-func validateRouteServices(m map[string]string) error {
+// ValidateRouteServices checks a route-to-service map: every key is
+// "METHOD /resource" and every value a service ID.
+func ValidateRouteServices(m map[string]string) error {
 	for route, service := range m {
 		method, path, ok := strings.Cut(route, " ")
 		if !ok || method == "" || method != strings.ToUpper(method) || !strings.HasPrefix(path, "/") {
