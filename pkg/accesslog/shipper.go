@@ -28,7 +28,11 @@ type ShipperOptions struct {
 	// MinBackoff and MaxBackoff bound the wait between retries of a failed
 	// delivery (defaults 50ms and 2s).
 	MinBackoff, MaxBackoff time.Duration
-	Log                    *slog.Logger
+	// Filter, if set, is the subscription's filter pattern: Ship drops
+	// the lines it refuses, as CloudWatch Logs delivers only the lines a
+	// subscription filter matches.
+	Filter func(line []byte) bool
+	Log    *slog.Logger
 }
 
 // ErrClosed is returned by Ship after Close.
@@ -47,11 +51,11 @@ type Shipper struct {
 	mu      sync.Mutex
 	pending []Line
 	closed  bool
-	// shipped counts the lines ever queued, handled those delivered (or
-	// dropped as unencodable); progress is closed and replaced whenever
-	// handled grows, waking Flush.
-	shipped, handled uint64
-	progress         chan struct{}
+	// handled counts the lines delivered (or dropped as unencodable), so
+	// handled+len(pending) is every line ever queued; progress is closed
+	// and replaced whenever handled grows, waking Flush.
+	handled  uint64
+	progress chan struct{}
 
 	kick    chan struct{} // a full batch is waiting
 	closing chan struct{} // Close was called
@@ -96,8 +100,12 @@ func NewShipper(deliver Deliver, opts ShipperOptions) (*Shipper, error) {
 	return s, nil
 }
 
-// Ship queues one line for delivery. It never blocks on delivery.
+// Ship queues one line for delivery, unless the filter refuses it. It
+// never blocks on delivery.
 func (s *Shipper) Ship(line []byte) error {
+	if s.opts.Filter != nil && !s.opts.Filter(line) {
+		return nil
+	}
 	l := Line{Timestamp: time.Now(), Message: append([]byte(nil), line...)}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -105,11 +113,21 @@ func (s *Shipper) Ship(line []byte) error {
 		return ErrClosed
 	}
 	s.pending = append(s.pending, l)
-	s.shipped++
 	if len(s.pending) >= s.opts.MaxBatch {
 		s.kickLoop()
 	}
 	return nil
+}
+
+// Write ships p as one line, so a logger can write straight into the
+// shipper as a function's log group feeds its subscription. slog's
+// handlers write each record with exactly one Write call, so a line is
+// never split.
+func (s *Shipper) Write(p []byte) (int, error) {
+	if err := s.Ship(p); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
 
 // kickLoop asks the loop to deliver now rather than at its next tick.
@@ -126,7 +144,7 @@ func (s *Shipper) kickLoop() {
 // reports how many of those lines were still undelivered.
 func (s *Shipper) Flush(ctx context.Context) error {
 	s.mu.Lock()
-	target := s.shipped
+	target := s.handled + uint64(len(s.pending))
 	s.mu.Unlock()
 	s.kickLoop()
 	for {

@@ -161,3 +161,26 @@ func TestShipperFlushGivesUpWhenItsContextEnds(t *testing.T) {
 		t.Errorf("Flush = %v, want a deadline error reporting the undelivered line", err)
 	}
 }
+
+func TestShipperWriteDeliversOnlyWhatTheFilterMatches(t *testing.T) {
+	var s sink
+	keep := func(line []byte) bool { return string(line) != "drop" }
+	sh, err := NewShipper(s.deliver, ShipperOptions{FlushInterval: time.Hour, Filter: keep})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sh.Close(context.Background()) })
+	for _, line := range []string{"keep 1", "drop", "keep 2"} {
+		if n, err := sh.Write([]byte(line)); err != nil || n != len(line) {
+			t.Fatalf("Write(%q) = %d, %v", line, n, err)
+		}
+	}
+	if err := sh.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if fmt.Sprint(s.messages) != "[keep 1 keep 2]" {
+		t.Errorf("delivered %q, want the two lines the filter keeps", s.messages)
+	}
+}

@@ -100,23 +100,23 @@ func Build(ctx context.Context, cfg Config) (*Stack, error) {
 		return nil, fmt.Errorf("localstack: recorder: %w", err)
 	}
 	s := &Stack{Manager: mgr}
-	ship := func(group string) (*accesslog.Shipper, error) {
-		return accesslog.NewShipper(rec.Handle, accesslog.ShipperOptions{LogGroup: group, FlushInterval: cfg.UsageFlushInterval, Log: log})
+	ship := func(group string, filter func([]byte) bool) (*accesslog.Shipper, error) {
+		return accesslog.NewShipper(rec.Handle, accesslog.ShipperOptions{LogGroup: group, FlushInterval: cfg.UsageFlushInterval, Filter: filter, Log: log})
 	}
-	if s.accessLog, err = ship("API-Gateway-Access-Logs/local"); err != nil {
+	if s.accessLog, err = ship("API-Gateway-Access-Logs/local", nil); err != nil {
 		return nil, fmt.Errorf("localstack: access-log shipper: %w", err)
 	}
-	if s.decisions, err = ship("/aws/lambda/authorizer"); err != nil {
+	// As the authorizer log group's subscription filter on AWS
+	// ({ $.decision = "unauthorized" }), only refusals reach the recorder.
+	refusals := func(line []byte) bool { return accesslog.DecisionOf(line) == accesslog.DecisionUnauthorized }
+	if s.decisions, err = ship("/aws/lambda/authorizer", refusals); err != nil {
 		return nil, errors.Join(fmt.Errorf("localstack: decision shipper: %w", err), s.accessLog.Close(ctx))
 	}
 	fns, err := functions(mgr, core, history, log)
 	if err != nil {
 		return nil, errors.Join(err, s.Close(ctx))
 	}
-	refusals := shipWriter{s.decisions, func(line []byte) bool {
-		return accesslog.DecisionOf(line) == accesslog.DecisionUnauthorized
-	}}
-	auths, err := authorizers(core, appCfg.APIKeyPrefix, log, io.MultiWriter(out, refusals))
+	auths, err := authorizers(core, appCfg.APIKeyPrefix, log, io.MultiWriter(out, s.decisions))
 	if err != nil {
 		return nil, errors.Join(err, s.Close(ctx))
 	}
@@ -221,23 +221,4 @@ func (s *Stack) Close(ctx context.Context) error {
 // reports what was left undelivered.
 func (s *Stack) Flush(ctx context.Context) error {
 	return errors.Join(s.accessLog.Flush(ctx), s.decisions.Flush(ctx))
-}
-
-// shipWriter ships each Write that keep accepts as one log line, as a
-// CloudWatch Logs subscription with a filter pattern delivers only the
-// lines that match. slog's handlers write each record with exactly one
-// Write call, so a line is never split.
-type shipWriter struct {
-	s    *accesslog.Shipper
-	keep func(line []byte) bool
-}
-
-func (w shipWriter) Write(p []byte) (int, error) {
-	if !w.keep(p) {
-		return len(p), nil
-	}
-	if err := w.s.Ship(p); err != nil {
-		return 0, err
-	}
-	return len(p), nil
 }
