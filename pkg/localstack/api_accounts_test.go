@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/acmedata/tokenservice/pkg/handlers/operator"
 	"github.com/acmedata/tokenservice/pkg/httpapi"
 )
 
@@ -28,7 +29,7 @@ func TestOperatorRoutesRefuseAnythingButTheOperatorKey(t *testing.T) {
 func TestOperatorManagesAccounts(t *testing.T) {
 	a := newAPI(t)
 	r := a.call(t, "POST", "/operator/accounts", a.operatorKey, map[string]any{"name": "  Acme  ", "services": []string{"tmy", "timeseries"}})
-	created := want[createdAccount](t, r, http.StatusCreated)
+	created := want[operator.CreatedAccount](t, r, http.StatusCreated)
 	acc := created.Account
 	if acc.Name != "Acme" || acc.Status != "active" || !slices.Equal(acc.Services, []string{"timeseries", "tmy"}) {
 		t.Errorf("created %+v", acc)

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/acmedata/tokenservice/pkg/dynamotest"
+	"github.com/acmedata/tokenservice/pkg/handlers/operator"
 	"github.com/acmedata/tokenservice/pkg/httpapi"
 	"github.com/acmedata/tokenservice/pkg/secret"
 	"github.com/acmedata/tokenservice/pkg/tokens"
@@ -197,15 +198,10 @@ type account struct {
 	Key string
 }
 
-type createdAccount struct {
-	Account httpapi.AccountView `json:"account"`
-	APIKey  string              `json:"apiKey"`
-}
-
 func (a *api) createAccount(t *testing.T, services ...string) account {
 	t.Helper()
 	r := a.call(t, "POST", "/operator/accounts", a.operatorKey, map[string]any{"name": "Acct " + t.Name(), "services": services})
-	got := want[createdAccount](t, r, http.StatusCreated)
+	got := want[operator.CreatedAccount](t, r, http.StatusCreated)
 	return account{ID: got.Account.ID, Key: got.APIKey}
 }
 
@@ -272,17 +268,5 @@ func (a *api) assertNoPlaintextSecrets(t *testing.T) {
 				t.Errorf("a table holds a secret in plain text (hint %s)", secret.Hint(s))
 			}
 		}
-	}
-}
-
-// eventually polls check until it passes or the deadline ends.
-func eventually(t *testing.T, within time.Duration, check func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !check() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met in time")
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -26,7 +26,7 @@ func TestKeyRotationStopsTheOldKeyAndItsTokens(t *testing.T) {
 			acc := a.createAccount(t, "tmy")
 			old := a.issue(t, acc, "tmy", nil)
 
-			rotated := want[struct{ APIKey string }](t, tc.rotate(a, acc), http.StatusCreated)
+			rotated := want[httpapi.KeyView](t, tc.rotate(a, acc), http.StatusCreated)
 			if rotated.APIKey == "" || rotated.APIKey == acc.Key {
 				t.Fatalf("new key %q", rotated.APIKey)
 			}

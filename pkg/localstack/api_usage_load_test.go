@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	usagehandler "github.com/acmedata/tokenservice/pkg/handlers/usage"
 	"github.com/acmedata/tokenservice/pkg/loadgen"
 )
 
@@ -115,15 +116,12 @@ func TestTenThousandCallsLeaveExactlyTenThousandUsageRecords(t *testing.T) {
 
 // allUsage reads the account's whole usage history through the admin API,
 // 100 records a page, following the cursor to the end.
-func (a *api) allUsage(t *testing.T, acc account) []usageRecord {
+func (a *api) allUsage(t *testing.T, acc account) []usagehandler.RecordView {
 	t.Helper()
-	var out []usageRecord
+	var out []usagehandler.RecordView
 	q := url.Values{"limit": {"100"}}
 	for {
-		page := want[struct {
-			Items      []usageRecord
-			NextCursor *string
-		}](t, a.call(t, "GET", "/admin/usage?"+q.Encode(), acc.Key, nil), http.StatusOK)
+		page := want[usagePage](t, a.call(t, "GET", "/admin/usage?"+q.Encode(), acc.Key, nil), http.StatusOK)
 		out = append(out, page.Items...)
 		if page.NextCursor == nil {
 			return out

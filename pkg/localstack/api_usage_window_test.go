@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	usagehandler "github.com/acmedata/tokenservice/pkg/handlers/usage"
 	"github.com/acmedata/tokenservice/pkg/schema"
 	"github.com/acmedata/tokenservice/pkg/usage"
 	"github.com/acmedata/tokenservice/pkg/usagestore"
@@ -95,7 +96,7 @@ func (a *api) putUsage(t *testing.T, r usage.Record, edit ...func(map[string]typ
 	return r.RequestID
 }
 
-func requestIDsOf(recs []usageRecord) string {
+func requestIDsOf(recs []usagehandler.RecordView) string {
 	ids := make([]string, len(recs))
 	for i, r := range recs {
 		ids[i] = r.RequestID
