@@ -39,10 +39,6 @@ type Config struct {
 	// Tables maps schema table IDs to physical names (as
 	// dynamolocal.EnsureTables returns them).
 	Tables map[string]string
-	// Services is the deployment's catalog (config.DefaultServices if nil).
-	Services []tokens.Service
-	// APIKeyPrefix is the API keys' prefix (tokens.DefaultAPIKeyPrefix if "").
-	APIKeyPrefix string
 	// OperatorKey opens the operator routes; required.
 	OperatorKey string
 	// LogOutput receives every function's JSON log lines, as CloudWatch
@@ -139,26 +135,19 @@ func Build(ctx context.Context, cfg Config) (*Stack, error) {
 	return s, nil
 }
 
-// appConfig is the configuration the functions would read from their
-// environment on AWS.
+// appConfig is the configuration the functions read from their
+// environment on AWS, where the stack sets only the table names.
 func appConfig(cfg Config) (config.Config, error) {
-	c := config.Config{
-		CoreTable:    cfg.Tables[schema.Core.ID],
-		UsageTable:   cfg.Tables[schema.Usage.ID],
-		Services:     cfg.Services,
-		APIKeyPrefix: cfg.APIKeyPrefix,
+	env := map[string]string{}
+	for _, t := range schema.All {
+		env[t.EnvVar] = cfg.Tables[t.ID]
 	}
-	if err := c.RequireTables(schema.All...); err != nil {
+	c, err := config.FromEnv(func(key string) string { return env[key] })
+	if err == nil {
+		err = c.RequireTables(schema.All...)
+	}
+	if err != nil {
 		return config.Config{}, fmt.Errorf("localstack: %w", err)
-	}
-	if c.APIKeyPrefix == "" {
-		c.APIKeyPrefix = tokens.DefaultAPIKeyPrefix
-	}
-	if c.Services == nil {
-		var err error
-		if c.Services, err = config.ParseServices(config.DefaultServices); err != nil {
-			return config.Config{}, fmt.Errorf("localstack: %w", err)
-		}
 	}
 	return c, nil
 }
