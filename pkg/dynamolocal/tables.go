@@ -2,8 +2,12 @@ package dynamolocal
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -31,6 +35,25 @@ func EnsureTables(ctx context.Context, client *dynamodb.Client, prefix string, t
 		names[t.ID] = name
 	}
 	return names, nil
+}
+
+// FreshTables creates tables under a prefix of label and 32 random bits
+// (e.g. "t1a2b3c4_"), so that runs sharing a server never see each other's
+// items, and returns their names (schema ID -> physical name) and a
+// function that deletes them.
+func FreshTables(ctx context.Context, client *dynamodb.Client, label string, tables []schema.Table) (names map[string]string, drop func(context.Context) error, err error) {
+	b := make([]byte, 4)
+	if _, err := rand.Read(b); err != nil {
+		return nil, nil, fmt.Errorf("dynamolocal: table prefix: %w", err)
+	}
+	names, err = EnsureTables(ctx, client, label+hex.EncodeToString(b)+"_", tables)
+	if err != nil {
+		return nil, nil, err
+	}
+	drop = func(ctx context.Context) error {
+		return DeleteTables(ctx, client, slices.Collect(maps.Values(names)))
+	}
+	return names, drop, nil
 }
 
 func ensureTable(ctx context.Context, client *dynamodb.Client, name string, t schema.Table) error {

@@ -25,25 +25,18 @@ package dynamotest
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
-	"maps"
 	"os"
-	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/acmedata/tokenservice/pkg/config"
 	"github.com/acmedata/tokenservice/pkg/dynamolocal"
 	"github.com/acmedata/tokenservice/pkg/schema"
 )
-
-// EnvEndpoint names the environment variable that points tests at a
-// DynamoDB Local already running.
-const EnvEndpoint = "DYNAMODB_ENDPOINT"
 
 // startTimeout bounds starting the server, a cold JVM on a loaded machine.
 const startTimeout = 2 * time.Minute
@@ -55,7 +48,7 @@ const cleanupTimeout = 30 * time.Second
 var (
 	running bool // Run is in charge: set before m.Run, read after
 	once    sync.Once
-	server  *dynamolocal.Server // nil when EnvEndpoint is used
+	stop    func() error // stops the server connect started, if any
 	client  *dynamodb.Client
 	connErr error
 )
@@ -65,8 +58,8 @@ var (
 func Run(m *testing.M) int {
 	running = true
 	code := m.Run()
-	if server != nil {
-		if err := server.Stop(); err != nil {
+	if stop != nil {
+		if err := stop(); err != nil {
 			fmt.Fprintln(os.Stderr, "dynamotest:", err)
 			if code == 0 {
 				code = 1
@@ -80,13 +73,10 @@ func Run(m *testing.M) int {
 func connect() {
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
-	endpoint := os.Getenv(EnvEndpoint)
-	if endpoint == "" {
-		server, connErr = dynamolocal.Start(ctx, dynamolocal.Options{JavaArgs: dynamolocal.QuickStartJavaArgs()})
-		if connErr != nil {
-			return
-		}
-		endpoint = server.Endpoint()
+	var endpoint string
+	endpoint, stop, connErr = dynamolocal.EnvOrStart(ctx, dynamolocal.Options{JavaArgs: dynamolocal.QuickStartJavaArgs()})
+	if connErr != nil {
+		return
 	}
 	client, connErr = dynamolocal.NewClient(ctx, endpoint)
 }
@@ -100,7 +90,7 @@ func Client(t testing.TB) *dynamodb.Client {
 	}
 	once.Do(connect)
 	if connErr != nil {
-		t.Fatalf("dynamotest: no DynamoDB for this test (install Java 17+ and npm, or set %s): %v", EnvEndpoint, connErr)
+		t.Fatalf("dynamotest: no DynamoDB for this test (install Java 17+ and npm, or set %s): %v", config.EnvDynamoEndpoint, connErr)
 	}
 	return client
 }
@@ -119,7 +109,7 @@ func Endpoint(t testing.TB) string {
 func Tables(t testing.TB) map[string]string {
 	t.Helper()
 	c := Client(t)
-	names, err := dynamolocal.EnsureTables(t.Context(), c, randomPrefix(t), schema.All)
+	names, drop, err := dynamolocal.FreshTables(t.Context(), c, "t", schema.All)
 	if err != nil {
 		t.Fatalf("dynamotest: %v", err)
 	}
@@ -127,20 +117,9 @@ func Tables(t testing.TB) map[string]string {
 		// t.Context is already cancelled when cleanups run.
 		ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
 		defer cancel()
-		if err := dynamolocal.DeleteTables(ctx, c, slices.Collect(maps.Values(names))); err != nil {
+		if err := drop(ctx); err != nil {
 			t.Errorf("dynamotest: %v", err)
 		}
 	})
 	return names
-}
-
-// randomPrefix returns e.g. "t1a2b3c4_": a letter first, as table names
-// read better that way, then 32 random bits.
-func randomPrefix(t testing.TB) string {
-	t.Helper()
-	b := make([]byte, 4)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatalf("dynamotest: %v", err)
-	}
-	return "t" + hex.EncodeToString(b) + "_"
 }

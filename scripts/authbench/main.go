@@ -12,8 +12,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -65,14 +63,12 @@ func run(ctx context.Context, n int, maxP50, maxP99 float64) error {
 	if err != nil {
 		return err
 	}
-	prefix := make([]byte, 4)
-	_, _ = rand.Read(prefix)
-	names, err := dynamolocal.EnsureTables(ctx, client, "authbench"+hex.EncodeToString(prefix), []schema.Table{schema.Core})
+	names, drop, err := dynamolocal.FreshTables(ctx, client, "authbench", []schema.Table{schema.Core})
 	if err != nil {
 		return err
 	}
+	defer func() { _ = drop(context.Background()) }()
 	table := names[schema.Core.ID]
-	defer func() { _ = dynamolocal.DeleteTables(context.Background(), client, []string{table}) }()
 
 	store, err := dynamostore.New(client, table)
 	if err != nil {

@@ -32,7 +32,6 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -42,8 +41,6 @@ import (
 	"os"
 	"runtime/pprof"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/acmedata/tokenservice/pkg/dynamolocal"
 	"github.com/acmedata/tokenservice/pkg/loadgen"
@@ -94,17 +91,11 @@ func run(ctx context.Context, p params) (err error) {
 	if err != nil {
 		return err
 	}
-	tables, err := newTables(ctx, client)
+	tables, drop, err := dynamolocal.FreshTables(ctx, client, "gwbench", schema.All)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		names := make([]string, 0, len(tables))
-		for _, n := range tables {
-			names = append(names, n)
-		}
-		err = errors.Join(err, dynamolocal.DeleteTables(context.Background(), client, names))
-	}()
+	defer func() { err = errors.Join(err, drop(context.Background())) }()
 
 	stack, err := localstack.Build(ctx, localstack.Config{
 		Client: client, Tables: tables, OperatorKey: "opk_gwbench_" + rand.Text(), LogOutput: io.Discard,
@@ -238,13 +229,6 @@ func get(url, token string) loadgen.NewRequest {
 		}
 		return req, err
 	}
-}
-
-// newTables creates every table of the stack under a fresh prefix.
-func newTables(ctx context.Context, client *dynamodb.Client) (map[string]string, error) {
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	return dynamolocal.EnsureTables(ctx, client, "gwbench"+hex.EncodeToString(b), schema.All)
 }
 
 // issueToken makes an account subscribed to tmy and a userless tmy token

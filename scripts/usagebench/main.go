@@ -9,8 +9,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"flag"
 	"fmt"
 	"os"
@@ -40,16 +38,18 @@ func run(ctx context.Context, n int, minRatio float64) error {
 	if err != nil {
 		return err
 	}
-	var made []string
-	defer func() { _ = dynamolocal.DeleteTables(context.Background(), client, made) }()
+	var drops []func(context.Context) error
+	defer func() {
+		for _, drop := range drops {
+			_ = drop(context.Background())
+		}
+	}()
 	newTable := func() (string, error) {
-		b := make([]byte, 4)
-		_, _ = rand.Read(b)
-		names, err := dynamolocal.EnsureTables(ctx, client, "bench"+hex.EncodeToString(b), []schema.Table{schema.Usage})
+		names, drop, err := dynamolocal.FreshTables(ctx, client, "bench", []schema.Table{schema.Usage})
 		if err != nil {
 			return "", err
 		}
-		made = append(made, names[schema.Usage.ID])
+		drops = append(drops, drop)
 		return names[schema.Usage.ID], nil
 	}
 	res, err := usagebench.Compare(ctx, client, newTable, n)
