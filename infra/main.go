@@ -26,12 +26,12 @@ const (
 )
 
 func main() {
-	if err := run(); err != nil {
-		jsii.Close()
+	err := run()
+	jsii.Close()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "infra:", err)
 		os.Exit(1)
 	}
-	jsii.Close()
 }
 
 func run() error {

@@ -48,6 +48,7 @@ type TokenService struct {
 	KeyAuthorizer   awsapigateway.RequestAuthorizer
 	AccessLogs      awslogs.LogGroup
 	API             awsapigateway.RestApi
+	Methods         map[routes.Route]awsapigateway.Method // every route's method on API
 }
 
 // New builds the stack, or says what is wrong with its configuration.
@@ -60,6 +61,7 @@ func New(scope constructs.Construct, id string, props Props) (*TokenService, err
 		cfg:       props.Config,
 		Tables:    map[string]awsdynamodb.Table{},
 		Functions: map[string]awslambda.Function{},
+		Methods:   map[routes.Route]awsapigateway.Method{},
 	}
 	s.createTables()
 	s.createFunctions()
@@ -232,7 +234,7 @@ func (s *TokenService) createAPI() error {
 			})
 			integrations[r.Function] = integration
 		}
-		s.API.Root().ResourceForPath(jsii.String(r.Path)).AddMethod(jsii.String(r.Method), integration, options)
+		s.Methods[r] = s.API.Root().ResourceForPath(jsii.String(r.Path)).AddMethod(jsii.String(r.Method), integration, options)
 	}
 	return nil
 }

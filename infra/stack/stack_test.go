@@ -293,8 +293,7 @@ func TestRoutesUseTheirAuthorizers(t *testing.T) {
 		routes.IAMAuth:    {"AWS_IAM", ""},
 	}
 	for _, r := range routes.All {
-		method := s.stack.API.Root().ResourceForPath(jsii.String(r.Path)).Node().FindChild(jsii.String(r.Method))
-		p := s.resources[cdktest.LogicalID(s.stack.Stack, method)].Properties
+		p := s.resources[cdktest.LogicalID(s.stack.Stack, s.stack.Methods[r])].Properties
 		w := want[r.Auth]
 		gotAuthorizer := ""
 		if ref, ok := p["AuthorizerId"].(map[string]any); ok {
