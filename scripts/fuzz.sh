@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Runs every fuzz test in the module for $FUZZTIME each. `go test -fuzz`
+# Runs every fuzz test in the module for $FUZZTIME each (a count such as
+# 100000x, or a duration). `go test -fuzz`
 # accepts one fuzz test per run, so each is run on its own.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 GO=${GO:-go}
-FUZZTIME=${FUZZTIME:-20s}
+FUZZTIME=${FUZZTIME:-200000x}
 
 found=0
 while IFS= read -r file; do
