@@ -11,14 +11,15 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/acmedata/tokenservice/pkg/apigw"
+	"github.com/acmedata/tokenservice/pkg/apperr"
 	"github.com/acmedata/tokenservice/pkg/authctx"
-	"github.com/acmedata/tokenservice/pkg/authz/apigw"
 	"github.com/acmedata/tokenservice/pkg/secret"
 	"github.com/acmedata/tokenservice/pkg/tokens"
 )
 
 // CredentialReader finds the credential stored under a token's hash; an
-// error matching tokens.ErrNotFound for a hash it does not hold.
+// error matching apperr.ErrNotFound for a hash it does not hold.
 type CredentialReader interface {
 	Credential(ctx context.Context, secretHash string) (tokens.Credential, error)
 }
@@ -98,7 +99,7 @@ func (a *Authorizer) decide(ctx context.Context, req *events.APIGatewayCustomAut
 	}
 	cred, err := a.store.Credential(ctx, secret.Hash(token))
 	switch {
-	case errors.Is(err, tokens.ErrNotFound):
+	case errors.Is(err, apperr.ErrNotFound):
 		d.outcome = tokens.Unknown
 		return d.unauthorized()
 	case err != nil:

@@ -12,8 +12,9 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/acmedata/tokenservice/pkg/apigw"
+	"github.com/acmedata/tokenservice/pkg/apperr"
 	"github.com/acmedata/tokenservice/pkg/authctx"
-	"github.com/acmedata/tokenservice/pkg/authz/apigw"
 	"github.com/acmedata/tokenservice/pkg/tokens"
 )
 
@@ -147,8 +148,8 @@ func TestAuthorizeFailsClosedWhenTheStoreFails(t *testing.T) {
 		ctx      context.Context
 		storeErr error
 	}{
-		{"store unreachable", context.Background(), tokens.Unavailable(errors.New("dial tcp: connection refused"))},
-		{"store throttling", context.Background(), tokens.Throttled(errors.New("ProvisionedThroughputExceeded"))},
+		{"store unreachable", context.Background(), apperr.Unavailable(errors.New("dial tcp: connection refused"))},
+		{"store throttling", context.Background(), apperr.Throttled(errors.New("ProvisionedThroughputExceeded"))},
 		{"deadline exceeded", expired, nil},
 	}
 	for _, tc := range cases {

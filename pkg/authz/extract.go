@@ -3,7 +3,7 @@ package authz
 import (
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/acmedata/tokenservice/pkg/authz/apigw"
+	"github.com/acmedata/tokenservice/pkg/apigw"
 	"github.com/acmedata/tokenservice/pkg/secret"
 	"github.com/acmedata/tokenservice/pkg/tokens"
 )

@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/acmedata/tokenservice/pkg/apperr"
 	"github.com/acmedata/tokenservice/pkg/id"
 	"github.com/acmedata/tokenservice/pkg/secret"
 	"github.com/acmedata/tokenservice/pkg/tokens"
@@ -55,7 +56,7 @@ func (s *fakeStore) Credential(ctx context.Context, secretHash string) (tokens.C
 	}
 	c, ok := s.creds[secretHash]
 	if !ok {
-		return tokens.Credential{}, tokens.NotFound("token")
+		return tokens.Credential{}, apperr.NotFound("token")
 	}
 	return c, nil
 }

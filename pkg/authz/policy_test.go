@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/acmedata/tokenservice/pkg/authz/apigw"
+	"github.com/acmedata/tokenservice/pkg/apigw"
 )
 
 // TestCachedAllowOpensOnlyTheTokensServiceDataRoutes evaluates the Allow

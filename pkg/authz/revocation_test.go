@@ -11,12 +11,12 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/acmedata/tokenservice/pkg/apigw"
 	"github.com/acmedata/tokenservice/pkg/authz"
-	"github.com/acmedata/tokenservice/pkg/authz/apigw"
 	"github.com/acmedata/tokenservice/pkg/dynamostore"
-	"github.com/acmedata/tokenservice/pkg/dynamotest"
-	"github.com/acmedata/tokenservice/pkg/memstore"
 	"github.com/acmedata/tokenservice/pkg/schema"
+	"github.com/acmedata/tokenservice/pkg/testkit/dynamotest"
+	"github.com/acmedata/tokenservice/pkg/testkit/memstore"
 	"github.com/acmedata/tokenservice/pkg/tokens"
 )
 

@@ -4,7 +4,7 @@ import (
 	"github.com/acmedata/tokenservice/pkg/authz"
 	"github.com/acmedata/tokenservice/pkg/dynamostore"
 	"github.com/acmedata/tokenservice/pkg/keyauth"
-	"github.com/acmedata/tokenservice/pkg/memstore"
+	"github.com/acmedata/tokenservice/pkg/testkit/memstore"
 )
 
 // The stores the mains and the local stack hand to the authorizers fit the

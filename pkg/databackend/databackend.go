@@ -22,6 +22,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/acmedata/tokenservice/pkg/apperr"
 	"github.com/acmedata/tokenservice/pkg/authctx"
 	"github.com/acmedata/tokenservice/pkg/httpapi"
 	"github.com/acmedata/tokenservice/pkg/routes"
@@ -33,7 +34,7 @@ const rowsPerDataset = 6
 
 var (
 	errOtherService = &httpapi.Error{Status: http.StatusForbidden, Code: "forbidden", Message: "the token is not valid for this service"}
-	errBadInclude   = tokens.Invalid("invalid_include_restricted", "includeRestricted must be true or false")
+	errBadInclude   = apperr.Invalid("invalid_include_restricted", "includeRestricted must be true or false")
 )
 
 // Backend serves the data routes.

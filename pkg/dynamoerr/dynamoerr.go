@@ -1,7 +1,7 @@
 // Package dynamoerr tells the stores over DynamoDB which SDK failures are
 // transient, and maps those to the domain's kinds: throttling becomes
-// tokens.Throttled (429) and an unreachable or failing DynamoDB becomes
-// tokens.Unavailable (503). It goes by the SDK's typed errors only, never
+// apperr.Throttled (429) and an unreachable or failing DynamoDB becomes
+// apperr.Unavailable (503). It goes by the SDK's typed errors only, never
 // by message text, so a reworded message cannot change a status.
 //
 // What a failed condition or a cancelled transaction means is a store's own
@@ -14,11 +14,10 @@ import (
 	"errors"
 	"net"
 
+	"github.com/acmedata/tokenservice/pkg/apperr"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
-
-	"github.com/acmedata/tokenservice/pkg/tokens"
 )
 
 // Cancellation reason codes of a TransactionCanceledException that mean
@@ -28,14 +27,14 @@ const (
 	reasonThroughput = "ProvisionedThroughputExceeded"
 )
 
-// Transient maps err to tokens.Throttled when DynamoDB asked us to slow
-// down, or to tokens.Unavailable when it could not be reached, timed out or
+// Transient maps err to apperr.Throttled when DynamoDB asked us to slow
+// down, or to apperr.Unavailable when it could not be reached, timed out or
 // failed on its side (5xx), and reports whether it did. The domain error
 // keeps err as its cause, for logs.
 //
 // Anything else, a cancelled context included (the caller gave up; the
 // store is fine), is left to the caller: ok is false.
-func Transient(err error) (_ *tokens.Error, ok bool) {
+func Transient(err error) (_ *apperr.Error, ok bool) {
 	if err == nil {
 		return nil, false
 	}
@@ -50,14 +49,14 @@ func Transient(err error) (_ *tokens.Error, ok bool) {
 	switch {
 	case errors.As(err, &throughput), errors.As(err, &limit), errors.As(err, &throttling),
 		transactionThrottled(err):
-		return tokens.Throttled(err), true
+		return apperr.Throttled(err), true
 	case errors.Is(err, context.Canceled):
 		// Checked before the network cases: a cancelled request also
 		// surfaces as a RequestSendError.
 		return nil, false
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &send), errors.As(err, &netErr),
 		errors.As(err, &response) && response.HTTPStatusCode() >= 500:
-		return tokens.Unavailable(err), true
+		return apperr.Unavailable(err), true
 	}
 	return nil, false
 }

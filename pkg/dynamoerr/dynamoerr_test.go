@@ -14,8 +14,8 @@ import (
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
+	"github.com/acmedata/tokenservice/pkg/apperr"
 	"github.com/acmedata/tokenservice/pkg/dynamoerr"
-	"github.com/acmedata/tokenservice/pkg/tokens"
 )
 
 // apiErr wraps an API error the way the SDK returns it: an operation error
@@ -45,19 +45,19 @@ func TestTransientMapsThrottlingAndUnavailabilityByTypedErrors(t *testing.T) {
 	tests := []struct {
 		name string
 		err  error
-		want error // tokens.ErrThrottled, tokens.ErrUnavailable, or nil: not transient
+		want error // apperr.ErrThrottled, apperr.ErrUnavailable, or nil: not transient
 	}{
-		{"throttling exception", apiErr(400, &types.ThrottlingException{}), tokens.ErrThrottled},
-		{"provisioned throughput exceeded", apiErr(400, &types.ProvisionedThroughputExceededException{}), tokens.ErrThrottled},
-		{"request limit exceeded", apiErr(400, &types.RequestLimitExceeded{}), tokens.ErrThrottled},
-		{"transaction with a throttled item", canceledBy("None", "ThrottlingError"), tokens.ErrThrottled},
-		{"transaction over provisioned throughput", canceledBy("ProvisionedThroughputExceeded"), tokens.ErrThrottled},
-		{"throttled item beats a failed condition", canceledBy("ConditionalCheckFailed", "ThrottlingError"), tokens.ErrThrottled},
-		{"connection refused", sendErr(refused), tokens.ErrUnavailable},
-		{"bare network error", refused, tokens.ErrUnavailable},
-		{"deadline exceeded", fmt.Errorf("query: %w", context.DeadlineExceeded), tokens.ErrUnavailable},
-		{"server error", apiErr(500, &types.InternalServerError{}), tokens.ErrUnavailable},
-		{"service unavailable", apiErr(503, &smithy.GenericAPIError{Code: "ServiceUnavailable"}), tokens.ErrUnavailable},
+		{"throttling exception", apiErr(400, &types.ThrottlingException{}), apperr.ErrThrottled},
+		{"provisioned throughput exceeded", apiErr(400, &types.ProvisionedThroughputExceededException{}), apperr.ErrThrottled},
+		{"request limit exceeded", apiErr(400, &types.RequestLimitExceeded{}), apperr.ErrThrottled},
+		{"transaction with a throttled item", canceledBy("None", "ThrottlingError"), apperr.ErrThrottled},
+		{"transaction over provisioned throughput", canceledBy("ProvisionedThroughputExceeded"), apperr.ErrThrottled},
+		{"throttled item beats a failed condition", canceledBy("ConditionalCheckFailed", "ThrottlingError"), apperr.ErrThrottled},
+		{"connection refused", sendErr(refused), apperr.ErrUnavailable},
+		{"bare network error", refused, apperr.ErrUnavailable},
+		{"deadline exceeded", fmt.Errorf("query: %w", context.DeadlineExceeded), apperr.ErrUnavailable},
+		{"server error", apiErr(500, &types.InternalServerError{}), apperr.ErrUnavailable},
+		{"service unavailable", apiErr(503, &smithy.GenericAPIError{Code: "ServiceUnavailable"}), apperr.ErrUnavailable},
 		{"cancelled context", context.Canceled, nil},
 		{"cancelled context while sending", sendErr(context.Canceled), nil},
 		{"condition failed", apiErr(400, &types.ConditionalCheckFailedException{}), nil},

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/acmedata/tokenservice/pkg/apperr"
 	"github.com/acmedata/tokenservice/pkg/tokens"
 )
 
@@ -20,9 +21,9 @@ func (s *Store) CreateAccount(ctx context.Context, a tokens.Account, keyHash str
 	err := t.run(ctx, s.db)
 	switch {
 	case conditionFailedAt(err, 0):
-		return tokens.Conflict("account_exists", "an account with this ID exists")
+		return apperr.Conflict("account_exists", "an account with this ID exists")
 	case conditionFailedAt(err, 1):
-		return tokens.Conflict("api_key_exists", "the API key is already registered")
+		return apperr.Conflict("api_key_exists", "the API key is already registered")
 	}
 	return err
 }
@@ -40,7 +41,7 @@ func (s *Store) accountItem(ctx context.Context, accountID string) (accountItem,
 	var it accountItem
 	found, err := s.get(ctx, accountPK(accountID), skAccount, &it)
 	if err == nil && !found {
-		err = tokens.NotFound("account")
+		err = apperr.NotFound("account")
 	}
 	return it, err
 }
@@ -51,7 +52,7 @@ func (s *Store) accountItem(ctx context.Context, accountID string) (accountItem,
 func (s *Store) nextAccount(ctx context.Context, a tokens.Account) (accountItem, error) {
 	stored, err := s.accountItem(ctx, a.ID)
 	if err == nil && stored.Version != a.Version-1 {
-		err = tokens.ErrStale
+		err = apperr.ErrStale
 	}
 	return stored, err
 }
@@ -87,7 +88,7 @@ func (s *Store) ReplaceAPIKey(ctx context.Context, a tokens.Account, keyHash str
 	t.put(newKeyItem(a, keyHash), notExists, nil)
 	err = t.run(ctx, s.db)
 	if conditionFailedAt(err, 2) {
-		return tokens.Conflict("api_key_exists", "the API key is already registered")
+		return apperr.Conflict("api_key_exists", "the API key is already registered")
 	}
 	if err != nil {
 		return err
@@ -103,7 +104,7 @@ func (s *Store) KeyOwner(ctx context.Context, keyHash string) (tokens.KeyOwner, 
 		return tokens.KeyOwner{}, err
 	}
 	if !found {
-		return tokens.KeyOwner{}, tokens.NotFound("api_key")
+		return tokens.KeyOwner{}, apperr.NotFound("api_key")
 	}
 	return tokens.KeyOwner{AccountID: it.AccountID, KeyID: it.KeyID, AccountStatus: tokens.AccountStatus(it.AccountStatus)}, nil
 }
@@ -149,7 +150,7 @@ func (s *Store) fanOutAccount(ctx context.Context, a tokens.Account, retire bool
 			err := retryConflicts(ctx, func() error { return s.retire(ctx, a, ref) })
 			// A failed condition means the token changed meanwhile (enabled
 			// under the new key, or deleted): nothing to retire.
-			if err != nil && !errors.Is(err, tokens.ErrStale) {
+			if err != nil && !errors.Is(err, apperr.ErrStale) {
 				return err
 			}
 		}

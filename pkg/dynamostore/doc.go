@@ -17,9 +17,9 @@
 //     newer one, and re-running one reconciles. CreateToken closes the
 //     remaining race by checking, in its transaction, that the account and
 //     user it copied gates from still have the versions it read.
-//   - Every conditional failure maps to tokens.ErrStale (or NotFound or
-//     Conflict where that is the truth); throttling to tokens.Throttled and
-//     network failures to tokens.Unavailable, by the SDK's typed errors
+//   - Every conditional failure maps to apperr.ErrStale (or NotFound or
+//     Conflict where that is the truth); throttling to apperr.Throttled and
+//     network failures to apperr.Unavailable, by the SDK's typed errors
 //     (pkg/dynamoerr, shared with pkg/usagestore).
 //
 // Times are stored as RFC 3339 UTC strings with a fixed nine-digit fraction,

@@ -8,8 +8,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/acmedata/tokenservice/pkg/apperr"
 	"github.com/acmedata/tokenservice/pkg/dynamoerr"
-	"github.com/acmedata/tokenservice/pkg/tokens"
 )
 
 // Cancellation reason codes of TransactionCanceledException.
@@ -36,7 +36,7 @@ func storeErr(err error) error {
 	var canceled *types.TransactionCanceledException
 	switch {
 	case isConditionFailed(err), isConflict(err), hasReason(err, reasonConditionFailed):
-		return fmt.Errorf("%w: %w", tokens.ErrStale, err)
+		return fmt.Errorf("%w: %w", apperr.ErrStale, err)
 	case errors.As(err, &canceled):
 		return fmt.Errorf("dynamodb transaction: %w", err)
 	case errors.Is(err, context.Canceled):

@@ -5,10 +5,9 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/acmedata/tokenservice/pkg/apperr"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
-	"github.com/acmedata/tokenservice/pkg/tokens"
 )
 
 func canceledBy(codes ...string) error {
@@ -30,17 +29,17 @@ func TestStoreErrReportsLostRacesAsStale(t *testing.T) {
 		{"transaction conflict", &types.TransactionConflictException{}, true, nil},
 		{"transaction item failed its condition", canceledBy("None", reasonConditionFailed), true, nil},
 		{"transaction item in conflict", canceledBy(reasonConflict, "None"), true, nil},
-		{"throttled transaction is throttled, not stale", canceledBy(reasonConditionFailed, "ThrottlingError"), false, tokens.ErrThrottled},
+		{"throttled transaction is throttled, not stale", canceledBy(reasonConditionFailed, "ThrottlingError"), false, apperr.ErrThrottled},
 		{"transaction cancelled for another reason", canceledBy("ValidationError"), false, nil},
-		{"throttling", &types.ThrottlingException{}, false, tokens.ErrThrottled},
-		{"deadline", context.DeadlineExceeded, false, tokens.ErrUnavailable},
+		{"throttling", &types.ThrottlingException{}, false, apperr.ErrThrottled},
+		{"deadline", context.DeadlineExceeded, false, apperr.ErrUnavailable},
 		{"cancelled context", context.Canceled, false, context.Canceled},
 		{"anything else", &types.ResourceNotFoundException{}, false, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got := storeErr(tt.err)
-			if stale := errors.Is(got, tokens.ErrStale); stale != tt.wantStale {
+			if stale := errors.Is(got, apperr.ErrStale); stale != tt.wantStale {
 				t.Errorf("storeErr(%v) stale = %v, want %v", tt.err, stale, tt.wantStale)
 			}
 			if tt.wantKind != nil && !errors.Is(got, tt.wantKind) {

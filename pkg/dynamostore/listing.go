@@ -13,8 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/acmedata/tokenservice/pkg/paging"
 	"github.com/acmedata/tokenservice/pkg/schema"
-	"github.com/acmedata/tokenservice/pkg/tokens"
 )
 
 const (
@@ -48,10 +48,10 @@ func userListing(userID string) listing {
 // list reads pages until page.Limit items pass filter (in DynamoDB) and
 // keep (in Go), or the listing ends. NextCursor is the key of the last item
 // returned; it is empty when the listing is known to hold nothing more.
-func list[I, T any](ctx context.Context, s *Store, accountID string, l listing, page tokens.PageRequest, filter string, filterValues map[string]types.AttributeValue, keep func(I) (T, bool, error)) (tokens.Page[T], error) {
+func list[I, T any](ctx context.Context, s *Store, accountID string, l listing, page paging.Request, filter string, filterValues map[string]types.AttributeValue, keep func(I) (T, bool, error)) (paging.Page[T], error) {
 	start, err := l.start(accountID, page.Cursor)
 	if err != nil {
-		return tokens.Page[T]{}, err
+		return paging.Page[T]{}, err
 	}
 	limit := max(page.Limit, 1)
 	keyCond := "#pk = :pk AND begins_with(#" + l.sortAttr + ", :prefix)"
@@ -66,21 +66,21 @@ func list[I, T any](ctx context.Context, s *Store, accountID string, l listing, 
 		ExpressionAttributeNames: exprNames(nil, keyCond, filter), ExpressionAttributeValues: values,
 		ScanIndexForward: aws.Bool(l.forward), ExclusiveStartKey: start, Limit: aws.Int32(int32(max(limit+1, minQueryPage))),
 	}
-	var out tokens.Page[T]
+	var out paging.Page[T]
 	var last map[string]types.AttributeValue
 	for {
 		res, err := s.db.Query(ctx, in)
 		if err != nil {
-			return tokens.Page[T]{}, storeErr(err)
+			return paging.Page[T]{}, storeErr(err)
 		}
 		for _, raw := range res.Items {
 			var it I
 			if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
-				return tokens.Page[T]{}, fmt.Errorf("decode item: %w", err)
+				return paging.Page[T]{}, fmt.Errorf("decode item: %w", err)
 			}
 			v, ok, err := keep(it)
 			if err != nil {
-				return tokens.Page[T]{}, err
+				return paging.Page[T]{}, err
 			}
 			if !ok {
 				continue
@@ -123,7 +123,7 @@ func (l listing) start(accountID, cursor string) (map[string]types.AttributeValu
 	raw, err := base64.RawURLEncoding.DecodeString(cursor)
 	var k map[string]string
 	if err != nil || json.Unmarshal(raw, &k) != nil {
-		return nil, tokens.ErrBadCursor
+		return nil, paging.ErrBadCursor
 	}
 	sk, sortKey := k[attrSK], k[l.sortAttr]
 	id, ok := strings.CutPrefix(sortKey, l.prefix)
@@ -132,7 +132,7 @@ func (l listing) start(accountID, cursor string) (map[string]types.AttributeValu
 		wantKeys = 1
 	}
 	if !ok || id == "" || len(k) != wantKeys || (l.sortAttr != attrSK && sk != tokenSK(id)) {
-		return nil, tokens.ErrBadCursor
+		return nil, paging.ErrBadCursor
 	}
 	key := itemKey(accountPK(accountID), sk)
 	if l.sortAttr != attrSK {

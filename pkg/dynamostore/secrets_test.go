@@ -10,8 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/acmedata/tokenservice/pkg/dynamostore"
-	"github.com/acmedata/tokenservice/pkg/dynamotest"
 	"github.com/acmedata/tokenservice/pkg/schema"
+	"github.com/acmedata/tokenservice/pkg/testkit/dynamotest"
 	"github.com/acmedata/tokenservice/pkg/tokens"
 )
 

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/acmedata/tokenservice/pkg/apperr"
 	"github.com/acmedata/tokenservice/pkg/tokens"
 )
 
@@ -73,7 +74,7 @@ func (s *Store) exists(ctx context.Context, pk, sk string) (bool, error) {
 
 // staleOrMissing turns a failed conditional write on pk/sk into the truth.
 func (s *Store) staleOrMissing(ctx context.Context, err error, pk, sk, what string) error {
-	if !errors.Is(err, tokens.ErrStale) {
+	if !errors.Is(err, apperr.ErrStale) {
 		return err
 	}
 	found, getErr := s.exists(ctx, pk, sk)
@@ -81,7 +82,7 @@ func (s *Store) staleOrMissing(ctx context.Context, err error, pk, sk, what stri
 	case getErr != nil:
 		return getErr
 	case !found:
-		return tokens.NotFound(what)
+		return apperr.NotFound(what)
 	}
 	return err
 }

@@ -7,9 +7,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/acmedata/tokenservice/pkg/dynamostore"
-	"github.com/acmedata/tokenservice/pkg/dynamotest"
 	"github.com/acmedata/tokenservice/pkg/schema"
-	"github.com/acmedata/tokenservice/pkg/storetest"
+	"github.com/acmedata/tokenservice/pkg/testkit/dynamotest"
+	"github.com/acmedata/tokenservice/pkg/testkit/storesuite"
 )
 
 func TestMain(m *testing.M) { os.Exit(dynamotest.Run(m)) }
@@ -24,7 +24,7 @@ func newStore(t *testing.T) *dynamostore.Store {
 }
 
 func TestStorePassesTheRepositorySuite(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) storetest.Store { return newStore(t) })
+	storesuite.Run(t, func(t *testing.T) storesuite.Store { return newStore(t) })
 }
 
 func TestNewRefusesMissingDependencies(t *testing.T) {

@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/acmedata/tokenservice/pkg/apperr"
+	"github.com/acmedata/tokenservice/pkg/paging"
 	"github.com/acmedata/tokenservice/pkg/tokens"
 )
 
@@ -84,7 +86,7 @@ func (s *Store) GetToken(ctx context.Context, accountID, tokenID string) (tokens
 		return tokens.Token{}, err
 	}
 	if !found {
-		return tokens.Token{}, tokens.NotFound("token")
+		return tokens.Token{}, apperr.NotFound("token")
 	}
 	return it.token()
 }
@@ -97,7 +99,7 @@ func (s *Store) TokenAccount(ctx context.Context, tokenID string) (string, error
 		return "", err
 	}
 	if !found {
-		return "", tokens.NotFound("token")
+		return "", apperr.NotFound("token")
 	}
 	return it.AccountID, nil
 }
@@ -105,7 +107,7 @@ func (s *Store) TokenAccount(ctx context.Context, tokenID string) (string, error
 // ListTokens implements tokens.TokenStore. A user's tokens come from the
 // sparse byUser index, all others from byService; type is filtered in
 // DynamoDB, status (which depends on f.Now) in Go.
-func (s *Store) ListTokens(ctx context.Context, accountID string, f tokens.TokenFilter, page tokens.PageRequest) (tokens.Page[tokens.Token], error) {
+func (s *Store) ListTokens(ctx context.Context, accountID string, f tokens.TokenFilter, page paging.Request) (paging.Page[tokens.Token], error) {
 	l := serviceListing(f.Service)
 	var filters []string
 	values := map[string]types.AttributeValue{}
@@ -162,7 +164,7 @@ func (s *Store) EarliestActiveToken(ctx context.Context, accountID string, f tok
 			}
 		}
 	}
-	return tokens.Token{}, tokens.NotFound("token")
+	return tokens.Token{}, apperr.NotFound("token")
 }
 
 // SaveToken implements tokens.TokenStore.
@@ -232,7 +234,7 @@ func (s *Store) Credential(ctx context.Context, secretHash string) (tokens.Crede
 		return tokens.Credential{}, err
 	}
 	if !found {
-		return tokens.Credential{}, tokens.NotFound("token")
+		return tokens.Credential{}, apperr.NotFound("token")
 	}
 	return it.credential()
 }

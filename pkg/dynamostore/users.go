@@ -8,6 +8,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/acmedata/tokenservice/pkg/apperr"
+	"github.com/acmedata/tokenservice/pkg/paging"
 	"github.com/acmedata/tokenservice/pkg/tokens"
 )
 
@@ -20,7 +22,7 @@ func (s *Store) CreateUser(ctx context.Context, u tokens.User) error {
 	err := t.run(ctx, s.db)
 	switch {
 	case conditionFailedAt(err, 0):
-		return tokens.Conflict("user_exists", "a user with this ID exists")
+		return apperr.Conflict("user_exists", "a user with this ID exists")
 	case conditionFailedAt(err, 1):
 		return emailTaken()
 	}
@@ -32,7 +34,7 @@ func newEmailItem(u tokens.User) emailItem {
 }
 
 func emailTaken() error {
-	return tokens.Conflict("email_taken", "another user of the account has this email")
+	return apperr.Conflict("email_taken", "another user of the account has this email")
 }
 
 // GetUser implements tokens.UserStore.
@@ -49,13 +51,13 @@ func (s *Store) userItem(ctx context.Context, accountID, userID string) (userIte
 	var it userItem
 	found, err := s.get(ctx, accountPK(accountID), userSK(userID), &it)
 	if err == nil && (!found || it.Deleting) {
-		err = tokens.NotFound("user")
+		err = apperr.NotFound("user")
 	}
 	return it, err
 }
 
 // ListUsers implements tokens.UserStore.
-func (s *Store) ListUsers(ctx context.Context, accountID string, page tokens.PageRequest) (tokens.Page[tokens.User], error) {
+func (s *Store) ListUsers(ctx context.Context, accountID string, page paging.Request) (paging.Page[tokens.User], error) {
 	return list(ctx, s, accountID, usersListing, page, "attribute_not_exists(#deleting)", nil,
 		func(it userItem) (tokens.User, bool, error) {
 			u, err := it.user()
@@ -72,7 +74,7 @@ func (s *Store) SaveUser(ctx context.Context, u tokens.User) error {
 		return err
 	}
 	if stored.Version != u.Version-1 {
-		return tokens.ErrStale
+		return apperr.ErrStale
 	}
 	t := s.txn()
 	t.put(newUserItem(u), "#version = :prev AND attribute_not_exists(#deleting)", prevVersion(u.Version))
@@ -142,7 +144,7 @@ func (s *Store) DeleteUser(ctx context.Context, accountID, userID string) error 
 		return err
 	}
 	if !found { // a concurrent DeleteUser finished first
-		return tokens.NotFound("user")
+		return apperr.NotFound("user")
 	}
 	refs, err := s.userTokens(ctx, accountID, userID)
 	if err != nil {

@@ -6,9 +6,8 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/acmedata/tokenservice/pkg/apperr"
 	"github.com/aws/aws-lambda-go/events"
-
-	"github.com/acmedata/tokenservice/pkg/tokens"
 )
 
 // Error is a failure of the HTTP layer itself (a body too large, bad JSON)
@@ -28,12 +27,12 @@ var (
 	ErrNoRoute      = &Error{http.StatusNotFound, "not_found", "no such route"}
 )
 
-var kindStatus = map[tokens.Kind]int{
-	tokens.KindInvalid:     http.StatusBadRequest,
-	tokens.KindNotFound:    http.StatusNotFound,
-	tokens.KindConflict:    http.StatusConflict,
-	tokens.KindThrottled:   http.StatusTooManyRequests,
-	tokens.KindUnavailable: http.StatusServiceUnavailable,
+var kindStatus = map[apperr.Kind]int{
+	apperr.KindInvalid:     http.StatusBadRequest,
+	apperr.KindNotFound:    http.StatusNotFound,
+	apperr.KindConflict:    http.StatusConflict,
+	apperr.KindThrottled:   http.StatusTooManyRequests,
+	apperr.KindUnavailable: http.StatusServiceUnavailable,
 }
 
 // Classify maps an error to the status, code and message a caller sees.
@@ -44,13 +43,13 @@ func Classify(err error) (status int, code, message string) {
 	if errors.As(err, &he) {
 		return he.Status, he.Code, he.Message
 	}
-	var te *tokens.Error
+	var te *apperr.Error
 	if errors.As(err, &te) {
 		if s, ok := kindStatus[te.Kind]; ok {
 			return s, te.Code, te.Message
 		}
 	}
-	if errors.Is(err, tokens.ErrStale) {
+	if errors.Is(err, apperr.ErrStale) {
 		// The Manager retries lost races; one that still loses is a conflict
 		// the caller may retry, not a server fault.
 		return http.StatusConflict, "concurrent_update", "the resource was changed by another request; retry"

@@ -11,9 +11,9 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/acmedata/tokenservice/pkg/apperr"
 	"github.com/acmedata/tokenservice/pkg/authctx"
-
-	"github.com/acmedata/tokenservice/pkg/tokens"
+	"github.com/acmedata/tokenservice/pkg/paging"
 )
 
 // MaxBodyBytes is the largest request body accepted.
@@ -29,7 +29,7 @@ func Decode(req events.APIGatewayProxyRequest, v any) error {
 	if req.IsBase64Encoded {
 		var err error
 		if body, err = base64.StdEncoding.DecodeString(req.Body); err != nil {
-			return tokens.Invalid("invalid_json", "the request body is not valid base64")
+			return apperr.Invalid("invalid_json", "the request body is not valid base64")
 		}
 	}
 	if len(body) > MaxBodyBytes {
@@ -44,7 +44,7 @@ func Decode(req events.APIGatewayProxyRequest, v any) error {
 		return decodeError(err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return tokens.Invalid("invalid_json", "the request body must hold exactly one JSON object")
+		return apperr.Invalid("invalid_json", "the request body must hold exactly one JSON object")
 	}
 	return nil
 }
@@ -55,15 +55,15 @@ func decodeError(err error) error {
 	case errors.As(err, &typeErr):
 		field := typeErr.Field
 		if field == "" {
-			return tokens.Invalid("invalid_json", "the request body must be a JSON object")
+			return apperr.Invalid("invalid_json", "the request body must be a JSON object")
 		}
-		return tokens.Invalid("invalid_field", "field %q must be a %s", field, jsonType(typeErr.Type.Kind().String()))
+		return apperr.Invalid("invalid_field", "field %q must be a %s", field, jsonType(typeErr.Type.Kind().String()))
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		// encoding/json reports unknown fields only as text; the field name
 		// is the part after the prefix, already quoted.
-		return tokens.Invalid("unknown_field", "unknown field %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
+		return apperr.Invalid("unknown_field", "unknown field %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
 	default:
-		return tokens.Invalid("invalid_json", "the request body is not valid JSON")
+		return apperr.Invalid("invalid_json", "the request body is not valid JSON")
 	}
 }
 
@@ -88,7 +88,7 @@ func Query(req events.APIGatewayProxyRequest, name string) (string, error) {
 	if vs := req.MultiValueQueryStringParameters[name]; len(vs) > 1 {
 		for _, v := range vs[1:] {
 			if v != vs[0] {
-				return "", tokens.Invalid("invalid_"+snake(name), "query parameter %q is given more than once", name)
+				return "", apperr.Invalid("invalid_"+snake(name), "query parameter %q is given more than once", name)
 			}
 		}
 		return vs[0], nil
@@ -97,16 +97,16 @@ func Query(req events.APIGatewayProxyRequest, name string) (string, error) {
 }
 
 // Page reads the limit and cursor query parameters.
-func Page(req events.APIGatewayProxyRequest) (tokens.PageRequest, error) {
-	var p tokens.PageRequest
+func Page(req events.APIGatewayProxyRequest) (paging.Request, error) {
+	var p paging.Request
 	limit, err := Query(req, "limit")
 	if err != nil {
 		return p, err
 	}
 	if limit != "" {
 		n, err := strconv.Atoi(limit)
-		if err != nil || n < 1 || n > tokens.MaxPageLimit {
-			return p, tokens.Invalid("invalid_limit", "limit must be an integer between 1 and %d", tokens.MaxPageLimit)
+		if err != nil || n < 1 || n > paging.MaxLimit {
+			return p, apperr.Invalid("invalid_limit", "limit must be an integer between 1 and %d", paging.MaxLimit)
 		}
 		p.Limit = n
 	}
@@ -114,7 +114,7 @@ func Page(req events.APIGatewayProxyRequest) (tokens.PageRequest, error) {
 		return p, err
 	}
 	if len(p.Cursor) > maxCursorLength {
-		return p, tokens.ErrBadCursor
+		return p, paging.ErrBadCursor
 	}
 	return p, nil
 }

@@ -8,9 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/acmedata/tokenservice/pkg/apperr"
+	"github.com/acmedata/tokenservice/pkg/paging"
 	"github.com/aws/aws-lambda-go/events"
-
-	"github.com/acmedata/tokenservice/pkg/tokens"
 )
 
 type sample struct {
@@ -60,14 +60,14 @@ func TestClassifyMapsEveryDomainKindAndHidesInternals(t *testing.T) {
 		status int
 		code   string
 	}{
-		{tokens.Invalid("invalid_name", "bad"), 400, "invalid_name"},
-		{tokens.NotFound("token"), 404, "token_not_found"},
-		{tokens.Conflict("email_taken", "taken"), 409, "email_taken"},
-		{tokens.Throttled(nil), 429, "throttled"},
-		{tokens.Unavailable(nil), 503, "store_unavailable"},
-		{tokens.ErrBadCursor, 400, "invalid_cursor"},
+		{apperr.Invalid("invalid_name", "bad"), 400, "invalid_name"},
+		{apperr.NotFound("token"), 404, "token_not_found"},
+		{apperr.Conflict("email_taken", "taken"), 409, "email_taken"},
+		{apperr.Throttled(nil), 429, "throttled"},
+		{apperr.Unavailable(nil), 503, "store_unavailable"},
+		{paging.ErrBadCursor, 400, "invalid_cursor"},
 		{ErrBodyTooLarge, 413, "payload_too_large"},
-		{fmt.Errorf("save: %w", tokens.ErrStale), 409, "concurrent_update"},
+		{fmt.Errorf("save: %w", apperr.ErrStale), 409, "concurrent_update"},
 		{errSecretDetail, 500, "internal_error"},
 	} {
 		status, code, msg := Classify(tc.err)
@@ -80,7 +80,7 @@ func TestClassifyMapsEveryDomainKindAndHidesInternals(t *testing.T) {
 	}
 }
 
-var errSecretDetail = &tokens.Error{Kind: tokens.KindInternal, Code: "x", Message: "dynamodb table core-xyz exploded"}
+var errSecretDetail = &apperr.Error{Kind: apperr.KindInternal, Code: "x", Message: "dynamodb table core-xyz exploded"}
 
 func TestPageReadsLimitAndCursor(t *testing.T) {
 	for _, tc := range []struct {

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"time"
 
+	"github.com/acmedata/tokenservice/pkg/paging"
 	"github.com/acmedata/tokenservice/pkg/tokens"
 )
 
@@ -129,7 +130,7 @@ type List[T any] struct {
 }
 
 // ListOf represents a page through convert.
-func ListOf[S, T any](p tokens.Page[S], convert func(S) T) List[T] {
+func ListOf[S, T any](p paging.Page[S], convert func(S) T) List[T] {
 	items := make([]T, 0, len(p.Items))
 	for _, s := range p.Items {
 		items = append(items, convert(s))

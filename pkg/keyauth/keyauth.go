@@ -23,15 +23,16 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/acmedata/tokenservice/pkg/apigw"
+	"github.com/acmedata/tokenservice/pkg/apperr"
 	"github.com/acmedata/tokenservice/pkg/authctx"
-	"github.com/acmedata/tokenservice/pkg/authz/apigw"
 	"github.com/acmedata/tokenservice/pkg/routes"
 	"github.com/acmedata/tokenservice/pkg/secret"
 	"github.com/acmedata/tokenservice/pkg/tokens"
 )
 
 // KeyOwnerReader resolves an API key's hash to its owner; an error matching
-// tokens.ErrNotFound for an unknown or replaced key.
+// apperr.ErrNotFound for an unknown or replaced key.
 type KeyOwnerReader interface {
 	KeyOwner(ctx context.Context, keyHash string) (tokens.KeyOwner, error)
 }
@@ -101,7 +102,7 @@ func (a *Authorizer) decide(ctx context.Context, req *events.APIGatewayCustomAut
 	}
 	*owner, err = a.store.KeyOwner(ctx, secret.Hash(key))
 	switch {
-	case errors.Is(err, tokens.ErrNotFound):
+	case errors.Is(err, apperr.ErrNotFound):
 		return events.APIGatewayCustomAuthorizerResponse{}, reasonUnknown, apigw.ErrUnauthorized
 	case err != nil:
 		return events.APIGatewayCustomAuthorizerResponse{}, "", fmt.Errorf("%w: %w", ErrStoreUnavailable, err)

@@ -14,8 +14,9 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/acmedata/tokenservice/pkg/apigw"
+	"github.com/acmedata/tokenservice/pkg/apperr"
 	"github.com/acmedata/tokenservice/pkg/authctx"
-	"github.com/acmedata/tokenservice/pkg/authz/apigw"
 	"github.com/acmedata/tokenservice/pkg/id"
 	"github.com/acmedata/tokenservice/pkg/secret"
 	"github.com/acmedata/tokenservice/pkg/tokens"
@@ -50,7 +51,7 @@ func (f *fakeKeys) KeyOwner(_ context.Context, hash string) (tokens.KeyOwner, er
 	}
 	o, ok := f.owners[hash]
 	if !ok {
-		return tokens.KeyOwner{}, tokens.NotFound("api_key")
+		return tokens.KeyOwner{}, apperr.NotFound("api_key")
 	}
 	return o, nil
 }
@@ -137,7 +138,7 @@ func TestAuthorizeRefusesUnknownReplacedAndClosed(t *testing.T) {
 
 func TestAuthorizeFailsClosedWhenTheStoreFails(t *testing.T) {
 	a, store, _, logs := newFixture(t, tokens.AccountStatusActive)
-	store.err = tokens.Unavailable(errors.New("connection refused"))
+	store.err = apperr.Unavailable(errors.New("connection refused"))
 	resp, err := a.Authorize(context.Background(), loadEvent(t, "admin-header"))
 	if !errors.Is(err, ErrStoreUnavailable) || err.Error() == "Unauthorized" || len(resp.PolicyDocument.Statement) != 0 {
 		t.Fatalf("got %+v, %v; want a 500 error and no policy", resp, err)

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/acmedata/tokenservice/pkg/apperr"
 	"github.com/acmedata/tokenservice/pkg/id"
 	"github.com/acmedata/tokenservice/pkg/secret"
 )
@@ -68,11 +69,11 @@ func (m *Manager) clock() time.Time { return m.now().UTC().Truncate(time.Millise
 func (m *Manager) retry(ctx context.Context, op func() error) error {
 	for attempt := 0; ; attempt++ {
 		err := op()
-		if !errors.Is(err, ErrStale) {
+		if !errors.Is(err, apperr.ErrStale) {
 			return err
 		}
 		if attempt+1 == maxAttempts {
-			return Conflict("concurrent_update", "the resource was changed by another request; retry")
+			return apperr.Conflict("concurrent_update", "the resource was changed by another request; retry")
 		}
 		// Jittered exponential backoff keeps racing writers from colliding again.
 		backoff := time.Duration(rand.Int64N(int64(time.Millisecond)<<min(attempt, 6))) + time.Millisecond
@@ -88,7 +89,7 @@ func (m *Manager) validateServices(services []string) ([]string, error) {
 	out := make([]string, 0, len(services))
 	for _, s := range services {
 		if !slices.ContainsFunc(m.services, func(c Service) bool { return c.ID == s }) {
-			return nil, Invalid("unknown_service", "service %q is not offered by this deployment", s)
+			return nil, apperr.Invalid("unknown_service", "service %q is not offered by this deployment", s)
 		}
 		if !slices.Contains(out, s) {
 			out = append(out, s)
@@ -127,7 +128,7 @@ func (m *Manager) CreateAccount(ctx context.Context, name string, services []str
 // Account returns an account.
 func (m *Manager) Account(ctx context.Context, accountID string) (Account, error) {
 	if !id.Valid(id.Account, accountID) {
-		return Account{}, NotFound("account")
+		return Account{}, apperr.NotFound("account")
 	}
 	return m.store.GetAccount(ctx, accountID)
 }
@@ -142,7 +143,7 @@ type AccountChange struct {
 // Closing an account stops its key and tokens on the next request.
 func (m *Manager) UpdateAccount(ctx context.Context, accountID string, c AccountChange) (Account, error) {
 	if c.Status != nil && *c.Status != AccountStatusActive && *c.Status != AccountStatusClosed {
-		return Account{}, Invalid("invalid_status", "status must be %q or %q", AccountStatusActive, AccountStatusClosed)
+		return Account{}, apperr.Invalid("invalid_status", "status must be %q or %q", AccountStatusActive, AccountStatusClosed)
 	}
 	var services []string
 	if c.Services != nil {
@@ -206,14 +207,14 @@ func (m *Manager) ReplaceAPIKey(ctx context.Context, accountID string) (Account,
 // but the current key of an active account is ErrNotFound.
 func (m *Manager) AuthenticateAPIKey(ctx context.Context, key string) (KeyOwner, error) {
 	if !secret.IsAPIKey(m.prefix, key) {
-		return KeyOwner{}, NotFound("api_key")
+		return KeyOwner{}, apperr.NotFound("api_key")
 	}
 	owner, err := m.store.KeyOwner(ctx, secret.Hash(key))
 	if err != nil {
 		return KeyOwner{}, err
 	}
 	if owner.AccountStatus != AccountStatusActive {
-		return KeyOwner{}, NotFound("api_key")
+		return KeyOwner{}, apperr.NotFound("api_key")
 	}
 	return owner, nil
 }

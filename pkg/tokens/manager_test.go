@@ -8,8 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/acmedata/tokenservice/pkg/memstore"
+	"github.com/acmedata/tokenservice/pkg/apperr"
+	"github.com/acmedata/tokenservice/pkg/paging"
 	"github.com/acmedata/tokenservice/pkg/secret"
+	"github.com/acmedata/tokenservice/pkg/testkit/memstore"
 	"github.com/acmedata/tokenservice/pkg/tokens"
 )
 
@@ -85,7 +87,7 @@ func (f *fixture) issue(accountID, service string, r tokens.IssueRequest) (token
 func (f *fixture) outcome(plain, service string) tokens.Outcome {
 	f.t.Helper()
 	c, err := f.store.Credential(context.Background(), secret.Hash(plain))
-	if errors.Is(err, tokens.ErrNotFound) {
+	if errors.Is(err, apperr.ErrNotFound) {
 		return tokens.Unknown
 	}
 	if err != nil {
@@ -96,7 +98,7 @@ func (f *fixture) outcome(plain, service string) tokens.Outcome {
 
 func wantKind(t *testing.T, err error, kind error, code string) {
 	t.Helper()
-	var te *tokens.Error
+	var te *apperr.Error
 	if !errors.Is(err, kind) || !errors.As(err, &te) || te.Code != code {
 		t.Fatalf("error = %v, want %v with code %s", err, kind, code)
 	}
@@ -119,7 +121,7 @@ func TestCreateAccountShowsKeyOnceAndStoresOnlyItsHash(t *testing.T) {
 		t.Fatalf("AuthenticateAPIKey = %+v, %v", owner, err)
 	}
 	_, _, err = f.mgr.CreateAccount(context.Background(), "x", []string{"weather"})
-	wantKind(t, err, tokens.ErrInvalid, "unknown_service")
+	wantKind(t, err, apperr.ErrInvalid, "unknown_service")
 }
 
 func TestIssueTokenRules(t *testing.T) {
@@ -137,11 +139,11 @@ func TestIssueTokenRules(t *testing.T) {
 		kind    error
 		code    string
 	}{
-		{"user access off", "tmy", tokens.IssueRequest{UserID: off.ID}, tokens.ErrConflict, "user_access_off"},
-		{"unknown user", "tmy", tokens.IssueRequest{UserID: "usr_01jd0000000000000000000000"}, tokens.ErrNotFound, "user_not_found"},
-		{"malformed user ID", "tmy", tokens.IssueRequest{UserID: "tok_x"}, tokens.ErrNotFound, "user_not_found"},
-		{"service not subscribed", "timeseries", tokens.IssueRequest{}, tokens.ErrNotFound, "service_not_found"},
-		{"expiry in the past", "tmy", tokens.IssueRequest{ExpiresAt: &past}, tokens.ErrInvalid, "invalid_expires_at"},
+		{"user access off", "tmy", tokens.IssueRequest{UserID: off.ID}, apperr.ErrConflict, "user_access_off"},
+		{"unknown user", "tmy", tokens.IssueRequest{UserID: "usr_01jd0000000000000000000000"}, apperr.ErrNotFound, "user_not_found"},
+		{"malformed user ID", "tmy", tokens.IssueRequest{UserID: "tok_x"}, apperr.ErrNotFound, "user_not_found"},
+		{"service not subscribed", "timeseries", tokens.IssueRequest{}, apperr.ErrNotFound, "service_not_found"},
+		{"expiry in the past", "tmy", tokens.IssueRequest{ExpiresAt: &past}, apperr.ErrInvalid, "invalid_expires_at"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, _, err := f.mgr.IssueToken(ctx, a.ID, tc.service, tc.req)
@@ -220,7 +222,7 @@ func TestReplacingTheKeyStopsTheOldKeyAndDisablesOlderTokensUntilEnabled(t *test
 
 	_, newKey, err := f.mgr.ReplaceAPIKey(ctx, a.ID)
 	must(t, err)
-	if _, err := f.mgr.AuthenticateAPIKey(ctx, oldKey); !errors.Is(err, tokens.ErrNotFound) {
+	if _, err := f.mgr.AuthenticateAPIKey(ctx, oldKey); !errors.Is(err, apperr.ErrNotFound) {
 		t.Fatalf("old key still authenticates: %v", err)
 	}
 	if _, err := f.mgr.AuthenticateAPIKey(ctx, newKey); err != nil {
@@ -269,14 +271,14 @@ func TestCloneCopiesServiceUserAndSettingsAndHonoursGracePeriod(t *testing.T) {
 		t.Fatalf("clone after grace = %v", got)
 	}
 	_, _, err = f.mgr.CloneToken(ctx, a.ID, src.ID, tokens.CloneRequest{RevokeSourceAfter: ptr(-time.Second)})
-	wantKind(t, err, tokens.ErrInvalid, "invalid_revoke_source_after_seconds")
+	wantKind(t, err, apperr.ErrInvalid, "invalid_revoke_source_after_seconds")
 }
 
 func TestDefaultTokenIsTheEarliestActiveOne(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	a, _ := f.account("tmy")
-	if _, err := f.mgr.DefaultToken(ctx, a.ID, "tmy"); !errors.Is(err, tokens.ErrNotFound) {
+	if _, err := f.mgr.DefaultToken(ctx, a.ID, "tmy"); !errors.Is(err, apperr.ErrNotFound) {
 		t.Fatalf("default with no tokens: %v", err)
 	}
 	first, _ := f.issue(a.ID, "tmy", tokens.IssueRequest{})
@@ -288,7 +290,7 @@ func TestDefaultTokenIsTheEarliestActiveOne(t *testing.T) {
 	}
 	_, err = f.mgr.UpdateToken(ctx, a.ID, first.ID, tokens.TokenChange{Enabled: ptr(false)})
 	must(t, err)
-	page, err := f.mgr.Tokens(ctx, a.ID, tokens.TokenFilter{Service: "tmy"}, tokens.PageRequest{})
+	page, err := f.mgr.Tokens(ctx, a.ID, tokens.TokenFilter{Service: "tmy"}, paging.Request{})
 	must(t, err)
 	if len(page.Items) != 2 || page.Items[0].ID != second.ID || !page.Items[0].IsDefault || page.Items[1].IsDefault {
 		t.Fatalf("listing newest first with the new default: %+v", page.Items)

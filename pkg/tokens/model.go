@@ -164,18 +164,6 @@ type ServiceStats struct {
 	UserlessTokens  int
 }
 
-// PageRequest asks a store for one page of a listing.
-type PageRequest struct {
-	Limit  int    // 1–100
-	Cursor string // opaque, from the previous page's NextCursor
-}
-
-// Page is one page of a listing; NextCursor is empty on the last page.
-type Page[T any] struct {
-	Items      []T
-	NextCursor string
-}
-
 // TokenFilter narrows a token listing within one service.
 type TokenFilter struct {
 	Service string

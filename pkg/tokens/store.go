@@ -1,6 +1,10 @@
 package tokens
 
-import "context"
+import (
+	"context"
+
+	"github.com/acmedata/tokenservice/pkg/paging"
+)
 
 // The store interfaces are declared here, by their consumer, and kept narrow.
 // Every write is conditional: a store returns ErrStale when the item it is
@@ -37,7 +41,7 @@ type UserStore interface {
 	CreateUser(ctx context.Context, u User) error
 	GetUser(ctx context.Context, accountID, userID string) (User, error)
 	// ListUsers lists an account's users, oldest first.
-	ListUsers(ctx context.Context, accountID string, page PageRequest) (Page[User], error)
+	ListUsers(ctx context.Context, accountID string, page paging.Request) (paging.Page[User], error)
 	// SaveUser replaces the user whose stored Version is u.Version-1,
 	// moving the email claim if the email changed (Conflict if taken) and
 	// updating the access gate of the user's tokens.
@@ -59,7 +63,7 @@ type TokenStore interface {
 	// TokenAccount returns the ID of the account that owns tokenID.
 	TokenAccount(ctx context.Context, tokenID string) (string, error)
 	// ListTokens lists a service's tokens newest first.
-	ListTokens(ctx context.Context, accountID string, f TokenFilter, page PageRequest) (Page[Token], error)
+	ListTokens(ctx context.Context, accountID string, f TokenFilter, page paging.Request) (paging.Page[Token], error)
 	// EarliestActiveToken returns the service's earliest-created token whose
 	// Status at f.Now is active (the "default token"); ErrNotFound if none.
 	EarliestActiveToken(ctx context.Context, accountID string, f TokenFilter) (Token, error)

@@ -7,7 +7,9 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/acmedata/tokenservice/pkg/apperr"
 	"github.com/acmedata/tokenservice/pkg/id"
+	"github.com/acmedata/tokenservice/pkg/paging"
 	"github.com/acmedata/tokenservice/pkg/secret"
 )
 
@@ -55,12 +57,12 @@ func (m *Manager) IssueToken(ctx context.Context, accountID, service string, r I
 		}
 	}
 	if r.UserID != "" && !id.Valid(id.User, r.UserID) {
-		return TokenView{}, "", NotFound("user")
+		return TokenView{}, "", apperr.NotFound("user")
 	}
 	if r.ExpiresAt != nil {
 		now := m.clock()
 		if !r.ExpiresAt.After(now) || r.ExpiresAt.Sub(now) > MaxTokenLifetime {
-			return TokenView{}, "", Invalid("invalid_expires_at", "expiresAt must be in the future and within %d years", int(MaxTokenLifetime/(365*24*time.Hour)))
+			return TokenView{}, "", apperr.Invalid("invalid_expires_at", "expiresAt must be in the future and within %d years", int(MaxTokenLifetime/(365*24*time.Hour)))
 		}
 	}
 	var view TokenView
@@ -100,7 +102,7 @@ func (m *Manager) CloneToken(ctx context.Context, accountID, tokenID string, r C
 		}
 	}
 	if r.RevokeSourceAfter != nil && (*r.RevokeSourceAfter < 0 || *r.RevokeSourceAfter > MaxGracePeriod) {
-		return TokenView{}, "", Invalid("invalid_revoke_source_after_seconds", "revokeSourceAfterSeconds must be between 0 and %d", int(MaxGracePeriod.Seconds()))
+		return TokenView{}, "", apperr.Invalid("invalid_revoke_source_after_seconds", "revokeSourceAfterSeconds must be between 0 and %d", int(MaxGracePeriod.Seconds()))
 	}
 	var view TokenView
 	var plain string
@@ -150,10 +152,10 @@ func (m *Manager) gates(ctx context.Context, accountID, service, userID string) 
 		return Account{}, nil, err
 	}
 	if a.Status != AccountStatusActive {
-		return Account{}, nil, Conflict("account_closed", "the account is closed")
+		return Account{}, nil, apperr.Conflict("account_closed", "the account is closed")
 	}
 	if !a.Subscribes(service) {
-		return Account{}, nil, NotFound("service")
+		return Account{}, nil, apperr.NotFound("service")
 	}
 	if userID == "" {
 		return a, nil, nil
@@ -163,7 +165,7 @@ func (m *Manager) gates(ctx context.Context, accountID, service, userID string) 
 		return Account{}, nil, err
 	}
 	if !u.HasAccess(service) {
-		return Account{}, nil, Conflict("user_access_off", "the user's access to service %q is off; switch it on first", service)
+		return Account{}, nil, apperr.Conflict("user_access_off", "the user's access to service %q is off; switch it on first", service)
 	}
 	return a, &u, nil
 }
@@ -179,7 +181,7 @@ func (m *Manager) newToken(a Account, service, userID, name string) (Token, stri
 
 func (m *Manager) token(ctx context.Context, accountID, tokenID string) (Token, error) {
 	if !id.Valid(id.Token, tokenID) {
-		return Token{}, NotFound("token")
+		return Token{}, apperr.NotFound("token")
 	}
 	return m.store.GetToken(ctx, accountID, tokenID)
 }
@@ -195,37 +197,37 @@ func (m *Manager) Token(ctx context.Context, accountID, tokenID string) (TokenVi
 
 // Tokens lists a service's tokens, newest first, each marked if it is the
 // service's default token.
-func (m *Manager) Tokens(ctx context.Context, accountID string, f TokenFilter, page PageRequest) (Page[TokenView], error) {
-	page, err := ValidatePage(page)
+func (m *Manager) Tokens(ctx context.Context, accountID string, f TokenFilter, page paging.Request) (paging.Page[TokenView], error) {
+	page, err := paging.Validate(page)
 	if err != nil {
-		return Page[TokenView]{}, err
+		return paging.Page[TokenView]{}, err
 	}
 	switch f.Type {
 	case "", TokenUser, TokenUserless:
 	default:
-		return Page[TokenView]{}, Invalid("invalid_type", "type must be %q or %q", TokenUser, TokenUserless)
+		return paging.Page[TokenView]{}, apperr.Invalid("invalid_type", "type must be %q or %q", TokenUser, TokenUserless)
 	}
 	switch f.Status {
 	case "", StatusActive, StatusDisabled, StatusExpired:
 	default:
-		return Page[TokenView]{}, Invalid("invalid_status", "status must be %q, %q or %q", StatusActive, StatusDisabled, StatusExpired)
+		return paging.Page[TokenView]{}, apperr.Invalid("invalid_status", "status must be %q, %q or %q", StatusActive, StatusDisabled, StatusExpired)
 	}
 	if f.UserID != "" && !id.Valid(id.User, f.UserID) {
-		return Page[TokenView]{}, Invalid("invalid_user_id", "userId is not a user ID")
+		return paging.Page[TokenView]{}, apperr.Invalid("invalid_user_id", "userId is not a user ID")
 	}
 	if _, err := m.subscribedService(ctx, accountID, f.Service); err != nil {
-		return Page[TokenView]{}, err
+		return paging.Page[TokenView]{}, err
 	}
 	f.Now = m.clock()
 	p, err := m.store.ListTokens(ctx, accountID, f, page)
 	if err != nil {
-		return Page[TokenView]{}, err
+		return paging.Page[TokenView]{}, err
 	}
 	def, err := m.defaultTokenID(ctx, accountID, f.Service, f.Now)
 	if err != nil {
-		return Page[TokenView]{}, err
+		return paging.Page[TokenView]{}, err
 	}
-	out := Page[TokenView]{Items: make([]TokenView, 0, len(p.Items)), NextCursor: p.NextCursor}
+	out := paging.Page[TokenView]{Items: make([]TokenView, 0, len(p.Items)), NextCursor: p.NextCursor}
 	for _, t := range p.Items {
 		out.Items = append(out.Items, TokenView{Token: t, Status: t.Status(f.Now), IsDefault: t.ID == def})
 	}
@@ -240,8 +242,8 @@ func (m *Manager) DefaultToken(ctx context.Context, accountID, service string) (
 	}
 	now := m.clock()
 	t, err := m.store.EarliestActiveToken(ctx, accountID, TokenFilter{Service: service, Now: now})
-	if errors.Is(err, ErrNotFound) {
-		return TokenView{}, &Error{Kind: KindNotFound, Code: "default_token_not_found", Message: "the service has no active token"}
+	if errors.Is(err, apperr.ErrNotFound) {
+		return TokenView{}, &apperr.Error{Kind: apperr.KindNotFound, Code: "default_token_not_found", Message: "the service has no active token"}
 	}
 	if err != nil {
 		return TokenView{}, err
@@ -251,7 +253,7 @@ func (m *Manager) DefaultToken(ctx context.Context, accountID, service string) (
 
 func (m *Manager) defaultTokenID(ctx context.Context, accountID, service string, now time.Time) (string, error) {
 	t, err := m.store.EarliestActiveToken(ctx, accountID, TokenFilter{Service: service, Now: now})
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, apperr.ErrNotFound) {
 		return "", nil
 	}
 	return t.ID, err
@@ -304,7 +306,7 @@ func (m *Manager) SetTokenSettings(ctx context.Context, tokenID string, s Settin
 		return TokenView{}, err
 	}
 	if !id.Valid(id.Token, tokenID) {
-		return TokenView{}, NotFound("token")
+		return TokenView{}, apperr.NotFound("token")
 	}
 	accountID, err := m.store.TokenAccount(ctx, tokenID)
 	if err != nil {
@@ -338,7 +340,7 @@ func (m *Manager) changeToken(ctx context.Context, accountID, tokenID string, ch
 // DeleteToken deletes a token; it stops authorising on the next request.
 func (m *Manager) DeleteToken(ctx context.Context, accountID, tokenID string) error {
 	if !id.Valid(id.Token, tokenID) {
-		return NotFound("token")
+		return apperr.NotFound("token")
 	}
 	// A transaction conflict with a concurrent write surfaces as ErrStale;
 	// the delete itself is unconditional, so retrying it is safe.

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/acmedata/tokenservice/pkg/apperr"
 	"github.com/acmedata/tokenservice/pkg/id"
+	"github.com/acmedata/tokenservice/pkg/paging"
 )
 
 // CreateUser adds a user to the account. A new user's access to every
@@ -27,16 +29,16 @@ func (m *Manager) CreateUser(ctx context.Context, accountID, email, name string)
 // User returns one of the account's users.
 func (m *Manager) User(ctx context.Context, accountID, userID string) (User, error) {
 	if !id.Valid(id.User, userID) {
-		return User{}, NotFound("user")
+		return User{}, apperr.NotFound("user")
 	}
 	return m.store.GetUser(ctx, accountID, userID)
 }
 
 // Users lists the account's users, oldest first.
-func (m *Manager) Users(ctx context.Context, accountID string, page PageRequest) (Page[User], error) {
-	page, err := ValidatePage(page)
+func (m *Manager) Users(ctx context.Context, accountID string, page paging.Request) (paging.Page[User], error) {
+	page, err := paging.Validate(page)
 	if err != nil {
-		return Page[User]{}, err
+		return paging.Page[User]{}, err
 	}
 	return m.store.ListUsers(ctx, accountID, page)
 }
@@ -74,7 +76,7 @@ func (m *Manager) UpdateUser(ctx context.Context, accountID, userID string, c Us
 // DeleteUser deletes a user and all its tokens.
 func (m *Manager) DeleteUser(ctx context.Context, accountID, userID string) error {
 	if !id.Valid(id.User, userID) {
-		return NotFound("user")
+		return apperr.NotFound("user")
 	}
 	// DeleteUser resumes a half-done delete, so retrying a conflict is safe.
 	return m.retry(ctx, func() error {
@@ -140,7 +142,7 @@ func (m *Manager) subscribedService(ctx context.Context, accountID, service stri
 			return s, nil
 		}
 	}
-	return Service{}, NotFound("service")
+	return Service{}, apperr.NotFound("service")
 }
 
 // Services lists the account's subscribed services with their counts.
@@ -185,9 +187,9 @@ func (m *Manager) summarise(ctx context.Context, accountID string, s Service) (S
 }
 
 // ServiceUsers lists the account's users for the per-service access toggle.
-func (m *Manager) ServiceUsers(ctx context.Context, accountID, service string, page PageRequest) (Page[User], error) {
+func (m *Manager) ServiceUsers(ctx context.Context, accountID, service string, page paging.Request) (paging.Page[User], error) {
 	if _, err := m.subscribedService(ctx, accountID, service); err != nil {
-		return Page[User]{}, err
+		return paging.Page[User]{}, err
 	}
 	return m.Users(ctx, accountID, page)
 }

@@ -8,6 +8,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/acmedata/tokenservice/pkg/apperr"
 )
 
 // Limits on input, shared by every entry point.
@@ -18,8 +20,6 @@ const (
 	MaxSettingString  = 256
 	MaxGracePeriod    = 365 * 24 * time.Hour
 	MaxTokenLifetime  = 10 * 365 * 24 * time.Hour
-	DefaultPageLimit  = 50
-	MaxPageLimit      = 100
 	settingKeyPattern = `^[A-Za-z][A-Za-z0-9_]{0,63}$`
 )
 
@@ -31,10 +31,10 @@ func ValidateName(field, name string) (string, error) {
 	name = strings.TrimSpace(name)
 	n := utf8.RuneCountInString(name)
 	if !utf8.ValidString(name) || n == 0 || n > MaxNameLength {
-		return "", Invalid("invalid_"+field, "%s must be 1 to %d characters", field, MaxNameLength)
+		return "", apperr.Invalid("invalid_"+field, "%s must be 1 to %d characters", field, MaxNameLength)
 	}
 	if strings.ContainsFunc(name, unicode.IsControl) {
-		return "", Invalid("invalid_"+field, "%s must not contain control characters", field)
+		return "", apperr.Invalid("invalid_"+field, "%s must not contain control characters", field)
 	}
 	return name, nil
 }
@@ -44,7 +44,7 @@ func ValidateEmail(email string) (string, error) {
 	email = strings.TrimSpace(email)
 	addr, err := mail.ParseAddress(email)
 	if err != nil || addr.Address != email || len(email) > MaxEmailLength || addr.Name != "" {
-		return "", Invalid("invalid_email", "email must be a plain address such as ada@example.com")
+		return "", apperr.Invalid("invalid_email", "email must be a plain address such as ada@example.com")
 	}
 	return email, nil
 }
@@ -54,40 +54,29 @@ func ValidateEmail(email string) (string, error) {
 // context can carry to a backend.
 func ValidateSettings(s Settings) (Settings, error) {
 	if len(s) > MaxSettings {
-		return nil, Invalid("invalid_settings", "settings may hold at most %d keys", MaxSettings)
+		return nil, apperr.Invalid("invalid_settings", "settings may hold at most %d keys", MaxSettings)
 	}
 	out := make(Settings, len(s))
 	for k, v := range s {
 		if !settingKey.MatchString(k) {
-			return nil, Invalid("invalid_settings", "setting key %q must match %s", k, settingKeyPattern)
+			return nil, apperr.Invalid("invalid_settings", "setting key %q must match %s", k, settingKeyPattern)
 		}
 		switch v := v.(type) {
 		case bool:
 			out[k] = v
 		case float64:
 			if math.IsNaN(v) || math.IsInf(v, 0) {
-				return nil, Invalid("invalid_settings", "setting %q must be a finite number", k)
+				return nil, apperr.Invalid("invalid_settings", "setting %q must be a finite number", k)
 			}
 			out[k] = v
 		case string:
 			if utf8.RuneCountInString(v) > MaxSettingString || strings.ContainsFunc(v, unicode.IsControl) {
-				return nil, Invalid("invalid_settings", "setting %q must be a string of at most %d characters without control characters", k, MaxSettingString)
+				return nil, apperr.Invalid("invalid_settings", "setting %q must be a string of at most %d characters without control characters", k, MaxSettingString)
 			}
 			out[k] = v
 		default:
-			return nil, Invalid("invalid_settings", "setting %q must be a string, number or boolean", k)
+			return nil, apperr.Invalid("invalid_settings", "setting %q must be a string, number or boolean", k)
 		}
 	}
 	return out, nil
-}
-
-// ValidatePage applies the listing defaults and bounds.
-func ValidatePage(p PageRequest) (PageRequest, error) {
-	if p.Limit == 0 {
-		p.Limit = DefaultPageLimit
-	}
-	if p.Limit < 1 || p.Limit > MaxPageLimit {
-		return p, Invalid("invalid_limit", "limit must be between 1 and %d", MaxPageLimit)
-	}
-	return p, nil
 }

@@ -5,6 +5,9 @@ import (
 	"math"
 	"strings"
 	"testing"
+
+	"github.com/acmedata/tokenservice/pkg/apperr"
+	"github.com/acmedata/tokenservice/pkg/paging"
 )
 
 func TestValidateName(t *testing.T) {
@@ -25,8 +28,8 @@ func TestValidateName(t *testing.T) {
 		if (err == nil) != tc.ok || got != tc.want {
 			t.Errorf("ValidateName(%q) = %q, %v; want %q ok=%v", tc.in, got, err, tc.want, tc.ok)
 		}
-		if err != nil && !errors.Is(err, ErrInvalid) {
-			t.Errorf("ValidateName(%q) error %v is not ErrInvalid", tc.in, err)
+		if err != nil && !errors.Is(err, apperr.ErrInvalid) {
+			t.Errorf("ValidateName(%q) error %v is not apperr.ErrInvalid", tc.in, err)
 		}
 	}
 }
@@ -83,10 +86,10 @@ func TestValidatePageAppliesDefaultAndBounds(t *testing.T) {
 		in   int
 		want int
 		ok   bool
-	}{{0, DefaultPageLimit, true}, {1, 1, true}, {100, 100, true}, {101, 0, false}, {-1, 0, false}} {
-		p, err := ValidatePage(PageRequest{Limit: tc.in})
+	}{{0, paging.DefaultLimit, true}, {1, 1, true}, {100, 100, true}, {101, 0, false}, {-1, 0, false}} {
+		p, err := paging.Validate(paging.Request{Limit: tc.in})
 		if (err == nil) != tc.ok || (tc.ok && p.Limit != tc.want) {
-			t.Errorf("ValidatePage(%d) = %d, %v", tc.in, p.Limit, err)
+			t.Errorf("paging.Validate(%d) = %d, %v", tc.in, p.Limit, err)
 		}
 	}
 }

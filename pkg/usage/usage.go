@@ -4,7 +4,7 @@ import (
 	"regexp"
 	"time"
 
-	"github.com/acmedata/tokenservice/pkg/tokens"
+	"github.com/acmedata/tokenservice/pkg/apperr"
 )
 
 // Retention is how long a record is kept: DynamoDB's TTL deletes it after
@@ -68,7 +68,7 @@ func (f Filter) Window(now time.Time) (from, to time.Time, ok bool) {
 // Validate checks a filter given by a caller.
 func (f Filter) Validate() error {
 	if !f.From.IsZero() && !f.To.IsZero() && f.From.After(f.To) {
-		return tokens.Invalid("invalid_time_range", "from must not be after to")
+		return apperr.Invalid("invalid_time_range", "from must not be after to")
 	}
 	return nil
 }

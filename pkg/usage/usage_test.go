@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/acmedata/tokenservice/pkg/apperr"
 	"github.com/acmedata/tokenservice/pkg/id"
-	"github.com/acmedata/tokenservice/pkg/tokens"
 	"github.com/acmedata/tokenservice/pkg/usage"
 )
 
@@ -73,8 +73,8 @@ func TestValidateRefusesFromAfterTo(t *testing.T) {
 				}
 				return
 			}
-			var domain *tokens.Error
-			if !errors.As(err, &domain) || !errors.Is(err, tokens.ErrInvalid) || domain.Code != "invalid_time_range" {
+			var domain *apperr.Error
+			if !errors.As(err, &domain) || !errors.Is(err, apperr.ErrInvalid) || domain.Code != "invalid_time_range" {
 				t.Fatalf("Validate() = %v, want an invalid_time_range error of kind invalid", err)
 			}
 		})

@@ -7,7 +7,7 @@ import (
 	"encoding/json"
 	"strings"
 
-	"github.com/acmedata/tokenservice/pkg/tokens"
+	"github.com/acmedata/tokenservice/pkg/paging"
 	"github.com/acmedata/tokenservice/pkg/usage"
 )
 
@@ -35,11 +35,11 @@ func encodeCursor(qid, after string) string {
 func decodeCursor(s, qid string) (string, error) {
 	b, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil {
-		return "", tokens.ErrBadCursor
+		return "", paging.ErrBadCursor
 	}
 	var c cursor
 	if err := json.Unmarshal(b, &c); err != nil || c.Query != qid || c.After == "" {
-		return "", tokens.ErrBadCursor
+		return "", paging.ErrBadCursor
 	}
 	return c.After, nil
 }

@@ -15,7 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/acmedata/tokenservice/pkg/dynamoerr"
-	"github.com/acmedata/tokenservice/pkg/tokens"
+	"github.com/acmedata/tokenservice/pkg/paging"
 	"github.com/acmedata/tokenservice/pkg/usage"
 )
 
@@ -167,29 +167,29 @@ func (s *Store) writeBatch(ctx context.Context, reqs []types.WriteRequest) error
 
 // Records returns one page of accountID's records matching f, newest
 // first, never older than usage.Retention.
-func (s *Store) Records(ctx context.Context, accountID string, f usage.Filter, page tokens.PageRequest) (tokens.Page[usage.Record], error) {
+func (s *Store) Records(ctx context.Context, accountID string, f usage.Filter, page paging.Request) (paging.Page[usage.Record], error) {
 	limit := page.Limit
 	if limit <= 0 {
-		limit = tokens.DefaultPageLimit
+		limit = paging.DefaultLimit
 	}
 	ix := chooseIndex(accountID, f)
 	qid := queryID(accountID, f)
 	from, to, ok := f.Window(s.now())
 	if !ok {
-		return tokens.Page[usage.Record]{}, nil
+		return paging.Page[usage.Record]{}, nil
 	}
 	lo, hi := lowerBound(from), upperBound(to)
 	var after string
 	if page.Cursor != "" {
 		c, err := decodeCursor(page.Cursor, qid)
 		if err != nil {
-			return tokens.Page[usage.Record]{}, err
+			return paging.Page[usage.Record]{}, err
 		}
 		after = c
 		hi = min(hi, c)
 	}
 	if lo > hi {
-		return tokens.Page[usage.Record]{}, nil
+		return paging.Page[usage.Record]{}, nil
 	}
 
 	// Each shard contributes up to limit+1 items: if the merged result
@@ -205,14 +205,14 @@ func (s *Store) Records(ctx context.Context, accountID string, f usage.Filter, p
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
-		return tokens.Page[usage.Record]{}, err
+		return paging.Page[usage.Record]{}, err
 	}
 	var merged []item
 	for _, r := range results {
 		merged = append(merged, r...)
 	}
 	sort.Slice(merged, func(i, j int) bool { return merged[i].SK > merged[j].SK })
-	var p tokens.Page[usage.Record]
+	var p paging.Page[usage.Record]
 	if len(merged) > limit {
 		merged = merged[:limit]
 		p.NextCursor = encodeCursor(qid, merged[limit-1].SK)

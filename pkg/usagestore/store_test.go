@@ -15,10 +15,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/acmedata/tokenservice/pkg/dynamotest"
 	"github.com/acmedata/tokenservice/pkg/id"
+	"github.com/acmedata/tokenservice/pkg/paging"
 	"github.com/acmedata/tokenservice/pkg/schema"
-	"github.com/acmedata/tokenservice/pkg/tokens"
+	"github.com/acmedata/tokenservice/pkg/testkit/dynamotest"
 	"github.com/acmedata/tokenservice/pkg/usage"
 )
 
@@ -68,7 +68,7 @@ func (e *env) put(t *testing.T, recs ...usage.Record) {
 func (e *env) all(t *testing.T, accountID string, f usage.Filter, limit int) []usage.Record {
 	t.Helper()
 	var out []usage.Record
-	page := tokens.PageRequest{Limit: limit}
+	page := paging.Request{Limit: limit}
 	for i := 0; ; i++ {
 		p, err := e.store.Records(e.ctx, accountID, f, page)
 		if err != nil {
@@ -230,7 +230,7 @@ func TestRecordsRefuseForeignCursors(t *testing.T) {
 	e := newEnv(t)
 	acc, tok := newID(t), newID(t)
 	e.put(t, e.record(t, acc, tok, "", "tmy", time.Second), e.record(t, acc, tok, "", "tmy", 2*time.Second))
-	p, err := e.store.Records(e.ctx, acc, usage.Filter{}, tokens.PageRequest{Limit: 1})
+	p, err := e.store.Records(e.ctx, acc, usage.Filter{}, paging.Request{Limit: 1})
 	if err != nil || p.NextCursor == "" {
 		t.Fatalf("first page: %v, cursor %q", err, p.NextCursor)
 	}
@@ -243,7 +243,7 @@ func TestRecordsRefuseForeignCursors(t *testing.T) {
 		"another filter":  {acc, usage.Filter{Service: "tmy"}, p.NextCursor},
 		"garbage":         {acc, usage.Filter{}, "not-a-cursor!"},
 	} {
-		if _, err := e.store.Records(e.ctx, tc.acc, tc.f, tokens.PageRequest{Limit: 1, Cursor: tc.cursor}); !errors.Is(err, tokens.ErrBadCursor) {
+		if _, err := e.store.Records(e.ctx, tc.acc, tc.f, paging.Request{Limit: 1, Cursor: tc.cursor}); !errors.Is(err, paging.ErrBadCursor) {
 			t.Errorf("%s: %v, want ErrBadCursor", name, err)
 		}
 	}

@@ -28,8 +28,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/acmedata/tokenservice/pkg/authz"
-	"github.com/acmedata/tokenservice/pkg/dynamolocal"
 	"github.com/acmedata/tokenservice/pkg/dynamostore"
+	"github.com/acmedata/tokenservice/pkg/local/dynamolocal"
 	"github.com/acmedata/tokenservice/pkg/schema"
 	"github.com/acmedata/tokenservice/pkg/secret"
 	"github.com/acmedata/tokenservice/pkg/tokens"

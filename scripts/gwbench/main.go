@@ -1,6 +1,6 @@
 // Command gwbench measures the local gateway's throughput for an
 // authorised data call against GET /healthz. It builds the whole local
-// stack (pkg/localstack, usage shipping on, as `make run` has it) on fresh
+// stack (pkg/local/stack, usage shipping on, as `make run` has it) on fresh
 // tables, serves it on a loopback listener, issues a tmy token through the
 // token domain, and drives each route at the same concurrency for the same
 // total time: GET /healthz (one store read, nothing recorded) and GET
@@ -42,10 +42,10 @@ import (
 	"runtime/pprof"
 	"time"
 
-	"github.com/acmedata/tokenservice/pkg/dynamolocal"
-	"github.com/acmedata/tokenservice/pkg/loadgen"
-	"github.com/acmedata/tokenservice/pkg/localstack"
+	"github.com/acmedata/tokenservice/pkg/local/dynamolocal"
+	"github.com/acmedata/tokenservice/pkg/local/stack"
 	"github.com/acmedata/tokenservice/pkg/schema"
+	"github.com/acmedata/tokenservice/pkg/testkit/loadgen"
 	"github.com/acmedata/tokenservice/pkg/tokens"
 )
 
@@ -97,7 +97,7 @@ func run(ctx context.Context, p params) (err error) {
 	}
 	defer func() { err = errors.Join(err, drop(context.Background())) }()
 
-	stack, err := localstack.Build(ctx, localstack.Config{
+	svc, err := stack.Build(ctx, stack.Config{
 		Client: client, Tables: tables, OperatorKey: "opk_gwbench_" + rand.Text(), LogOutput: io.Discard,
 		UsageFlushInterval: p.flush,
 	})
@@ -107,9 +107,9 @@ func run(ctx context.Context, p params) (err error) {
 	defer func() {
 		closeCtx, cancel := context.WithTimeout(context.Background(), closeTimeout)
 		defer cancel()
-		err = errors.Join(err, stack.Close(closeCtx))
+		err = errors.Join(err, svc.Close(closeCtx))
 	}()
-	token, err := issueToken(ctx, stack.Manager)
+	token, err := issueToken(ctx, svc.Manager)
 	if err != nil {
 		return err
 	}
@@ -118,7 +118,7 @@ func run(ctx context.Context, p params) (err error) {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: stack, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: svc, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	defer func() { err = errors.Join(err, srv.Shutdown(context.Background())) }()
 	base := "http://" + ln.Addr().String()
@@ -134,7 +134,7 @@ func run(ctx context.Context, p params) (err error) {
 	}
 	health := &route{name: "GET /healthz", next: get(base+"/healthz", "")}
 	data := &route{name: "GET /data/tmy/hourly (token)", next: get(base+"/data/tmy/hourly", token)}
-	if err := measure(ctx, p, stack, health, data); err != nil {
+	if err := measure(ctx, p, svc, health, data); err != nil {
 		return err
 	}
 	var errs []error
@@ -167,7 +167,7 @@ type route struct {
 // measure warms each route up, then drives them in turns, p.rounds slices
 // each, the order alternating. Each slice ends when the usage it recorded
 // is delivered; that time counts in the slice and is kept in drained.
-func measure(ctx context.Context, p params, stack *localstack.Stack, routes ...*route) error {
+func measure(ctx context.Context, p params, svc *stack.Stack, routes ...*route) error {
 	opts := loadgen.Options{Concurrency: p.concurrency, Client: loadgen.NewClient(p.concurrency)}
 	slice := func(r *route, d time.Duration) (loadgen.Result, error) {
 		opts.Duration = d
@@ -176,7 +176,7 @@ func measure(ctx context.Context, p params, stack *localstack.Stack, routes ...*
 			return res, fmt.Errorf("%s: %w", r.name, err)
 		}
 		start := time.Now()
-		if err := stack.Flush(ctx); err != nil {
+		if err := svc.Flush(ctx); err != nil {
 			return res, fmt.Errorf("%s: deliver usage: %w", r.name, err)
 		}
 		drain := time.Since(start)

@@ -27,8 +27,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/acmedata/tokenservice/pkg/dynamolocal"
-	"github.com/acmedata/tokenservice/pkg/localstack"
+	"github.com/acmedata/tokenservice/pkg/local/dynamolocal"
+	"github.com/acmedata/tokenservice/pkg/local/stack"
 	"github.com/acmedata/tokenservice/pkg/schema"
 )
 
@@ -83,7 +83,7 @@ func run(ctx context.Context) (err error) {
 		return err
 	}
 
-	stack, err := localstack.Build(ctx, localstack.Config{
+	svc, err := stack.Build(ctx, stack.Config{
 		Client: client, Tables: tables, OperatorKey: operatorKey, LogOutput: os.Stderr,
 	})
 	if err != nil {
@@ -92,10 +92,10 @@ func run(ctx context.Context) (err error) {
 	defer func() {
 		closeCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 		defer cancel()
-		err = errors.Join(err, stack.Close(closeCtx))
+		err = errors.Join(err, svc.Close(closeCtx))
 	}()
 
-	apiKey, accountID, err := demoAccount(ctx, stack)
+	apiKey, accountID, err := demoAccount(ctx, svc)
 	if err != nil {
 		return err
 	}
@@ -104,7 +104,7 @@ func run(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: stack, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: svc, ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 
@@ -155,13 +155,13 @@ func loadOperatorKey() (string, error) {
 
 // demoAccount creates the demo account on the first run and returns its
 // API key, shown this once; later runs return only its remembered ID.
-func demoAccount(ctx context.Context, stack *localstack.Stack) (apiKey, accountID string, err error) {
+func demoAccount(ctx context.Context, svc *stack.Stack) (apiKey, accountID string, err error) {
 	if b, err := os.ReadFile(demoAccountFile); err == nil {
 		return "", strings.TrimSpace(string(b)), nil
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return "", "", fmt.Errorf("read demo account: %w", err)
 	}
-	acc, key, err := stack.Manager.CreateAccount(ctx, "Demo", []string{"tmy", "timeseries"})
+	acc, key, err := svc.Manager.CreateAccount(ctx, "Demo", []string{"tmy", "timeseries"})
 	if err != nil {
 		return "", "", fmt.Errorf("create demo account: %w", err)
 	}

@@ -13,9 +13,9 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/acmedata/tokenservice/pkg/dynamolocal"
+	"github.com/acmedata/tokenservice/pkg/local/dynamolocal"
 	"github.com/acmedata/tokenservice/pkg/schema"
-	"github.com/acmedata/tokenservice/pkg/usage/usagebench"
+	"github.com/acmedata/tokenservice/pkg/testkit/usagebench"
 )
 
 func main() {

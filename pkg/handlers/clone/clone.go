@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/acmedata/tokenservice/pkg/apperr"
 	"github.com/acmedata/tokenservice/pkg/httpapi"
 	"github.com/acmedata/tokenservice/pkg/tokens"
 )
@@ -51,7 +52,7 @@ func (h *handler) clone(ctx context.Context, req httpapi.Request) (int, any, err
 	r := tokens.CloneRequest{Name: body.Name}
 	if s := body.RevokeSourceAfterSeconds; s != nil {
 		if *s < 0 || *s > int64(tokens.MaxGracePeriod/time.Second) {
-			return 0, nil, tokens.Invalid("invalid_revoke_source_after_seconds", "revokeSourceAfterSeconds must be between 0 and %d", int64(tokens.MaxGracePeriod/time.Second))
+			return 0, nil, apperr.Invalid("invalid_revoke_source_after_seconds", "revokeSourceAfterSeconds must be between 0 and %d", int64(tokens.MaxGracePeriod/time.Second))
 		}
 		d := time.Duration(*s) * time.Second
 		r.RevokeSourceAfter = &d

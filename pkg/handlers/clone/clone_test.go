@@ -6,9 +6,9 @@ import (
 	"testing"
 
 	"github.com/acmedata/tokenservice/pkg/handlers/clone"
-	"github.com/acmedata/tokenservice/pkg/handlers/handlertest"
 	"github.com/acmedata/tokenservice/pkg/httpapi"
 	"github.com/acmedata/tokenservice/pkg/secret"
+	"github.com/acmedata/tokenservice/pkg/testkit/handlertest"
 	"github.com/acmedata/tokenservice/pkg/tokens"
 )
 

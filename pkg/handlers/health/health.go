@@ -10,8 +10,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/acmedata/tokenservice/pkg/apperr"
 	"github.com/acmedata/tokenservice/pkg/httpapi"
-	"github.com/acmedata/tokenservice/pkg/tokens"
 )
 
 // Pinger checks that the store answers.
@@ -47,7 +47,7 @@ func (h *handler) check(ctx context.Context, _ httpapi.Request) (int, any, error
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	if err := h.store.Ping(ctx); err != nil {
-		return 0, nil, tokens.Unavailable(err)
+		return 0, nil, apperr.Unavailable(err)
 	}
 	return http.StatusOK, Status{Status: "ok"}, nil
 }

@@ -5,8 +5,8 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/acmedata/tokenservice/pkg/handlers/handlertest"
 	"github.com/acmedata/tokenservice/pkg/handlers/health"
+	"github.com/acmedata/tokenservice/pkg/testkit/handlertest"
 )
 
 type pinger struct{ err error }

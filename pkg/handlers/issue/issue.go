@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/acmedata/tokenservice/pkg/apperr"
 	"github.com/acmedata/tokenservice/pkg/httpapi"
 	"github.com/acmedata/tokenservice/pkg/tokens"
 )
@@ -54,7 +55,7 @@ func (h *handler) issue(ctx context.Context, req httpapi.Request) (int, any, err
 	if body.ExpiresAt != nil {
 		t, err := time.Parse(time.RFC3339Nano, *body.ExpiresAt)
 		if err != nil {
-			return 0, nil, tokens.Invalid("invalid_expires_at", "expiresAt must be an RFC 3339 time such as 2030-01-02T15:04:05Z")
+			return 0, nil, apperr.Invalid("invalid_expires_at", "expiresAt must be an RFC 3339 time such as 2030-01-02T15:04:05Z")
 		}
 		r.ExpiresAt = &t
 	}

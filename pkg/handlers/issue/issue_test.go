@@ -7,10 +7,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/acmedata/tokenservice/pkg/handlers/handlertest"
 	"github.com/acmedata/tokenservice/pkg/handlers/issue"
 	"github.com/acmedata/tokenservice/pkg/httpapi"
 	"github.com/acmedata/tokenservice/pkg/secret"
+	"github.com/acmedata/tokenservice/pkg/testkit/handlertest"
 )
 
 func TestIssueAnswersTheSecretOnceWithTheRepresentation(t *testing.T) {

@@ -12,7 +12,9 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/acmedata/tokenservice/pkg/apperr"
 	"github.com/acmedata/tokenservice/pkg/httpapi"
+	"github.com/acmedata/tokenservice/pkg/paging"
 	"github.com/acmedata/tokenservice/pkg/tokens"
 )
 
@@ -23,16 +25,16 @@ type Manager interface {
 
 	CreateUser(ctx context.Context, accountID, email, name string) (tokens.User, error)
 	User(ctx context.Context, accountID, userID string) (tokens.User, error)
-	Users(ctx context.Context, accountID string, page tokens.PageRequest) (tokens.Page[tokens.User], error)
+	Users(ctx context.Context, accountID string, page paging.Request) (paging.Page[tokens.User], error)
 	UpdateUser(ctx context.Context, accountID, userID string, c tokens.UserChange) (tokens.User, error)
 	DeleteUser(ctx context.Context, accountID, userID string) error
 
 	Services(ctx context.Context, accountID string) ([]tokens.ServiceSummary, error)
 	ServiceSummary(ctx context.Context, accountID, service string) (tokens.ServiceSummary, error)
-	ServiceUsers(ctx context.Context, accountID, service string, page tokens.PageRequest) (tokens.Page[tokens.User], error)
+	ServiceUsers(ctx context.Context, accountID, service string, page paging.Request) (paging.Page[tokens.User], error)
 	SetAccess(ctx context.Context, accountID, service, userID string, on bool) (tokens.User, error)
 
-	Tokens(ctx context.Context, accountID string, f tokens.TokenFilter, page tokens.PageRequest) (tokens.Page[tokens.TokenView], error)
+	Tokens(ctx context.Context, accountID string, f tokens.TokenFilter, page paging.Request) (paging.Page[tokens.TokenView], error)
 	DefaultToken(ctx context.Context, accountID, service string) (tokens.TokenView, error)
 	Token(ctx context.Context, accountID, tokenID string) (tokens.TokenView, error)
 	UpdateToken(ctx context.Context, accountID, tokenID string, c tokens.TokenChange) (tokens.TokenView, error)
@@ -105,7 +107,7 @@ func (h *handler) createUser(ctx context.Context, r httpapi.Request) (int, any, 
 		return 0, nil, err
 	}
 	if body.Email == nil || body.Name == nil {
-		return 0, nil, tokens.Invalid("missing_field", "email and name are required")
+		return 0, nil, apperr.Invalid("missing_field", "email and name are required")
 	}
 	u, err := h.mgr.CreateUser(ctx, r.Account, *body.Email, *body.Name)
 	return httpapi.Result(http.StatusCreated, httpapi.User, u, err)
@@ -155,7 +157,7 @@ func serviceView(s tokens.ServiceSummary) ServiceView {
 
 func (h *handler) listServices(ctx context.Context, r httpapi.Request) (int, any, error) {
 	services, err := h.mgr.Services(ctx, r.Account)
-	return httpapi.Result(http.StatusOK, listOf(serviceView), tokens.Page[tokens.ServiceSummary]{Items: services}, err)
+	return httpapi.Result(http.StatusOK, listOf(serviceView), paging.Page[tokens.ServiceSummary]{Items: services}, err)
 }
 
 func (h *handler) getService(ctx context.Context, r httpapi.Request) (int, any, error) {
@@ -196,7 +198,7 @@ func (h *handler) setAccess(ctx context.Context, r httpapi.Request) (int, any, e
 		return 0, nil, err
 	}
 	if body.Active == nil {
-		return 0, nil, tokens.Invalid("missing_field", "active is required")
+		return 0, nil, apperr.Invalid("missing_field", "active is required")
 	}
 	service := r.Param("service")
 	u, err := h.mgr.SetAccess(ctx, r.Account, service, r.Param("userId"), *body.Active)
@@ -251,6 +253,6 @@ func (h *handler) deleteToken(ctx context.Context, r httpapi.Request) (int, any,
 }
 
 // listOf adapts a representation to the listing shape.
-func listOf[S, T any](convert func(S) T) func(tokens.Page[S]) httpapi.List[T] {
-	return func(p tokens.Page[S]) httpapi.List[T] { return httpapi.ListOf(p, convert) }
+func listOf[S, T any](convert func(S) T) func(paging.Page[S]) httpapi.List[T] {
+	return func(p paging.Page[S]) httpapi.List[T] { return httpapi.ListOf(p, convert) }
 }

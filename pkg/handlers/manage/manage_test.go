@@ -6,9 +6,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/acmedata/tokenservice/pkg/handlers/handlertest"
 	"github.com/acmedata/tokenservice/pkg/handlers/manage"
 	"github.com/acmedata/tokenservice/pkg/httpapi"
+	"github.com/acmedata/tokenservice/pkg/testkit/handlertest"
 	"github.com/acmedata/tokenservice/pkg/tokens"
 )
 

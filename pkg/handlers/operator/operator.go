@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/acmedata/tokenservice/pkg/apperr"
 	"github.com/acmedata/tokenservice/pkg/httpapi"
 	"github.com/acmedata/tokenservice/pkg/tokens"
 )
@@ -74,7 +75,7 @@ func (h *handler) createAccount(ctx context.Context, req httpapi.Request) (int, 
 		return 0, nil, err
 	}
 	if body.Name == nil || body.Services == nil {
-		return 0, nil, tokens.Invalid("missing_field", "name and services are required")
+		return 0, nil, apperr.Invalid("missing_field", "name and services are required")
 	}
 	a, key, err := h.mgr.CreateAccount(ctx, *body.Name, *body.Services)
 	if err != nil {
@@ -133,7 +134,7 @@ func (h *handler) setSettings(ctx context.Context, req httpapi.Request) (int, an
 		return 0, nil, err
 	}
 	if body.Settings == nil || *body.Settings == nil {
-		return 0, nil, tokens.Invalid("missing_field", "settings is required (an object, {} to clear)")
+		return 0, nil, apperr.Invalid("missing_field", "settings is required (an object, {} to clear)")
 	}
 	t, err := h.mgr.SetTokenSettings(ctx, id, *body.Settings)
 	if err != nil {

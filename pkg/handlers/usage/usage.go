@@ -17,8 +17,9 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/acmedata/tokenservice/pkg/apperr"
 	"github.com/acmedata/tokenservice/pkg/httpapi"
-	"github.com/acmedata/tokenservice/pkg/tokens"
+	"github.com/acmedata/tokenservice/pkg/paging"
 	"github.com/acmedata/tokenservice/pkg/usage"
 )
 
@@ -27,7 +28,7 @@ const Resource = "/admin/usage"
 
 // History reads an account's usage records.
 type History interface {
-	Records(ctx context.Context, accountID string, f usage.Filter, page tokens.PageRequest) (tokens.Page[usage.Record], error)
+	Records(ctx context.Context, accountID string, f usage.Filter, page paging.Request) (paging.Page[usage.Record], error)
 }
 
 // handler's list method serves GET /admin/usage.
@@ -108,7 +109,7 @@ func filter(req events.APIGatewayProxyRequest) (usage.Filter, error) {
 			continue
 		}
 		if *dst, err = time.Parse(time.RFC3339Nano, v); err != nil {
-			return f, tokens.Invalid("invalid_"+name, "%s must be an RFC 3339 time such as 2025-03-01T12:00:00Z", name)
+			return f, apperr.Invalid("invalid_"+name, "%s must be an RFC 3339 time such as 2025-03-01T12:00:00Z", name)
 		}
 	}
 	return f, f.Validate()

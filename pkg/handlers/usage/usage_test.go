@@ -12,10 +12,10 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/acmedata/tokenservice/pkg/dynamotest"
 	"github.com/acmedata/tokenservice/pkg/httpapi"
 	"github.com/acmedata/tokenservice/pkg/id"
 	"github.com/acmedata/tokenservice/pkg/schema"
+	"github.com/acmedata/tokenservice/pkg/testkit/dynamotest"
 	"github.com/acmedata/tokenservice/pkg/usage"
 	"github.com/acmedata/tokenservice/pkg/usagestore"
 )

@@ -15,9 +15,10 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/acmedata/tokenservice/pkg/accesslog"
-	"github.com/acmedata/tokenservice/pkg/dynamotest"
+	"github.com/acmedata/tokenservice/pkg/local/cwlogs"
+	"github.com/acmedata/tokenservice/pkg/paging"
 	"github.com/acmedata/tokenservice/pkg/schema"
-	"github.com/acmedata/tokenservice/pkg/tokens"
+	"github.com/acmedata/tokenservice/pkg/testkit/dynamotest"
 	"github.com/acmedata/tokenservice/pkg/usage"
 	"github.com/acmedata/tokenservice/pkg/usagestore"
 )
@@ -81,7 +82,7 @@ func newEnv(t *testing.T) *env {
 func (e *env) history(t *testing.T, accountID string) []usage.Record {
 	t.Helper()
 	var out []usage.Record
-	req := tokens.PageRequest{Limit: 100}
+	req := paging.Request{Limit: 100}
 	for {
 		p, err := e.store.Records(t.Context(), accountID, usage.Filter{}, req)
 		if err != nil {
@@ -177,16 +178,16 @@ func TestRecorderRetryAfterAPartialWriteRecordsEachCallOnce(t *testing.T) {
 	e := newEnv(t)
 	const n, account = 1000, "acc_redelivery"
 	at := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC) // within newEnv's seven days
-	lines := make([]accesslog.Line, n)
+	lines := make([]cwlogs.Line, n)
 	for i := range lines {
 		entry := accesslog.Entry{
 			RequestID: fmt.Sprintf("req-%05d", i), RequestTimeEpoch: at.Add(time.Duration(i) * time.Millisecond).UnixMilli(),
 			HTTPMethod: "GET", ResourcePath: "/data/{service}/{proxy+}", Status: 200, ResponseLatency: 12, SourceIP: "203.0.113.9",
 			AccountID: account, TokenID: fmt.Sprintf("tok_%d", i%3), TokenType: "userless", Service: "tmy", Outcome: "valid",
 		}
-		lines[i] = accesslog.Line{Timestamp: entry.Time(), Message: entry.Line()}
+		lines[i] = cwlogs.Line{Timestamp: entry.Time(), Message: entry.Line()}
 	}
-	ev, err := accesslog.Event(accesslog.Batch{LogGroup: "access", LogStream: "local", Lines: lines})
+	ev, err := cwlogs.Event(cwlogs.Batch{LogGroup: "access", LogStream: "local", Lines: lines})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,45 @@
+// Package localgw emulates Amazon API Gateway (REST API, Lambda proxy
+// integration, REQUEST authorizers) as an http.Handler, so that the local
+// stack and the API tests run the very Lambda handlers and authorizers that
+// run on AWS, fed the events AWS would feed them.
+//
+// # What is emulated
+//
+// Routing follows pkg/routes in API Gateway's resource-template syntax: a
+// literal segment beats a {param}, which beats a greedy {proxy+}; a path
+// that matches no resource, or a resource without the method, is API
+// Gateway's MISSING_AUTHENTICATION_TOKEN, which our deployment maps to 404.
+//
+// A route guarded by an authorizer gets a REQUEST authorizer event with the
+// method ARN arn:aws:execute-api:<region>:<account>:<apiId>/<stage>/<METHOD>/<path>.
+// The error "Unauthorized" answers 401, any other error (or a panic, or a
+// malformed answer) 503, as our deployment maps AUTHORIZER_FAILURE. The returned policy is evaluated against the method
+// ARN as IAM does: an explicit Deny wins, otherwise an Allow whose Action and
+// Resource match (with the * and ? wildcards) lets the call through, and
+// anything else is 403. The policy's context plus principalId reach the
+// backend as requestContext.authorizer, every value turned into a string, as
+// REST APIs deliver them.
+//
+// Events and responses make a round trip through JSON, exactly as they do
+// between API Gateway and Lambda, so handlers see only what they would see
+// on AWS. Bodies over 10 MB answer 413; an integration that fails, panics,
+// runs past the integration timeout or answers a malformed response
+// answers 502 or 504. Every answer the gateway makes itself uses the
+// product's error body {"error":{"code","message"}}, with the statuses
+// and messages of pkg/gatewayresp, the table infra/stack deploys.
+//
+// Routes with routes.IAMAuth are AWS_IAM-authorised on AWS. SigV4 cannot be
+// checked locally, so the gateway accepts "Authorization: Bearer <operator
+// key>" instead, compared in constant time, and strips the header before the
+// event reaches the function: the key is a secret, unlike a SigV4 signature.
+//
+// # What is not
+//
+// Throttling, usage plans, CORS, binary media types (a body that is not
+// UTF-8 is delivered base64-encoded, as with binary media type */*), stage
+// variables and the authorizer result cache (off by default on our API).
+//
+// The gateway never logs a raw path or query string: a data path or query
+// can carry a token. Access records (Options.AccessLog) carry the resource
+// template instead.
+package gateway

@@ -1,0 +1,80 @@
+package stack
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	usagehandler "github.com/acmedata/tokenservice/pkg/handlers/usage"
+	"github.com/acmedata/tokenservice/pkg/httpapi"
+)
+
+// usagePage is one page of GET /admin/usage.
+type usagePage = httpapi.List[usagehandler.RecordView]
+
+// TestDataCallsAreRecordedInUsageWithoutTheToken drives the data routes
+// with every presentation of a token, and checks that each call, served
+// or refused, reaches the account's usage history through the access-log
+// pipeline, recorded by resource path, never with the token.
+func TestDataCallsAreRecordedInUsageWithoutTheToken(t *testing.T) {
+	a := newAPI(t)
+	acc := a.createAccount(t, "tmy")
+	tok := a.issue(t, acc, "tmy", nil)
+	other := a.issue(t, acc, "tmy", nil)
+
+	for _, tc := range []struct {
+		name, path, credential string
+		status                 int
+	}{
+		{"query", "/data/tmy/hourly?token=" + tok.Token, "", 200},
+		{"path", "/feed/" + tok.Token + "/tmy/hourly", "", 200},
+		{"header", "/data/tmy/hourly", tok.Token, 200},
+		{"same token twice", "/data/tmy/hourly?token=" + tok.Token, tok.Token, 200},
+		{"two different tokens", "/data/tmy/hourly?token=" + tok.Token, other.Token, 401},
+		{"wrong service", "/data/timeseries/hourly?token=" + tok.Token, "", 403},
+		{"none", "/data/tmy/hourly", "", 401},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := a.call(t, "GET", tc.path, tc.credential, nil)
+			if tc.status != http.StatusOK {
+				wantError(t, r, tc.status, "")
+				return
+			}
+			want[any](t, r, http.StatusOK)
+		})
+	}
+
+	// Five calls carry tok alone: four served, one refused with 403.
+	a.flushUsage(t)
+	records := want[usagePage](t, a.call(t, "GET", "/admin/usage?tokenId="+tok.ID, acc.Key, nil), http.StatusOK).Items
+	statuses := map[int]int{}
+	for _, rec := range records {
+		statuses[rec.Status]++
+		if strings.Contains(rec.Path, tok.Token) || !strings.Contains(rec.Path, "{") {
+			t.Errorf("usage path %q is not a redacted resource path", rec.Path)
+		}
+		if rec.RequestID == "" || rec.TokenID != tok.ID {
+			t.Errorf("record %+v", rec)
+		}
+	}
+	if statuses[200] != 4 || statuses[403] != 1 || len(records) != 5 {
+		t.Errorf("recorded statuses %v over %d records, want four 200s and one 403", statuses, len(records))
+	}
+}
+
+// TestRefusedCallsOfAKnownTokenAreRecorded: a disabled token's call is a
+// 401 and still appears in usage, via the authorizer's decision line.
+func TestRefusedCallsOfAKnownTokenAreRecorded(t *testing.T) {
+	a := newAPI(t)
+	acc := a.createAccount(t, "tmy")
+	tok := a.issue(t, acc, "tmy", nil)
+	want[any](t, a.call(t, "PATCH", "/admin/tokens/"+tok.ID, acc.Key, map[string]bool{"enabled": false}), http.StatusOK)
+	if got := a.dataStatus(t, "tmy", tok.Token); got != http.StatusUnauthorized {
+		t.Fatalf("disabled token: %d", got)
+	}
+	a.flushUsage(t)
+	page := want[usagePage](t, a.call(t, "GET", "/admin/usage?tokenId="+tok.ID, acc.Key, nil), http.StatusOK)
+	if len(page.Items) != 1 || page.Items[0].Status != http.StatusUnauthorized {
+		t.Errorf("usage of the disabled token: %+v, want one 401", page.Items)
+	}
+}

@@ -1,0 +1,214 @@
+package stack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/acmedata/tokenservice/pkg/accesslog"
+	"github.com/acmedata/tokenservice/pkg/authz"
+	"github.com/acmedata/tokenservice/pkg/config"
+	"github.com/acmedata/tokenservice/pkg/databackend"
+	"github.com/acmedata/tokenservice/pkg/dynamostore"
+	"github.com/acmedata/tokenservice/pkg/handlers/clone"
+	"github.com/acmedata/tokenservice/pkg/handlers/health"
+	"github.com/acmedata/tokenservice/pkg/handlers/issue"
+	"github.com/acmedata/tokenservice/pkg/handlers/manage"
+	"github.com/acmedata/tokenservice/pkg/handlers/operator"
+	usagehandler "github.com/acmedata/tokenservice/pkg/handlers/usage"
+	"github.com/acmedata/tokenservice/pkg/keyauth"
+	"github.com/acmedata/tokenservice/pkg/local/cwlogs"
+	"github.com/acmedata/tokenservice/pkg/local/gateway"
+	"github.com/acmedata/tokenservice/pkg/routes"
+	"github.com/acmedata/tokenservice/pkg/schema"
+	"github.com/acmedata/tokenservice/pkg/tokens"
+	"github.com/acmedata/tokenservice/pkg/usage/recorder"
+	"github.com/acmedata/tokenservice/pkg/usagestore"
+	"github.com/acmedata/tokenservice/pkg/wire"
+)
+
+// Config is what the stack needs from its host.
+type Config struct {
+	// Client talks to DynamoDB Local.
+	Client *dynamodb.Client
+	// Tables maps schema table IDs to physical names (as
+	// dynamolocal.EnsureTables returns them).
+	Tables map[string]string
+	// OperatorKey opens the operator routes; required.
+	OperatorKey string
+	// LogOutput receives every function's JSON log lines, as CloudWatch
+	// Logs would (discarded if nil).
+	LogOutput io.Writer
+	// UsageFlushInterval is how long a usage line may wait before it is
+	// delivered to the recorder (the shipper's default if zero).
+	UsageFlushInterval time.Duration
+}
+
+// Stack is the running service: an http.Handler in front of every route.
+// Close it to deliver the usage it has recorded.
+type Stack struct {
+	http.Handler
+	// Manager is the token domain the handlers share, for bootstrapping
+	// (the demo account) without going through HTTP.
+	Manager *tokens.Manager
+
+	accessLog, decisions *cwlogs.Shipper
+}
+
+// Build assembles the stack.
+func Build(ctx context.Context, cfg Config) (*Stack, error) {
+	if cfg.Client == nil {
+		return nil, errors.New("localstack: nil DynamoDB client")
+	}
+	if cfg.OperatorKey == "" {
+		return nil, errors.New("localstack: no operator key")
+	}
+	out := cfg.LogOutput
+	if out == nil {
+		out = io.Discard
+	}
+	log := slog.New(slog.NewJSONHandler(out, nil))
+	appCfg, err := appConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+
+	core, err := dynamostore.New(cfg.Client, appCfg.CoreTable)
+	if err != nil {
+		return nil, fmt.Errorf("localstack: core store: %w", err)
+	}
+	history, err := usagestore.New(cfg.Client, appCfg.UsageTable)
+	if err != nil {
+		return nil, fmt.Errorf("localstack: usage store: %w", err)
+	}
+	mgr, err := wire.NewManager(core, appCfg)
+	if err != nil {
+		return nil, fmt.Errorf("localstack: manager: %w", err)
+	}
+
+	rec, err := recorder.New(history, core, log)
+	if err != nil {
+		return nil, fmt.Errorf("localstack: recorder: %w", err)
+	}
+	s := &Stack{Manager: mgr}
+	ship := func(group string, filter func([]byte) bool) (*cwlogs.Shipper, error) {
+		return cwlogs.NewShipper(rec.Handle, cwlogs.ShipperOptions{LogGroup: group, FlushInterval: cfg.UsageFlushInterval, Filter: filter, Log: log})
+	}
+	if s.accessLog, err = ship("API-Gateway-Access-Logs/local", nil); err != nil {
+		return nil, fmt.Errorf("localstack: access-log shipper: %w", err)
+	}
+	// As the authorizer log group's subscription filter on AWS
+	// ({ $.decision = "unauthorized" }), only refusals reach the recorder.
+	refusals := func(line []byte) bool { return accesslog.DecisionOf(line) == accesslog.DecisionUnauthorized }
+	if s.decisions, err = ship("/aws/lambda/authorizer", refusals); err != nil {
+		return nil, errors.Join(fmt.Errorf("localstack: decision shipper: %w", err), s.accessLog.Close(ctx))
+	}
+	fns, err := functions(mgr, core, history, log)
+	if err != nil {
+		return nil, errors.Join(err, s.Close(ctx))
+	}
+	auths, err := authorizers(core, appCfg.APIKeyPrefix, log, io.MultiWriter(out, s.decisions))
+	if err != nil {
+		return nil, errors.Join(err, s.Close(ctx))
+	}
+	gw, err := gateway.New(gateway.Options{
+		Routes:      routes.All,
+		Functions:   fns,
+		Authorizers: auths,
+		OperatorKey: cfg.OperatorKey,
+		AccessLog: func(e accesslog.Entry) {
+			if err := s.accessLog.Ship(e.Line()); err != nil {
+				log.Warn("access-log line dropped", slog.String("requestId", e.RequestID), slog.Any("error", err))
+			}
+		},
+		Logger: log,
+	})
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("localstack: gateway: %w", err), s.Close(ctx))
+	}
+	s.Handler = gw
+	return s, nil
+}
+
+// appConfig is the configuration the functions read from their
+// environment on AWS, where the stack sets only the table names.
+func appConfig(cfg Config) (config.Config, error) {
+	env := map[string]string{}
+	for _, t := range schema.All {
+		env[t.EnvVar] = cfg.Tables[t.ID]
+	}
+	c, err := config.FromEnv(func(key string) string { return env[key] })
+	if err == nil {
+		err = c.RequireTables(schema.All...)
+	}
+	if err != nil {
+		return config.Config{}, fmt.Errorf("localstack: %w", err)
+	}
+	return c, nil
+}
+
+// functions builds every proxy function with the constructor its Lambda
+// main uses.
+func functions(mgr *tokens.Manager, core *dynamostore.Store, history *usagestore.Store, log *slog.Logger) (map[routes.Function]gateway.ProxyFunc, error) {
+	fns := map[routes.Function]gateway.ProxyFunc{}
+	var errs []error
+	add := func(fn routes.Function, h wire.ProxyHandler, err error) {
+		if err != nil {
+			errs = append(errs, fmt.Errorf("localstack: %s: %w", fn, err))
+			return
+		}
+		fns[fn] = h.Serve
+	}
+	m, err := manage.New(mgr, log)
+	add(routes.Manage, m, err)
+	i, err := issue.New(mgr, log)
+	add(routes.Issue, i, err)
+	c, err := clone.New(mgr, log)
+	add(routes.Clone, c, err)
+	o, err := operator.New(mgr, log)
+	add(routes.Operator, o, err)
+	h, err := health.New(core, log)
+	add(routes.Health, h, err)
+	u, err := usagehandler.New(history, log)
+	add(routes.Usage, u, err)
+	d, err := databackend.New(log)
+	add(routes.Data, d, err)
+	return fns, errors.Join(errs...)
+}
+
+// authorizers builds both REQUEST authorizers. The token authorizer's
+// decision lines go to its log and, as through the CloudWatch Logs
+// subscription on AWS, those of 401 refusals to the recorder.
+func authorizers(core *dynamostore.Store, prefix string, log *slog.Logger, decisionLog io.Writer) (map[routes.Auth]gateway.AuthorizerFunc, error) {
+	tokenAuth, err := authz.New(core, authz.Options{Logger: slog.New(slog.NewJSONHandler(decisionLog, nil))})
+	if err != nil {
+		return nil, fmt.Errorf("localstack: token authorizer: %w", err)
+	}
+	keyAuth, err := keyauth.New(core, keyauth.Options{APIKeyPrefix: prefix, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("localstack: key authorizer: %w", err)
+	}
+	return map[routes.Auth]gateway.AuthorizerFunc{
+		routes.TokenAuth:  tokenAuth.Authorize,
+		routes.APIKeyAuth: keyAuth.Authorize,
+	}, nil
+}
+
+// Close stops the stack's usage shipping after delivering every queued
+// line, or gives up when ctx ends. Stop serving requests first.
+func (s *Stack) Close(ctx context.Context) error {
+	return errors.Join(s.accessLog.Close(ctx), s.decisions.Close(ctx))
+}
+
+// Flush delivers the usage of every call answered so far, without waiting
+// for the shipping interval; the stack keeps running. If ctx ends first it
+// reports what was left undelivered.
+func (s *Stack) Flush(ctx context.Context) error {
+	return errors.Join(s.accessLog.Flush(ctx), s.decisions.Flush(ctx))
+}

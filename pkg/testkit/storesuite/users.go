@@ -1,0 +1,173 @@
+package storesuite
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/acmedata/tokenservice/pkg/apperr"
+	"github.com/acmedata/tokenservice/pkg/id"
+	"github.com/acmedata/tokenservice/pkg/paging"
+	"github.com/acmedata/tokenservice/pkg/tokens"
+)
+
+func testUserRoundTrip(t *testing.T, e *env) {
+	a, _ := e.account()
+	u := e.user(a, svcA)
+	wantEqual(t, "GetUser", e.getUser(u), u)
+
+	other, _ := e.account()
+	cases := []struct{ name, accountID, userID string }{
+		{"unknown user", a.ID, id.New(id.User)},
+		{"another account's user", other.ID, u.ID},
+	}
+	for _, tc := range cases {
+		_, err := e.s.GetUser(e.ctx, tc.accountID, tc.userID)
+		wantErr(t, tc.name, err, apperr.ErrNotFound)
+	}
+}
+
+func testEmailUniqueness(t *testing.T, e *env) {
+	a, _ := e.account()
+	other, _ := e.account()
+	taken := e.newUser(a, "Ada.Lovelace@Example.com")
+	if err := e.s.CreateUser(e.ctx, taken); err != nil {
+		t.Fatalf("CreateUser: %v", err)
+	}
+	cases := []struct {
+		name    string
+		account tokens.Account
+		email   string
+		want    error
+	}{
+		{"same email", a, taken.Email, apperr.ErrConflict},
+		{"other case", a, strings.ToLower(taken.Email), apperr.ErrConflict},
+		{"upper case", a, strings.ToUpper(taken.Email), apperr.ErrConflict},
+		{"other account", other, taken.Email, nil},
+		{"other email", a, "grace@example.com", nil},
+	}
+	for _, tc := range cases {
+		u := e.newUser(tc.account, tc.email)
+		err := e.s.CreateUser(e.ctx, u)
+		wantErr(t, tc.name, err, tc.want)
+		if tc.want != nil {
+			_, err = e.s.GetUser(e.ctx, u.AccountID, u.ID)
+			wantErr(t, tc.name+": refused user", err, apperr.ErrNotFound)
+		}
+	}
+}
+
+func testSaveUser(t *testing.T, e *env) {
+	a, _ := e.account()
+	u := e.user(a)
+	other := e.user(a)
+
+	stale := u
+	stale.Name = "stale"
+	wantErr(t, "SaveUser(same version)", e.s.SaveUser(e.ctx, stale), apperr.ErrStale)
+	missing := e.newUser(a, "nobody@example.com")
+	missing.Version++
+	wantErr(t, "SaveUser(unknown)", e.s.SaveUser(e.ctx, missing), apperr.ErrNotFound)
+
+	taken := u
+	taken.Email, taken.Version = strings.ToUpper(other.Email), u.Version+1
+	wantErr(t, "SaveUser(email of another user)", e.s.SaveUser(e.ctx, taken), apperr.ErrConflict)
+	wantEqual(t, "user after refused save", e.getUser(u), u)
+
+	recased := e.saveUser(u, func(u *tokens.User) { u.Email = strings.ToUpper(u.Email); u.Access[svcA] = true })
+	wantEqual(t, "user with re-cased email", e.getUser(u), recased)
+
+	moved := e.saveUser(recased, func(u *tokens.User) { u.Email = "moved-" + u.Email })
+	wantEqual(t, "user with new email", e.getUser(u), moved)
+	// The old address is free again, the new one is claimed.
+	wantErr(t, "CreateUser(old email)", e.s.CreateUser(e.ctx, e.newUser(a, u.Email)), nil)
+	wantErr(t, "CreateUser(new email)", e.s.CreateUser(e.ctx, e.newUser(a, moved.Email)), apperr.ErrConflict)
+}
+
+func testListUsers(t *testing.T, e *env) {
+	a, _ := e.account()
+	other, _ := e.account()
+	e.user(other)
+	var want []tokens.User
+	for range 5 {
+		want = append(want, e.user(a))
+	}
+	var got []tokens.User
+	var sizes []int
+	cursor := ""
+	for {
+		p, err := e.s.ListUsers(e.ctx, a.ID, paging.Request{Limit: 2, Cursor: cursor})
+		wantErr(t, "ListUsers", err, nil)
+		got = append(got, p.Items...)
+		sizes = append(sizes, len(p.Items))
+		if cursor = p.NextCursor; cursor == "" || len(sizes) > len(want) {
+			break
+		}
+	}
+	wantEqual(t, "page sizes", sizes, []int{2, 2, 1})
+	wantEqual(t, "users, oldest first", got, want)
+
+	all, err := e.s.ListUsers(e.ctx, a.ID, paging.Request{Limit: 5})
+	wantErr(t, "ListUsers(limit = count)", err, nil)
+	wantEqual(t, "users in one page", all.Items, want)
+	if all.NextCursor != "" {
+		t.Errorf("a page holding every user has NextCursor %q, want none", all.NextCursor)
+	}
+}
+
+func testDeleteUser(t *testing.T, e *env) {
+	a, _ := e.account()
+	u := e.user(a, svcA, svcB)
+	keep := e.user(a, svcA)
+	doomed := []tokens.Token{e.token(a, &u, svcA), e.token(a, &u, svcB), e.token(a, &u, svcA)}
+	kept := []tokens.Token{e.token(a, &keep, svcA), e.token(a, nil, svcA)}
+
+	wantErr(t, "DeleteUser", e.s.DeleteUser(e.ctx, a.ID, u.ID), nil)
+
+	_, err := e.s.GetUser(e.ctx, a.ID, u.ID)
+	wantErr(t, "GetUser(deleted)", err, apperr.ErrNotFound)
+	for _, tok := range doomed {
+		_, err := e.s.GetToken(e.ctx, a.ID, tok.ID)
+		wantErr(t, "GetToken(token of deleted user)", err, apperr.ErrNotFound)
+		_, err = e.s.TokenAccount(e.ctx, tok.ID)
+		wantErr(t, "TokenAccount(token of deleted user)", err, apperr.ErrNotFound)
+		_, err = e.s.Credential(e.ctx, tok.SecretHash)
+		wantErr(t, "Credential(token of deleted user)", err, apperr.ErrNotFound)
+	}
+	for _, tok := range kept {
+		wantEqual(t, "token of another user", e.getToken(tok), tok)
+		if o := e.outcome(tok); o != tokens.Valid {
+			t.Errorf("outcome of a token not of the deleted user = %v, want valid", o)
+		}
+	}
+	wantErr(t, "CreateUser(email of deleted user)", e.s.CreateUser(e.ctx, e.newUser(a, u.Email)), nil)
+	wantErr(t, "DeleteUser(again)", e.s.DeleteUser(e.ctx, a.ID, u.ID), apperr.ErrNotFound)
+	users, err := e.s.ListUsers(e.ctx, a.ID, paging.Request{Limit: 10})
+	wantErr(t, "ListUsers", err, nil)
+	for _, got := range users.Items {
+		if got.ID == u.ID {
+			t.Errorf("ListUsers still lists the deleted user")
+		}
+	}
+}
+
+func testCountUsersWithAccess(t *testing.T, e *env) {
+	a, _ := e.account()
+	other, _ := e.account()
+	e.user(a, svcA, svcB)
+	e.user(a, svcA)
+	e.user(a)
+	e.user(other, svcA)
+	off := e.user(a, svcA, svcB)
+	e.saveUser(off, func(u *tokens.User) { delete(u.Access, svcA) })
+
+	for _, tc := range []struct {
+		service string
+		want    int
+	}{{svcA, 2}, {svcB, 2}, {"unknown", 0}} {
+		n, err := e.s.CountUsersWithAccess(e.ctx, a.ID, tc.service)
+		wantErr(t, "CountUsersWithAccess", err, nil)
+		if n != tc.want {
+			t.Errorf("CountUsersWithAccess(%s) = %d, want %d", tc.service, n, tc.want)
+		}
+	}
+}

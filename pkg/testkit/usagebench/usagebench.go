@@ -1,0 +1,163 @@
+// Package usagebench measures the usage recorder's write throughput
+// against the floor DynamoDB sets: a plain loop of BatchWriteItem calls
+// writing the very same items. The Go benchmarks in pkg/usage/recorder and
+// the scripts/usagebench program (make bench) both run it.
+package usagebench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/acmedata/tokenservice/pkg/accesslog"
+	"github.com/acmedata/tokenservice/pkg/id"
+	"github.com/acmedata/tokenservice/pkg/local/cwlogs"
+	"github.com/acmedata/tokenservice/pkg/usage"
+	"github.com/acmedata/tokenservice/pkg/usage/recorder"
+	"github.com/acmedata/tokenservice/pkg/usagestore"
+)
+
+// Batch is n access-log entries of served calls spread over a few tokens
+// of one account, all within the last minute.
+func Batch(n int) []accesslog.Entry {
+	acc := id.New(id.Account)
+	toks := []string{id.New(id.Token), id.New(id.Token), id.New(id.Token), id.New(id.Token)}
+	now := time.Now()
+	out := make([]accesslog.Entry, n)
+	for i := range out {
+		out[i] = accesslog.Entry{
+			RequestID: id.New("req_"), RequestTimeEpoch: now.Add(-time.Duration(i) * time.Millisecond).UnixMilli(),
+			HTTPMethod: "GET", ResourcePath: "/data/{service}/{proxy+}", Status: 200, ResponseLatency: 20,
+			SourceIP: "203.0.113.1", AccountID: acc, TokenID: toks[i%len(toks)], TokenType: "userless", Service: "tmy", Outcome: "ok",
+		}
+	}
+	return out
+}
+
+// Event wraps entries as one CloudWatch Logs delivery.
+func Event(entries []accesslog.Entry) (events.CloudwatchLogsEvent, error) {
+	lines := make([]cwlogs.Line, len(entries))
+	for i, e := range entries {
+		lines[i] = cwlogs.Line{Timestamp: e.Time(), Message: e.Line()}
+	}
+	return cwlogs.Event(cwlogs.Batch{LogGroup: "bench", LogStream: "bench", Lines: lines})
+}
+
+// nopMarker stands in for the core store: lastUsedAt writes are a handful
+// per delivery (one per token) and not what is measured here.
+type nopMarker struct{}
+
+func (nopMarker) MarkUsed(context.Context, string, string, time.Time) error { return nil }
+
+// Record runs the recorder on ev, writing to table, and returns how long
+// it took.
+func Record(ctx context.Context, client *dynamodb.Client, table string, ev events.CloudwatchLogsEvent) (time.Duration, error) {
+	store, err := usagestore.New(client, table)
+	if err != nil {
+		return 0, err
+	}
+	r, err := recorder.New(store, nopMarker{}, nil)
+	if err != nil {
+		return 0, err
+	}
+	start := time.Now()
+	s, err := r.Process(ctx, ev)
+	took := time.Since(start)
+	if err == nil && s.Malformed > 0 {
+		err = fmt.Errorf("usagebench: %d malformed lines", s.Malformed)
+	}
+	return took, err
+}
+
+// Raw writes the items the recorder would write for entries with a plain
+// sequential loop of BatchWriteItem calls (retrying unprocessed items at
+// once), and returns how long the writes took, marshalling excluded.
+func Raw(ctx context.Context, client *dynamodb.Client, table string, entries []accesslog.Entry) (time.Duration, error) {
+	reqs := make([]types.WriteRequest, 0, len(entries))
+	for _, e := range entries {
+		item, err := usagestore.Item(usage.Record{
+			Time: e.Time(), RequestID: e.RequestID, AccountID: e.AccountID, TokenID: e.TokenID, Service: e.Service,
+			Method: e.HTTPMethod, Path: e.ResourcePath, Status: e.Status, LatencyMs: e.ResponseLatency, SourceIP: e.SourceIP,
+		})
+		if err != nil {
+			return 0, err
+		}
+		reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: item}})
+	}
+	start := time.Now()
+	for i := 0; i < len(reqs); i += 25 {
+		batch := reqs[i:min(i+25, len(reqs))]
+		for len(batch) > 0 {
+			out, err := client.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: map[string][]types.WriteRequest{table: batch}})
+			if err != nil {
+				return 0, err
+			}
+			batch = out.UnprocessedItems[table]
+		}
+	}
+	return time.Since(start), nil
+}
+
+// Result is one comparison.
+type Result struct {
+	Records       int
+	Recorder, Raw time.Duration
+}
+
+// RecorderRate and RawRate are records per second.
+func (r Result) RecorderRate() float64 { return float64(r.Records) / r.Recorder.Seconds() }
+func (r Result) RawRate() float64      { return float64(r.Records) / r.Raw.Seconds() }
+
+// Ratio is the recorder's throughput relative to the raw loop.
+func (r Result) Ratio() float64 { return r.RecorderRate() / r.RawRate() }
+
+func (r Result) String() string {
+	return fmt.Sprintf("records=%d recorder=%.0f rec/s (%v) raw BatchWriteItem loop=%.0f rec/s (%v) ratio=%.2fx",
+		r.Records, r.RecorderRate(), r.Recorder.Round(time.Millisecond), r.RawRate(), r.Raw.Round(time.Millisecond), r.Ratio())
+}
+
+// Compare writes the same n records both ways, each into a fresh table
+// that newTable returns, raw first and recorder second, then the reverse,
+// and keeps the best of each so JIT warm-up of DynamoDB Local favours
+// neither.
+func Compare(ctx context.Context, client *dynamodb.Client, newTable func() (string, error), n int) (Result, error) {
+	res := Result{Records: n}
+	for round := range 2 {
+		entries := Batch(n)
+		ev, err := Event(entries)
+		if err != nil {
+			return res, err
+		}
+		tRaw, tRec := "", ""
+		if tRaw, err = newTable(); err != nil {
+			return res, err
+		}
+		if tRec, err = newTable(); err != nil {
+			return res, err
+		}
+		var raw, rec time.Duration
+		var errRaw, errRec error
+		if round == 0 {
+			raw, errRaw = Raw(ctx, client, tRaw, entries)
+			rec, errRec = Record(ctx, client, tRec, ev)
+		} else {
+			rec, errRec = Record(ctx, client, tRec, ev)
+			raw, errRaw = Raw(ctx, client, tRaw, entries)
+		}
+		if err := errors.Join(errRaw, errRec); err != nil {
+			return res, err
+		}
+		if res.Raw == 0 || raw < res.Raw {
+			res.Raw = raw
+		}
+		if res.Recorder == 0 || rec < res.Recorder {
+			res.Recorder = rec
+		}
+	}
+	return res, nil
+}
