@@ -4,13 +4,13 @@ package main
 import (
 	"log/slog"
 
-	"github.com/acmedata/tokenservice/pkg/handlers/clone"
+	"github.com/acmedata/tokenservice/pkg/handlers/newtoken"
 	"github.com/acmedata/tokenservice/pkg/tokens"
 	"github.com/acmedata/tokenservice/pkg/wire"
 )
 
 func main() {
 	wire.StartWithManager(func(m *tokens.Manager, log *slog.Logger) (wire.ProxyHandler, error) {
-		return clone.New(m, log)
+		return newtoken.NewClone(m, log)
 	})
 }

@@ -4,13 +4,13 @@ package main
 import (
 	"log/slog"
 
-	"github.com/acmedata/tokenservice/pkg/handlers/issue"
+	"github.com/acmedata/tokenservice/pkg/handlers/newtoken"
 	"github.com/acmedata/tokenservice/pkg/tokens"
 	"github.com/acmedata/tokenservice/pkg/wire"
 )
 
 func main() {
 	wire.StartWithManager(func(m *tokens.Manager, log *slog.Logger) (wire.ProxyHandler, error) {
-		return issue.New(m, log)
+		return newtoken.NewIssue(m, log)
 	})
 }

@@ -47,12 +47,12 @@ func New(log *slog.Logger) (*Backend, error) {
 	if log == nil {
 		return nil, errors.New("databackend: nil logger")
 	}
-	b := &Backend{router: httpapi.NewRouter(log)}
-	for _, r := range routes.All {
-		if r.Function == routes.Data {
-			b.router.HandleAccount(r.Method, r.Path, b.get)
-		}
+	b := &Backend{}
+	router, err := httpapi.NewRouter(routes.Data, log, httpapi.Handlers{routes.DataQuery: b.get, routes.DataFeed: b.get})
+	if err != nil {
+		return nil, err
 	}
+	b.router = router
 	return b, nil
 }
 

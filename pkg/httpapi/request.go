@@ -8,11 +8,11 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/acmedata/tokenservice/pkg/apperr"
-	"github.com/acmedata/tokenservice/pkg/authctx"
 	"github.com/acmedata/tokenservice/pkg/paging"
 )
 
@@ -96,6 +96,40 @@ func Query(req events.APIGatewayProxyRequest, name string) (string, error) {
 	return req.QueryStringParameters[name], nil
 }
 
+// QueryParam names a query parameter and where to read it to.
+type QueryParam struct {
+	Name string
+	Into *string
+}
+
+// Q is a QueryParam.
+func Q(name string, into *string) QueryParam { return QueryParam{Name: name, Into: into} }
+
+// Queries reads params in the order given, stopping at the first refused
+// one, so the same bad request always gets the same error.
+func Queries(req events.APIGatewayProxyRequest, params ...QueryParam) error {
+	for _, p := range params {
+		v, err := Query(req, p.Name)
+		if err != nil {
+			return err
+		}
+		*p.Into = v
+	}
+	return nil
+}
+
+// QueryTime parses the value of the time parameter name; "" is the zero time.
+func QueryTime(name, v string) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		return time.Time{}, apperr.Invalid("invalid_"+snake(name), "%s must be an RFC 3339 time such as 2025-03-01T12:00:00Z", name)
+	}
+	return t, nil
+}
+
 // Page reads the limit and cursor query parameters.
 func Page(req events.APIGatewayProxyRequest) (paging.Request, error) {
 	var p paging.Request
@@ -130,13 +164,4 @@ func snake(s string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
-}
-
-// AccountID returns the account the authorizer authenticated, for code
-// outside a Router; routes registered with HandleAccount get Request.Account.
-func AccountID(req events.APIGatewayProxyRequest) (string, error) {
-	if id := authctx.String(req.RequestContext.Authorizer, authctx.AccountID); id != "" {
-		return id, nil
-	}
-	return "", ErrUnauthorized
 }

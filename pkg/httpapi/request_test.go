@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"context"
 	"encoding/base64"
 	"fmt"
 	"net/http"
@@ -109,19 +108,17 @@ func TestPageReadsLimitAndCursor(t *testing.T) {
 	}
 }
 
-func TestRouterAnswersPanicsAndUnknownRoutesWithJSONErrors(t *testing.T) {
-	r := NewRouter(nil)
-	r.Handle("GET", "/boom", func(context.Context, Request) (int, any, error) { panic("kaboom") })
-	for _, tc := range []struct {
-		method, resource string
-		status           int
-	}{{"GET", "/boom", 500}, {"GET", "/nowhere", 404}, {"POST", "/boom", 404}} {
-		resp, err := r.Serve(t.Context(), events.APIGatewayProxyRequest{HTTPMethod: tc.method, Resource: tc.resource})
-		if err != nil {
-			t.Fatalf("Serve returned error %v; API Gateway would answer a bare 502", err)
-		}
-		if resp.StatusCode != tc.status || !strings.HasPrefix(resp.Body, `{"error":{"code":`) || strings.Contains(resp.Body, "kaboom") {
-			t.Errorf("%s %s = %d %s", tc.method, tc.resource, resp.StatusCode, resp.Body)
+func TestQueriesReportTheFirstBadParameterInTheirFixedOrder(t *testing.T) {
+	// Both parameters are given twice with different values; the answer
+	// must name the first one every time, never whichever a map yields.
+	req := events.APIGatewayProxyRequest{MultiValueQueryStringParameters: map[string][]string{
+		"service": {"a", "b"}, "tokenId": {"c", "d"},
+	}}
+	for range 50 {
+		var service, tokenID string
+		err := Queries(req, Q("service", &service), Q("tokenId", &tokenID))
+		if _, code, _ := Classify(err); code != "invalid_service" {
+			t.Fatalf("error code %q, want invalid_service", code)
 		}
 	}
 }

@@ -6,11 +6,13 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/acmedata/tokenservice/pkg/authctx"
+	"github.com/acmedata/tokenservice/pkg/routes"
 )
 
 // Route handles one route: it returns the status and the value to encode as
@@ -20,8 +22,8 @@ type Route func(ctx context.Context, req Request) (int, any, error)
 // Request is a proxy event as a route sees it.
 type Request struct {
 	events.APIGatewayProxyRequest
-	// Account is the account the API-key authorizer authenticated; set on
-	// routes registered with HandleAccount, empty otherwise.
+	// Account is the account the authorizer authenticated: set on every
+	// route behind the API-key or the token authorizer, empty otherwise.
 	Account string
 }
 
@@ -50,6 +52,9 @@ func NoContent(err error) (int, any, error) {
 	return http.StatusNoContent, nil, nil
 }
 
+// Handlers maps each route of one function to the handler that serves it.
+type Handlers map[routes.Route]Route
+
 // Router dispatches API Gateway proxy events to routes by method and
 // resource template (the event's Resource, e.g. /admin/users/{userId}).
 type Router struct {
@@ -58,27 +63,36 @@ type Router struct {
 }
 
 type registered struct {
-	route       Route
+	route Route
+	// needAccount: the route is behind one of our authorizers, so a
+	// request without an authenticated account never reaches the handler.
 	needAccount bool
 }
 
-// NewRouter returns an empty router that logs through log.
-func NewRouter(log *slog.Logger) *Router {
+// NewRouter returns the router of function fn, logging through log. It
+// refuses handlers that do not match routes.Of(fn) one for one: a route of
+// fn without a handler, or a handler for a route fn does not serve, is a
+// wiring bug to catch at cold start, not at the first request.
+func NewRouter(fn routes.Function, log *slog.Logger, handlers Handlers) (*Router, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Router{routes: map[string]registered{}, log: log}
-}
-
-// Handle registers h for method on resource.
-func (r *Router) Handle(method, resource string, h Route) {
-	r.routes[method+" "+resource] = registered{route: h}
-}
-
-// HandleAccount registers h for method on resource behind the API-key
-// authorizer: a request without an authenticated account never reaches h.
-func (r *Router) HandleAccount(method, resource string, h Route) {
-	r.routes[method+" "+resource] = registered{route: h, needAccount: true}
+	r := &Router{routes: make(map[string]registered, len(handlers)), log: log}
+	for _, rt := range routes.Of(fn) {
+		h, ok := handlers[rt]
+		if !ok || h == nil {
+			return nil, fmt.Errorf("httpapi: function %s: no handler for route %s", fn, rt)
+		}
+		r.routes[rt.Method+" "+rt.Path] = registered{route: h, needAccount: rt.Auth == routes.APIKeyAuth || rt.Auth == routes.TokenAuth}
+	}
+	if len(r.routes) != len(handlers) {
+		for rt := range handlers {
+			if rt.Function != fn || !slices.Contains(routes.All, rt) {
+				return nil, fmt.Errorf("httpapi: function %s: a handler for %s, which is not one of its routes", fn, rt)
+			}
+		}
+	}
+	return r, nil
 }
 
 // Serve answers one event. It never returns an error: API Gateway would

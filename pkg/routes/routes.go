@@ -1,8 +1,13 @@
 // Package routes is the one list of the service's HTTP routes: which Lambda
-// function serves each and which authorizer guards it. The CDK stack builds
-// the REST API from it and the local gateway routes by it, so a route added
-// here exists in both.
+// function serves each and which authorizer guards it. Everything that
+// knows a route derives it from here: the CDK stack builds the REST API
+// from All, the local gateway routes by it, and each function's handlers
+// register against these values (httpapi.NewRouter refuses a function
+// whose handlers and routes do not match one for one), so no handler
+// restates a path.
 package routes
+
+import "net/http"
 
 // Function names a Lambda function that serves routes; it is also the
 // directory of its main package under functions/.
@@ -39,36 +44,84 @@ type Route struct {
 	Auth     Auth
 }
 
+// The routes, by the operation each names.
+var (
+	HealthCheck = Route{http.MethodGet, "/healthz", Health, Public}
+
+	DataQuery = Route{http.MethodGet, "/data/{service}/{proxy+}", Data, TokenAuth}
+	DataFeed  = Route{http.MethodGet, "/feed/{token}/{service}/{proxy+}", Data, TokenAuth}
+
+	CreateAccount    = Route{http.MethodPost, "/operator/accounts", Operator, IAMAuth}
+	GetAccount       = Route{http.MethodGet, "/operator/accounts/{accountId}", Operator, IAMAuth}
+	UpdateAccount    = Route{http.MethodPatch, "/operator/accounts/{accountId}", Operator, IAMAuth}
+	ReplaceAPIKey    = Route{http.MethodPost, "/operator/accounts/{accountId}/api-key", Operator, IAMAuth}
+	PutTokenSettings = Route{http.MethodPut, "/operator/tokens/{tokenId}/settings", Operator, IAMAuth}
+
+	GetOwnAccount    = Route{http.MethodGet, "/admin/account", Manage, APIKeyAuth}
+	RotateAPIKey     = Route{http.MethodPost, "/admin/api-key/rotate", Manage, APIKeyAuth}
+	CreateUser       = Route{http.MethodPost, "/admin/users", Manage, APIKeyAuth}
+	ListUsers        = Route{http.MethodGet, "/admin/users", Manage, APIKeyAuth}
+	GetUser          = Route{http.MethodGet, "/admin/users/{userId}", Manage, APIKeyAuth}
+	UpdateUser       = Route{http.MethodPatch, "/admin/users/{userId}", Manage, APIKeyAuth}
+	DeleteUser       = Route{http.MethodDelete, "/admin/users/{userId}", Manage, APIKeyAuth}
+	ListServices     = Route{http.MethodGet, "/admin/services", Manage, APIKeyAuth}
+	GetService       = Route{http.MethodGet, "/admin/services/{service}", Manage, APIKeyAuth}
+	ListServiceUsers = Route{http.MethodGet, "/admin/services/{service}/users", Manage, APIKeyAuth}
+	SetAccess        = Route{http.MethodPut, "/admin/services/{service}/users/{userId}", Manage, APIKeyAuth}
+	IssueToken       = Route{http.MethodPost, "/admin/services/{service}/tokens", Issue, APIKeyAuth}
+	ListTokens       = Route{http.MethodGet, "/admin/services/{service}/tokens", Manage, APIKeyAuth}
+	GetDefaultToken  = Route{http.MethodGet, "/admin/services/{service}/tokens/default", Manage, APIKeyAuth}
+	GetToken         = Route{http.MethodGet, "/admin/tokens/{tokenId}", Manage, APIKeyAuth}
+	UpdateToken      = Route{http.MethodPatch, "/admin/tokens/{tokenId}", Manage, APIKeyAuth}
+	DeleteToken      = Route{http.MethodDelete, "/admin/tokens/{tokenId}", Manage, APIKeyAuth}
+	CloneToken       = Route{http.MethodPost, "/admin/tokens/{tokenId}/clone", Clone, APIKeyAuth}
+	ListUsage        = Route{http.MethodGet, "/admin/usage", Usage, APIKeyAuth}
+)
+
 // All is every route of the service.
 var All = []Route{
-	{"GET", "/healthz", Health, Public},
+	HealthCheck,
 
-	{"GET", "/data/{service}/{proxy+}", Data, TokenAuth},
-	{"GET", "/feed/{token}/{service}/{proxy+}", Data, TokenAuth},
+	DataQuery,
+	DataFeed,
 
-	{"POST", "/operator/accounts", Operator, IAMAuth},
-	{"GET", "/operator/accounts/{accountId}", Operator, IAMAuth},
-	{"PATCH", "/operator/accounts/{accountId}", Operator, IAMAuth},
-	{"POST", "/operator/accounts/{accountId}/api-key", Operator, IAMAuth},
-	{"PUT", "/operator/tokens/{tokenId}/settings", Operator, IAMAuth},
+	CreateAccount,
+	GetAccount,
+	UpdateAccount,
+	ReplaceAPIKey,
+	PutTokenSettings,
 
-	{"GET", "/admin/account", Manage, APIKeyAuth},
-	{"POST", "/admin/api-key/rotate", Manage, APIKeyAuth},
-	{"POST", "/admin/users", Manage, APIKeyAuth},
-	{"GET", "/admin/users", Manage, APIKeyAuth},
-	{"GET", "/admin/users/{userId}", Manage, APIKeyAuth},
-	{"PATCH", "/admin/users/{userId}", Manage, APIKeyAuth},
-	{"DELETE", "/admin/users/{userId}", Manage, APIKeyAuth},
-	{"GET", "/admin/services", Manage, APIKeyAuth},
-	{"GET", "/admin/services/{service}", Manage, APIKeyAuth},
-	{"GET", "/admin/services/{service}/users", Manage, APIKeyAuth},
-	{"PUT", "/admin/services/{service}/users/{userId}", Manage, APIKeyAuth},
-	{"POST", "/admin/services/{service}/tokens", Issue, APIKeyAuth},
-	{"GET", "/admin/services/{service}/tokens", Manage, APIKeyAuth},
-	{"GET", "/admin/services/{service}/tokens/default", Manage, APIKeyAuth},
-	{"GET", "/admin/tokens/{tokenId}", Manage, APIKeyAuth},
-	{"PATCH", "/admin/tokens/{tokenId}", Manage, APIKeyAuth},
-	{"DELETE", "/admin/tokens/{tokenId}", Manage, APIKeyAuth},
-	{"POST", "/admin/tokens/{tokenId}/clone", Clone, APIKeyAuth},
-	{"GET", "/admin/usage", Usage, APIKeyAuth},
+	GetOwnAccount,
+	RotateAPIKey,
+	CreateUser,
+	ListUsers,
+	GetUser,
+	UpdateUser,
+	DeleteUser,
+	ListServices,
+	GetService,
+	ListServiceUsers,
+	SetAccess,
+	IssueToken,
+	ListTokens,
+	GetDefaultToken,
+	GetToken,
+	UpdateToken,
+	DeleteToken,
+	CloneToken,
+	ListUsage,
 }
+
+// Of returns the routes fn serves, in the order of All.
+func Of(fn Function) []Route {
+	var out []Route
+	for _, r := range All {
+		if r.Function == fn {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// String is the route as API Gateway names a method: "GET /admin/users".
+func (r Route) String() string { return r.Method + " " + r.Path }

@@ -255,7 +255,7 @@ func TestCloneCopiesServiceUserAndSettingsAndHonoursGracePeriod(t *testing.T) {
 	must(t, err)
 
 	grace := 10 * time.Minute
-	clone, clonePlain, err := f.mgr.CloneToken(ctx, a.ID, src.ID, tokens.CloneRequest{RevokeSourceAfter: &grace})
+	clone, clonePlain, err := f.mgr.CloneToken(ctx, a.ID, src.ID, tokens.CloneRequest{RevokeSourceAfterSeconds: ptr(int64(grace / time.Second))})
 	must(t, err)
 	if clone.Service != "tmy" || clone.UserID != u.ID || clone.Settings["publicOnly"] != true || clone.Name != "reporting (clone)" || clonePlain == srcPlain {
 		t.Fatalf("clone = %+v", clone)
@@ -270,7 +270,7 @@ func TestCloneCopiesServiceUserAndSettingsAndHonoursGracePeriod(t *testing.T) {
 	if got := f.outcome(clonePlain, "tmy"); got != tokens.Valid {
 		t.Fatalf("clone after grace = %v", got)
 	}
-	_, _, err = f.mgr.CloneToken(ctx, a.ID, src.ID, tokens.CloneRequest{RevokeSourceAfter: ptr(-time.Second)})
+	_, _, err = f.mgr.CloneToken(ctx, a.ID, src.ID, tokens.CloneRequest{RevokeSourceAfterSeconds: ptr(int64(-1))})
 	wantKind(t, err, apperr.ErrInvalid, "invalid_revoke_source_after_seconds")
 }
 

@@ -41,9 +41,11 @@ type IssueRequest struct {
 // CloneRequest describes a clone.
 type CloneRequest struct {
 	Name *string
-	// RevokeSourceAfter, if set, makes the source expire that long after the
-	// clone (never later than it already would).
-	RevokeSourceAfter *time.Duration
+	// RevokeSourceAfterSeconds, if set, makes the source expire that many
+	// seconds after the clone (never later than it already would). Whole
+	// seconds, as the API takes them, so the range is checked before any
+	// conversion can overflow.
+	RevokeSourceAfterSeconds *int64
 }
 
 // IssueToken makes a new token for one of the account's services and
@@ -101,7 +103,7 @@ func (m *Manager) CloneToken(ctx context.Context, accountID, tokenID string, r C
 			return TokenView{}, "", err
 		}
 	}
-	if r.RevokeSourceAfter != nil && (*r.RevokeSourceAfter < 0 || *r.RevokeSourceAfter > MaxGracePeriod) {
+	if s := r.RevokeSourceAfterSeconds; s != nil && (*s < 0 || *s > int64(MaxGracePeriod/time.Second)) {
 		return TokenView{}, "", apperr.Invalid("invalid_revoke_source_after_seconds", "revokeSourceAfterSeconds must be between 0 and %d", int(MaxGracePeriod.Seconds()))
 	}
 	var view TokenView
@@ -123,8 +125,8 @@ func (m *Manager) CloneToken(ctx context.Context, accountID, tokenID string, r C
 		t, plain = m.newToken(a, src.Service, src.UserID, cloneName)
 		t.Settings = src.Settings.Clone()
 		w := TokenWrite{Token: t, Account: a, User: u}
-		if r.RevokeSourceAfter != nil {
-			end := t.CreatedAt.Add(*r.RevokeSourceAfter)
+		if r.RevokeSourceAfterSeconds != nil {
+			end := t.CreatedAt.Add(time.Duration(*r.RevokeSourceAfterSeconds) * time.Second)
 			if src.ExpiresAt == nil || end.Before(*src.ExpiresAt) {
 				src.ExpiresAt = &end
 				src.Version++

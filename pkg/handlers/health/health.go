@@ -12,6 +12,7 @@ import (
 
 	"github.com/acmedata/tokenservice/pkg/apperr"
 	"github.com/acmedata/tokenservice/pkg/httpapi"
+	"github.com/acmedata/tokenservice/pkg/routes"
 )
 
 // Pinger checks that the store answers.
@@ -33,9 +34,7 @@ func New(store Pinger, log *slog.Logger) (*httpapi.Router, error) {
 		return nil, errors.New("health: nil store")
 	}
 	h := &handler{store: store}
-	router := httpapi.NewRouter(log)
-	router.Handle(http.MethodGet, "/healthz", h.check)
-	return router, nil
+	return httpapi.NewRouter(routes.Health, log, httpapi.Handlers{routes.HealthCheck: h.check})
 }
 
 // Status is the health check's body.

@@ -15,6 +15,7 @@ import (
 	"github.com/acmedata/tokenservice/pkg/apperr"
 	"github.com/acmedata/tokenservice/pkg/httpapi"
 	"github.com/acmedata/tokenservice/pkg/paging"
+	"github.com/acmedata/tokenservice/pkg/routes"
 	"github.com/acmedata/tokenservice/pkg/tokens"
 )
 
@@ -52,31 +53,24 @@ func New(mgr Manager, log *slog.Logger) (*httpapi.Router, error) {
 		return nil, errors.New("manage: nil manager")
 	}
 	h := &handler{mgr: mgr}
-	router := httpapi.NewRouter(log)
-	for _, r := range []struct {
-		method, path string
-		route        httpapi.Route
-	}{
-		{http.MethodGet, "/admin/account", h.getAccount},
-		{http.MethodPost, "/admin/api-key/rotate", h.rotateKey},
-		{http.MethodPost, "/admin/users", h.createUser},
-		{http.MethodGet, "/admin/users", h.listUsers},
-		{http.MethodGet, "/admin/users/{userId}", h.getUser},
-		{http.MethodPatch, "/admin/users/{userId}", h.updateUser},
-		{http.MethodDelete, "/admin/users/{userId}", h.deleteUser},
-		{http.MethodGet, "/admin/services", h.listServices},
-		{http.MethodGet, "/admin/services/{service}", h.getService},
-		{http.MethodGet, "/admin/services/{service}/users", h.listServiceUsers},
-		{http.MethodPut, "/admin/services/{service}/users/{userId}", h.setAccess},
-		{http.MethodGet, "/admin/services/{service}/tokens", h.listTokens},
-		{http.MethodGet, "/admin/services/{service}/tokens/default", h.defaultToken},
-		{http.MethodGet, "/admin/tokens/{tokenId}", h.getToken},
-		{http.MethodPatch, "/admin/tokens/{tokenId}", h.updateToken},
-		{http.MethodDelete, "/admin/tokens/{tokenId}", h.deleteToken},
-	} {
-		router.HandleAccount(r.method, r.path, r.route)
-	}
-	return router, nil
+	return httpapi.NewRouter(routes.Manage, log, httpapi.Handlers{
+		routes.GetOwnAccount:    h.getAccount,
+		routes.RotateAPIKey:     h.rotateKey,
+		routes.CreateUser:       h.createUser,
+		routes.ListUsers:        h.listUsers,
+		routes.GetUser:          h.getUser,
+		routes.UpdateUser:       h.updateUser,
+		routes.DeleteUser:       h.deleteUser,
+		routes.ListServices:     h.listServices,
+		routes.GetService:       h.getService,
+		routes.ListServiceUsers: h.listServiceUsers,
+		routes.SetAccess:        h.setAccess,
+		routes.ListTokens:       h.listTokens,
+		routes.GetDefaultToken:  h.defaultToken,
+		routes.GetToken:         h.getToken,
+		routes.UpdateToken:      h.updateToken,
+		routes.DeleteToken:      h.deleteToken,
+	})
 }
 
 // ---- account ----
@@ -214,10 +208,8 @@ func (h *handler) listTokens(ctx context.Context, r httpapi.Request) (int, any, 
 	}
 	f := tokens.TokenFilter{Service: r.Param("service")}
 	var typ, status string
-	for name, dst := range map[string]*string{"type": &typ, "userId": &f.UserID, "status": &status} {
-		if *dst, err = httpapi.Query(r.APIGatewayProxyRequest, name); err != nil {
-			return 0, nil, err
-		}
+	if err := httpapi.Queries(r.APIGatewayProxyRequest, httpapi.Q("type", &typ), httpapi.Q("userId", &f.UserID), httpapi.Q("status", &status)); err != nil {
+		return 0, nil, err
 	}
 	f.Type, f.Status = tokens.TokenType(typ), tokens.TokenStatus(status)
 	p, err := h.mgr.Tokens(ctx, r.Account, f, page)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/acmedata/tokenservice/pkg/apperr"
 	"github.com/acmedata/tokenservice/pkg/httpapi"
+	"github.com/acmedata/tokenservice/pkg/routes"
 	"github.com/acmedata/tokenservice/pkg/tokens"
 )
 
@@ -40,13 +41,13 @@ func New(mgr Manager, log *slog.Logger) (*httpapi.Router, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	h := &handler{mgr: mgr, log: log}
-	router := httpapi.NewRouter(log)
-	router.Handle(http.MethodPost, "/operator/accounts", h.createAccount)
-	router.Handle(http.MethodGet, "/operator/accounts/{accountId}", h.getAccount)
-	router.Handle(http.MethodPatch, "/operator/accounts/{accountId}", h.updateAccount)
-	router.Handle(http.MethodPost, "/operator/accounts/{accountId}/api-key", h.replaceKey)
-	router.Handle(http.MethodPut, "/operator/tokens/{tokenId}/settings", h.setSettings)
-	return router, nil
+	return httpapi.NewRouter(routes.Operator, log, httpapi.Handlers{
+		routes.CreateAccount:    h.createAccount,
+		routes.GetAccount:       h.getAccount,
+		routes.UpdateAccount:    h.updateAccount,
+		routes.ReplaceAPIKey:    h.replaceKey,
+		routes.PutTokenSettings: h.setSettings,
+	})
 }
 
 // audit records who changed what: operators act across accounts, so every

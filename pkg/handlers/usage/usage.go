@@ -13,18 +13,14 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/acmedata/tokenservice/pkg/apperr"
 	"github.com/acmedata/tokenservice/pkg/httpapi"
 	"github.com/acmedata/tokenservice/pkg/paging"
+	"github.com/acmedata/tokenservice/pkg/routes"
 	"github.com/acmedata/tokenservice/pkg/usage"
 )
-
-// Resource is the route this handler serves.
-const Resource = "/admin/usage"
 
 // History reads an account's usage records.
 type History interface {
@@ -42,9 +38,7 @@ func New(history History, log *slog.Logger) (*httpapi.Router, error) {
 		return nil, errors.New("usage handler: nil history")
 	}
 	h := &handler{history: history}
-	router := httpapi.NewRouter(log)
-	router.HandleAccount(http.MethodGet, Resource, h.list)
-	return router, nil
+	return httpapi.NewRouter(routes.Usage, log, httpapi.Handlers{routes.ListUsage: h.list})
 }
 
 // RecordView is a usage record's representation.
@@ -93,24 +87,16 @@ func (h *handler) list(ctx context.Context, r httpapi.Request) (int, any, error)
 // filter reads the query's filters.
 func filter(req events.APIGatewayProxyRequest) (usage.Filter, error) {
 	var f usage.Filter
-	for name, dst := range map[string]*string{"service": &f.Service, "tokenId": &f.TokenID, "userId": &f.UserID} {
-		v, err := httpapi.Query(req, name)
-		if err != nil {
-			return f, err
-		}
-		*dst = v
+	var from, to string
+	if err := httpapi.Queries(req, httpapi.Q("service", &f.Service), httpapi.Q("tokenId", &f.TokenID), httpapi.Q("userId", &f.UserID), httpapi.Q("from", &from), httpapi.Q("to", &to)); err != nil {
+		return f, err
 	}
-	for name, dst := range map[string]*time.Time{"from": &f.From, "to": &f.To} {
-		v, err := httpapi.Query(req, name)
-		if err != nil {
-			return f, err
-		}
-		if v == "" {
-			continue
-		}
-		if *dst, err = time.Parse(time.RFC3339Nano, v); err != nil {
-			return f, apperr.Invalid("invalid_"+name, "%s must be an RFC 3339 time such as 2025-03-01T12:00:00Z", name)
-		}
+	var err error
+	if f.From, err = httpapi.QueryTime("from", from); err != nil {
+		return f, err
+	}
+	if f.To, err = httpapi.QueryTime("to", to); err != nil {
+		return f, err
 	}
 	return f, f.Validate()
 }

@@ -16,10 +16,9 @@ import (
 	"github.com/acmedata/tokenservice/pkg/config"
 	"github.com/acmedata/tokenservice/pkg/databackend"
 	"github.com/acmedata/tokenservice/pkg/dynamostore"
-	"github.com/acmedata/tokenservice/pkg/handlers/clone"
 	"github.com/acmedata/tokenservice/pkg/handlers/health"
-	"github.com/acmedata/tokenservice/pkg/handlers/issue"
 	"github.com/acmedata/tokenservice/pkg/handlers/manage"
+	"github.com/acmedata/tokenservice/pkg/handlers/newtoken"
 	"github.com/acmedata/tokenservice/pkg/handlers/operator"
 	usagehandler "github.com/acmedata/tokenservice/pkg/handlers/usage"
 	"github.com/acmedata/tokenservice/pkg/keyauth"
@@ -167,9 +166,9 @@ func functions(mgr *tokens.Manager, core *dynamostore.Store, history *usagestore
 	}
 	m, err := manage.New(mgr, log)
 	add(routes.Manage, m, err)
-	i, err := issue.New(mgr, log)
+	i, err := newtoken.NewIssue(mgr, log)
 	add(routes.Issue, i, err)
-	c, err := clone.New(mgr, log)
+	c, err := newtoken.NewClone(mgr, log)
 	add(routes.Clone, c, err)
 	o, err := operator.New(mgr, log)
 	add(routes.Operator, o, err)

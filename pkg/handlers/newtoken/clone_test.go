@@ -1,11 +1,11 @@
-package clone_test
+package newtoken_test
 
 import (
 	"context"
 	"net/http"
 	"testing"
 
-	"github.com/acmedata/tokenservice/pkg/handlers/clone"
+	"github.com/acmedata/tokenservice/pkg/handlers/newtoken"
 	"github.com/acmedata/tokenservice/pkg/httpapi"
 	"github.com/acmedata/tokenservice/pkg/secret"
 	"github.com/acmedata/tokenservice/pkg/testkit/handlertest"
@@ -14,7 +14,7 @@ import (
 
 func TestCloneAnswersANewSecretAndRefusesBadGracePeriods(t *testing.T) {
 	env := handlertest.New(t)
-	h, err := clone.New(env.Mgr, nil)
+	h, err := newtoken.NewClone(env.Mgr, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

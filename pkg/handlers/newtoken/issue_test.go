@@ -1,4 +1,4 @@
-package issue_test
+package newtoken_test
 
 import (
 	"context"
@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/acmedata/tokenservice/pkg/handlers/issue"
+	"github.com/acmedata/tokenservice/pkg/handlers/newtoken"
 	"github.com/acmedata/tokenservice/pkg/httpapi"
 	"github.com/acmedata/tokenservice/pkg/secret"
 	"github.com/acmedata/tokenservice/pkg/testkit/handlertest"
@@ -15,7 +15,7 @@ import (
 
 func TestIssueAnswersTheSecretOnceWithTheRepresentation(t *testing.T) {
 	env := handlertest.New(t)
-	h, err := issue.New(env.Mgr, nil)
+	h, err := newtoken.NewIssue(env.Mgr, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
