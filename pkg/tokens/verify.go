@@ -1,6 +1,9 @@
 package tokens
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // Credential is everything the authorizer needs to decide on a token, as a
 // store returns it for one lookup by the secret's hash. The account and user
@@ -78,19 +81,10 @@ func Verify(c Credential, service string, now time.Time) Outcome {
 		return Expired
 	case t.Service != service:
 		return WrongService
-	case !containsString(c.AccountServices, service):
+	case !slices.Contains(c.AccountServices, service):
 		return ServiceNotSubscribed
 	case t.UserID != "" && !c.UserAccess:
 		return AccessOff
 	}
 	return Valid
-}
-
-func containsString(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
