@@ -1,11 +1,6 @@
 package httpapi
 
 import (
-	"bytes"
-	"encoding/base64"
-	"encoding/json"
-	"errors"
-	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -16,71 +11,8 @@ import (
 	"github.com/acmedata/tokenservice/pkg/paging"
 )
 
-// MaxBodyBytes is the largest request body accepted.
-const MaxBodyBytes = 64 << 10
-
 // maxCursorLength keeps absurd cursors from reaching the store.
 const maxCursorLength = 2048
-
-// Decode reads the request's JSON body into v strictly: one JSON object,
-// no unknown fields, at most MaxBodyBytes. An empty body decodes as {}.
-func Decode(req events.APIGatewayProxyRequest, v any) error {
-	body := []byte(req.Body)
-	if req.IsBase64Encoded {
-		var err error
-		if body, err = base64.StdEncoding.DecodeString(req.Body); err != nil {
-			return apperr.Invalid("invalid_json", "the request body is not valid base64")
-		}
-	}
-	if len(body) > MaxBodyBytes {
-		return ErrBodyTooLarge
-	}
-	if len(bytes.TrimSpace(body)) == 0 {
-		body = []byte("{}")
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return decodeError(err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return apperr.Invalid("invalid_json", "the request body must hold exactly one JSON object")
-	}
-	return nil
-}
-
-func decodeError(err error) error {
-	var typeErr *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &typeErr):
-		field := typeErr.Field
-		if field == "" {
-			return apperr.Invalid("invalid_json", "the request body must be a JSON object")
-		}
-		return apperr.Invalid("invalid_field", "field %q must be a %s", field, jsonType(typeErr.Type.Kind().String()))
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		// encoding/json reports unknown fields only as text; the field name
-		// is the part after the prefix, already quoted.
-		return apperr.Invalid("unknown_field", "unknown field %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
-	default:
-		return apperr.Invalid("invalid_json", "the request body is not valid JSON")
-	}
-}
-
-func jsonType(goKind string) string {
-	switch goKind {
-	case "string":
-		return "string"
-	case "bool":
-		return "boolean"
-	case "map", "struct":
-		return "object"
-	case "slice", "array":
-		return "array"
-	default:
-		return "number"
-	}
-}
 
 // Query returns a query parameter, "" if absent. A parameter given twice
 // with different values is refused rather than silently picking one.

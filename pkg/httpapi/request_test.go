@@ -15,6 +15,7 @@ import (
 type sample struct {
 	Name    *string `json:"name"`
 	Enabled *bool   `json:"enabled"`
+	Count   *int64  `json:"count"`
 }
 
 func TestDecodeRefusesBadBodiesWithClearCodes(t *testing.T) {
@@ -30,6 +31,14 @@ func TestDecodeRefusesBadBodiesWithClearCodes(t *testing.T) {
 		{"bad base64", `!!!`, true, http.StatusBadRequest, "invalid_json"},
 		{"not JSON", `{name:`, false, http.StatusBadRequest, "invalid_json"},
 		{"unknown field", `{"nmae":"a"}`, false, http.StatusBadRequest, "unknown_field"},
+		{"case-variant field", `{"NAME":"a"}`, false, http.StatusBadRequest, "unknown_field"},
+		{"duplicate field", `{"enabled":true,"enabled":false}`, false, http.StatusBadRequest, "duplicate_field"},
+		{"duplicate field differing in case", `{"name":"a","Name":"b"}`, false, http.StatusBadRequest, "unknown_field"},
+		{"invalid UTF-8", "{\"name\":\"a\xffb\"}", false, http.StatusBadRequest, "invalid_json"},
+		{"invalid UTF-8 in base64", base64.StdEncoding.EncodeToString([]byte("{\"name\":\"\xc3\"}")), true, http.StatusBadRequest, "invalid_json"},
+		{"lone surrogate escape", `{"name":"\ud800"}`, false, http.StatusBadRequest, "invalid_json"},
+		{"not a whole number", `{"count":1.5}`, false, http.StatusBadRequest, "invalid_field"},
+		{"number out of range", `{"count":1e30}`, false, http.StatusBadRequest, "invalid_field"},
 		{"wrong type", `{"enabled":"yes"}`, false, http.StatusBadRequest, "invalid_field"},
 		{"array instead of object", `[1,2]`, false, http.StatusBadRequest, "invalid_json"},
 		{"two objects", `{} {}`, false, http.StatusBadRequest, "invalid_json"},
@@ -50,6 +59,39 @@ func TestDecodeRefusesBadBodiesWithClearCodes(t *testing.T) {
 				t.Fatalf("Decode error %v classified %d %s, want %d %s", err, status, code, tc.status, tc.code)
 			}
 		})
+	}
+}
+
+// TestDecodeErrorsNeverRepeatCallerInput: a secret pasted as a field
+// name, or inside a bad value, never comes back in the error (nor, since
+// the Router logs the error, in a log line).
+func TestDecodeErrorsNeverRepeatCallerInput(t *testing.T) {
+	const key = "tka_6Kq2Vx9Lm3Rt8Wb1Zc5Nd7Hf4Jg0Ps"
+	const token = "46a4eccec1414feab118287faafc5c80"
+	for _, body := range []string{
+		`{"` + key + `":1}`,
+		`{"` + token + `":"x"}`,
+		`{"name":"a","` + key + `":1,"` + key + `":2}`,
+		`{"name":{"` + key + `":1}}`,
+		`{"enabled":"` + key + `"}`,
+		`{"count":"` + token + `"}`,
+		`{"name":"` + key + `",}`,
+		`{"name":"` + key + "\xff" + `"}`,
+		`{"` + key + `"}`,
+		`["` + token + `"]`,
+		`"` + key + `"`,
+	} {
+		err := Decode(events.APIGatewayProxyRequest{Body: body}, &sample{})
+		if err == nil {
+			t.Errorf("Decode(%s) accepted", body)
+			continue
+		}
+		_, _, msg := Classify(err)
+		for _, s := range []string{err.Error(), msg} {
+			if strings.Contains(s, key) || strings.Contains(s, token) || strings.Contains(s, "6Kq2Vx9L") {
+				t.Errorf("Decode(%s) error repeats the secret: %s", body, s)
+			}
+		}
 	}
 }
 

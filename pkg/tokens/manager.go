@@ -87,9 +87,10 @@ func (m *Manager) retry(ctx context.Context, op func() error) error {
 
 func (m *Manager) validateServices(services []string) ([]string, error) {
 	out := make([]string, 0, len(services))
-	for _, s := range services {
+	for i, s := range services {
 		if !slices.ContainsFunc(m.services, func(c Service) bool { return c.ID == s }) {
-			return nil, apperr.Invalid("unknown_service", "service %q is not offered by this deployment", s)
+			// By position: the caller's text may be anything, a token included.
+			return nil, apperr.Invalid("unknown_service", "services[%d] is not a service this deployment offers", i)
 		}
 		if !slices.Contains(out, s) {
 			out = append(out, s)

@@ -23,6 +23,17 @@ func TestValidateName(t *testing.T) {
 		{"bad\x00name", "", false},
 		{"tab\tinside", "", false},
 		{"\xff\xfe", "", false},
+		{"right-to-left override \u202e", "", false},
+		{"left-to-right embedding \u202a", "", false},
+		{"pop directional formatting \u202cx", "", false},
+		{"isolate \u2066x\u2069", "", false},
+		{"first strong isolate \u2068", "", false},
+		{"right-to-left mark \u200f", "", false},
+		{"\ufeffbyte-order mark", "", false},
+		{"\u200b\u200c\u200d", "", false},
+		{" \u2060 \u200b ", "", false},
+		{"zero\u200bwidth inside", "zero\u200bwidth inside", true},
+		{"עברית", "עברית", true},
 	} {
 		got, err := ValidateName("name", tc.in)
 		if (err == nil) != tc.ok || got != tc.want {
@@ -45,9 +56,38 @@ func TestValidateEmail(t *testing.T) {
 		{"not-an-email", false},
 		{"", false},
 		{strings.Repeat("a", 250) + "@example.com", false},
+		{"a@-example.com", false},
+		{"a@example-.com", false},
+		{"a@[127.0.0.1]", false},
+		{"a@127.0.0.1", false},
+		{"a@localhost", false},
+		{"a@exa_mple.com", false},
+		{"a@ex..ample.com", false},
+		{"a@münchen.de", false},
+		{"a@xn--mnchen-3ya.de", true},
+		{"first.last+tag@sub.example.co.uk", true},
+		{"a@" + strings.Repeat("x", 64) + ".com", false},
 	} {
 		if _, err := ValidateEmail(tc.in); (err == nil) != tc.ok {
 			t.Errorf("ValidateEmail(%q) err = %v, want ok=%v", tc.in, err, tc.ok)
+		}
+	}
+}
+
+// TestValidateSettingsNeverRepeatsASecretKey: a key is the operator's
+// text; a secret pasted as one never comes back whole in the error.
+func TestValidateSettingsNeverRepeatsASecretKey(t *testing.T) {
+	const key = "tka_6Kq2Vx9Lm3Rt8Wb1Zc5Nd7Hf4Jg0Ps"
+	for _, s := range []Settings{
+		{key: map[string]any{}},
+		{key: math.Inf(1)},
+		{key: 1e300},
+		{key: strings.Repeat("x", MaxSettingString+1)},
+		{key + " ": true},
+	} {
+		_, err := ValidateSettings(s)
+		if err == nil || strings.Contains(err.Error(), key) || strings.Contains(err.Error(), key[4:]) {
+			t.Errorf("ValidateSettings(%v) = %v, want an error without the key", s, err)
 		}
 	}
 }
@@ -68,6 +108,14 @@ func TestValidateSettingsKeepsFlatScalarsOnly(t *testing.T) {
 		{"array", Settings{"a": []any{1.0}}, false},
 		{"null", Settings{"a": nil}, false},
 		{"NaN", Settings{"a": math.NaN()}, false},
+		{"infinity", Settings{"a": math.Inf(-1)}, false},
+		{"zero", Settings{"a": 0.0}, true},
+		{"largest DynamoDB magnitude", Settings{"a": 9.99999999999999e125, "b": -9.99999999999999e125}, true},
+		{"smallest DynamoDB magnitude", Settings{"a": 1e-130, "b": -1e-130}, true},
+		{"1e126 is over DynamoDB's range", Settings{"a": 1e126}, false},
+		{"1e308 is over DynamoDB's range", Settings{"a": 1e308}, false},
+		{"-1e200 is over DynamoDB's range", Settings{"a": -1e200}, false},
+		{"1e-131 is under DynamoDB's range", Settings{"a": 1e-131}, false},
 		{"bad key", Settings{"has space": true}, false},
 		{"long string", Settings{"a": strings.Repeat("x", MaxSettingString+1)}, false},
 		{"too many keys", many, false},

@@ -3,6 +3,8 @@ package stack
 import (
 	"strings"
 	"testing"
+
+	"github.com/acmedata/tokenservice/pkg/tokens"
 )
 
 // TestBadInputAnswers4xxWithTheErrorBody: whatever a caller sends, bad
@@ -13,6 +15,7 @@ func TestBadInputAnswers4xxWithTheErrorBody(t *testing.T) {
 	u := a.createUser(t, acc, "ann@example.com")
 	tok := a.issue(t, acc, "tmy", nil)
 	long := strings.Repeat("n", 101)
+	settings := func(v string) string { return `{"settings":{"maxRows":` + v + `}}` }
 	huge := `{"name":"` + strings.Repeat("a", 64<<10) + `"}`
 
 	for _, tc := range []struct {
@@ -55,6 +58,36 @@ func TestBadInputAnswers4xxWithTheErrorBody(t *testing.T) {
 		{"malformed token ID", "GET", "/admin/tokens/%00%ff", "", nil, 404},
 		{"no such route", "GET", "/admin/nothing", "", nil, 404},
 		{"wrong method", "PUT", "/admin/users", "", `{}`, 404},
+		// Strict JSON: what a reviewer reads is what the service does.
+		{"duplicate field", "PUT", "/admin/services/tmy/users/" + u.ID, "", `{"active":true,"active":false}`, 400},
+		{"duplicate field in settings", "PUT", "/operator/tokens/" + tok.ID + "/settings", a.operatorKey, `{"settings":{"a":1,"a":2}}`, 400},
+		{"case-variant field", "POST", "/admin/users", "", `{"EMAIL":"e@b.co","name":"E"}`, 400},
+		{"case-variant field in a patch", "PATCH", "/admin/tokens/" + tok.ID, "", `{"Enabled":false}`, 400},
+		{"invalid UTF-8", "POST", "/admin/users", "", "{\"email\":\"f@b.co\",\"name\":\"F\xff\"}", 400},
+		{"lone surrogate", "POST", "/admin/users", "", `{"email":"g@b.co","name":"\ud800"}`, 400},
+		{"right-to-left override in a name", "POST", "/admin/users", "", `{"email":"h@b.co","name":"evil\u202etxt.exe"}`, 400},
+		{"isolate in a token name", "POST", "/admin/services/tmy/tokens", "", `{"name":"a\u2066b\u2069"}`, 400},
+		{"byte-order mark in a rename", "PATCH", "/admin/tokens/" + tok.ID, "", `{"name":"\ufeffname"}`, 400},
+		{"zero-width-only name", "POST", "/admin/users", "", `{"email":"i@b.co","name":"\u200b\u200d"}`, 400},
+		{"bidi control in an account name", "POST", "/operator/accounts", a.operatorKey, `{"name":"\u202dX","services":["tmy"]}`, 400},
+		{"email domain starting with a hyphen", "POST", "/admin/users", "", `{"email":"a@-example.com","name":"J"}`, 400},
+		{"email to an IP literal", "POST", "/admin/users", "", `{"email":"a@[127.0.0.1]","name":"J"}`, 400},
+		{"email change to a bad domain", "PATCH", "/admin/users/" + u.ID, "", `{"email":"a@example..com"}`, 400},
+		// Numbers DynamoDB cannot store (its range is 1e-130 to below 1e126).
+		{"setting 1e126", "PUT", "/operator/tokens/" + tok.ID + "/settings", a.operatorKey, settings("1e126"), 400},
+		{"setting 1e308", "PUT", "/operator/tokens/" + tok.ID + "/settings", a.operatorKey, settings("1e308"), 400},
+		{"setting 1e-131", "PUT", "/operator/tokens/" + tok.ID + "/settings", a.operatorKey, settings("1e-131"), 400},
+		{"setting -1e200", "PUT", "/operator/tokens/" + tok.ID + "/settings", a.operatorKey, settings("-1e200"), 400},
+		{"setting 1e400", "PUT", "/operator/tokens/" + tok.ID + "/settings", a.operatorKey, settings("1e400"), 400},
+		{"grace period beyond int64", "POST", "/admin/tokens/" + tok.ID + "/clone", "", `{"revokeSourceAfterSeconds":1e30}`, 400},
+		// Secrets where a name belongs never come back (checked below).
+		{"API key as a field name", "POST", "/admin/users", "", `{"email":"k@b.co","name":"K","` + acc.Key + `":1}`, 400},
+		{"token as a field name", "PATCH", "/admin/tokens/" + tok.ID, "", `{"` + tok.Token + `":true}`, 400},
+		{"API key as a setting key", "PUT", "/operator/tokens/" + tok.ID + "/settings", a.operatorKey, `{"settings":{"` + acc.Key + `":{}}}`, 400},
+		{"token as a service to subscribe", "POST", "/operator/accounts", a.operatorKey, `{"name":"X","services":["` + tok.Token + `"]}`, 400},
+		{"token as a service name", "GET", "/admin/services/" + tok.Token + "/tokens", "", nil, 404},
+		{"API key as a service name", "GET", "/admin/services/" + acc.Key, "", nil, 404},
+		{"token as a user ID", "GET", "/admin/users/" + tok.Token, "", nil, 404},
 		{"no key", "GET", "/admin/account", "-", nil, 401},
 		{"token instead of key", "GET", "/admin/account", tok.Token, nil, 401},
 	} {
@@ -66,7 +99,34 @@ func TestBadInputAnswers4xxWithTheErrorBody(t *testing.T) {
 			case "-":
 				credential = ""
 			}
-			wantError(t, a.call(t, tc.method, tc.path, credential, tc.body), tc.status, "")
+			r := a.call(t, tc.method, tc.path, credential, tc.body)
+			wantError(t, r, tc.status, "")
+			for _, secret := range []string{acc.Key, tok.Token, strings.TrimPrefix(acc.Key, tokens.DefaultAPIKeyPrefix)} {
+				if strings.Contains(string(r.Body), secret) {
+					t.Errorf("the answer repeats a secret: %s", r.Body)
+				}
+			}
 		})
+	}
+	a.assertNoSecretInLogs(t, acc.Key, tok.Token)
+}
+
+// TestSettingsAtTheEdgesOfDynamoDBsNumberRangeAreKept: the range check
+// refuses only what the store cannot hold; its edges are stored and read
+// back exactly.
+func TestSettingsAtTheEdgesOfDynamoDBsNumberRangeAreKept(t *testing.T) {
+	a := newAPI(t)
+	acc := a.createAccount(t, "tmy")
+	tok := a.issue(t, acc, "tmy", nil)
+	edges := map[string]any{
+		"largest": 9.99999999999999e125, "mostNegative": -9.99999999999999e125,
+		"smallest": 1e-130, "smallestNegative": -1e-130, "precise": 1.2345678901234567e-120, "zero": 0.0,
+	}
+	want[map[string]any](t, a.call(t, "PUT", "/operator/tokens/"+tok.ID+"/settings", a.operatorKey, map[string]any{"settings": edges}), 200)
+	got := a.getToken(t, acc, tok.ID)
+	for k, v := range edges {
+		if got.Settings[k] != v {
+			t.Errorf("setting %s = %v, want %v", k, got.Settings[k], v)
+		}
 	}
 }

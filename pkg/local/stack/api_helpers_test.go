@@ -31,8 +31,28 @@ type api struct {
 	tables      map[string]string
 	stack       *Stack
 
+	logs syncBuffer // every function's and the gateway's log lines
+
 	mu      sync.Mutex
 	secrets []string // every token and API key the API has shown
+}
+
+// syncBuffer is a bytes.Buffer the stack's goroutines may write at once.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // newAPI starts the stack for one test. When the test ends it checks that
@@ -46,7 +66,7 @@ func newAPI(t *testing.T) *api {
 	}
 	stack, err := Build(t.Context(), Config{
 		Client: a.client, Tables: a.tables, OperatorKey: a.operatorKey,
-		UsageFlushInterval: 20 * time.Millisecond,
+		UsageFlushInterval: 20 * time.Millisecond, LogOutput: &a.logs,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -234,6 +254,20 @@ func (a *api) getToken(t *testing.T, acc account, id string) httpapi.TokenView {
 func (a *api) dataStatus(t *testing.T, service, token string) int {
 	t.Helper()
 	return a.call(t, "GET", "/data/"+service+"/hourly?token="+token, "", nil).Status
+}
+
+// assertNoSecretInLogs fails the test if any log line written so far
+// holds one of secrets, or an API key's random part.
+func (a *api) assertNoSecretInLogs(t *testing.T, secrets ...string) {
+	t.Helper()
+	logs := a.logs.String()
+	for _, s := range secrets {
+		for _, n := range []string{s, strings.TrimPrefix(s, tokens.DefaultAPIKeyPrefix)} {
+			if strings.Contains(logs, n) {
+				t.Errorf("a log line holds a secret in plain text (hint %s)", secret.Hint(s))
+			}
+		}
+	}
 }
 
 // assertNoPlaintextSecrets scans every table (test code only: the service
