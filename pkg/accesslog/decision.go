@@ -2,14 +2,18 @@ package accesslog
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"time"
+
+	"github.com/acmedata/tokenservice/pkg/usage"
 )
 
-// Decision is the authorizer's verdict on one call, as its decision log
-// line states it.
+// Decision is the authorizer's verdict on one call, as its decision line
+// states it.
 type Decision string
 
 // The authorizer's decisions.
@@ -17,18 +21,112 @@ const (
 	DecisionAllow        Decision = "allow"
 	DecisionDeny         Decision = "deny"         // 403, context in the access log
 	DecisionUnauthorized Decision = "unauthorized" // 401, no context in the access log
+	DecisionError        Decision = "error"        // 500: the authorizer could not decide
 )
+
+// Status is the HTTP status API Gateway answers for d; 0 for an allow,
+// whose status only the access log knows.
+func (d Decision) Status() int {
+	switch d {
+	case DecisionDeny:
+		return http.StatusForbidden
+	case DecisionUnauthorized:
+		return http.StatusUnauthorized
+	case DecisionError:
+		return http.StatusInternalServerError
+	}
+	return 0
+}
+
+// DecisionMessage is the msg of every decision line.
+const DecisionMessage = "authorizer decision"
+
+// DecisionLine is the token authorizer's one log line per request: the
+// authorizer fills it and logs it with Log, the recorder reads it back
+// with ParseDecision. It is the line's only definition, so writer and
+// reader cannot drift apart (TestDecisionLineRoundTrips holds them to it).
+// It never holds a token: Log redacts every free-text field.
+type DecisionLine struct {
+	RequestID string   `json:"requestId"`
+	Decision  Decision `json:"decision"`
+	// Status is 401, 403 or 500; 0 (absent) on allow.
+	Status int `json:"status,omitempty"`
+	// Outcome is the verification outcome code (tokens.Outcome); absent
+	// when the authorizer failed before it had one.
+	Outcome string `json:"outcome,omitempty"`
+	// The token's identity, once the store answered.
+	AccountID string `json:"accountId,omitempty"`
+	TokenID   string `json:"tokenId,omitempty"`
+	TokenType string `json:"tokenType,omitempty"`
+	UserID    string `json:"userId,omitempty"`
+	// Service is the service the request targets, as the caller named it
+	// (redacted and bounded: it may be anything).
+	Service    string `json:"service,omitempty"`
+	HTTPMethod string `json:"httpMethod"`
+	// Resource is the route template, Path and Query the request's own
+	// (usage.RequestPath, usage.RequestQuery): never the raw path.
+	Resource  string `json:"resource"`
+	Path      string `json:"path"`
+	Query     string `json:"query,omitempty"`
+	SourceIP  string `json:"sourceIp"`
+	LatencyUs int64  `json:"latencyUs"`
+	Error     string `json:"error,omitempty"`
+
+	// Time is the logger's time, read back by ParseDecision; Log leaves
+	// it to the logger.
+	Time time.Time `json:"time"`
+}
+
+// Log writes l as one line through log (at error level for
+// DecisionError). Every free-text field is redacted and bounded here, so
+// no caller can put a token into the line by mistake.
+func (l DecisionLine) Log(ctx context.Context, log *slog.Logger) {
+	level := slog.LevelInfo
+	if l.Decision == DecisionError {
+		level = slog.LevelError
+	}
+	if !log.Enabled(ctx, level) {
+		return
+	}
+	attrs := make([]slog.Attr, 0, 16)
+	add := func(key, v string, limit int) {
+		if v != "" {
+			attrs = append(attrs, slog.String(key, usage.Redact(v, limit)))
+		}
+	}
+	add("requestId", l.RequestID, usage.MaxField)
+	add("decision", string(l.Decision), usage.MaxField)
+	if l.Status != 0 {
+		attrs = append(attrs, slog.Int("status", l.Status))
+	}
+	add("outcome", l.Outcome, usage.MaxField)
+	add("accountId", l.AccountID, usage.MaxField)
+	add("tokenId", l.TokenID, usage.MaxField)
+	add("tokenType", l.TokenType, usage.MaxField)
+	add("userId", l.UserID, usage.MaxField)
+	add("service", l.Service, usage.MaxService)
+	attrs = append(attrs,
+		slog.String("httpMethod", usage.Redact(l.HTTPMethod, usage.MaxField)),
+		slog.String("resource", usage.Redact(l.Resource, usage.MaxPath)),
+		slog.String("path", usage.Redact(l.Path, usage.MaxPath)),
+	)
+	add("query", l.Query, usage.MaxQuery)
+	attrs = append(attrs,
+		slog.String("sourceIp", usage.Redact(l.SourceIP, usage.MaxField)),
+		slog.Int64("latencyUs", l.LatencyUs),
+	)
+	add("error", l.Error, usage.MaxPath)
+	log.LogAttrs(ctx, level, DecisionMessage, attrs...)
+}
 
 // decisionKey marks an authorizer decision line; access-log lines never
 // carry it.
-const decisionKey = "decision"
+const decisionKey = `"decision"`
 
 // IsDecision reports whether line looks like an authorizer decision line
 // rather than an access-log line. It is a cheap test for routing a line to
 // ParseDecision; ParseDecision does the real validation.
-func IsDecision(line []byte) bool {
-	return bytes.Contains(line, []byte(`"`+decisionKey+`"`))
-}
+func IsDecision(line []byte) bool { return bytes.Contains(line, []byte(decisionKey)) }
 
 // DecisionOf returns the decision a decision line states, "" for a line
 // that states none. It is what the authorizer log group's subscription
@@ -44,44 +142,35 @@ func DecisionOf(line []byte) Decision {
 	return f.Decision
 }
 
-// ParseDecision reads the authorizer's structured decision line (one JSON
-// object: requestId, accountId, tokenId, userId, service, outcome,
-// httpMethod, resourcePath, sourceIp, decision, and the logger's time). It
-// returns the call as an Entry whose Status is what the decision answers
-// (401 or 403; 0 for allow, whose status only the access log knows) and
-// whose time is the line's requestTimeEpoch if present, else its time,
-// else fallback (the CloudWatch event's timestamp).
-func ParseDecision(line []byte, fallback time.Time) (Entry, Decision, error) {
-	f, err := decodeFields(line)
-	if err != nil {
-		return Entry{}, "", err
+// ParseDecision reads a decision line. A line without a logger time gets
+// fallback (the CloudWatch event's timestamp); a line without a request
+// ID, or with an unknown decision, is malformed.
+func ParseDecision(line []byte, fallback time.Time) (DecisionLine, error) {
+	var l DecisionLine
+	if err := json.Unmarshal(line, &l); err != nil {
+		return DecisionLine{}, fmt.Errorf("%w: not a decision line", ErrMalformed)
 	}
-	d := Decision(f.str(decisionKey))
-	e := f.call()
-	if e.ResourcePath == "" {
-		e.ResourcePath = f.str("resource")
-	}
-	switch d {
-	case DecisionUnauthorized:
-		e.Status = http.StatusUnauthorized
-	case DecisionDeny:
-		e.Status = http.StatusForbidden
-	case DecisionAllow:
+	switch l.Decision {
+	case DecisionAllow, DecisionDeny, DecisionUnauthorized, DecisionError:
 	default:
-		return Entry{}, "", fmt.Errorf("%w: unknown decision %q", ErrMalformed, d)
+		return DecisionLine{}, fmt.Errorf("%w: unknown decision", ErrMalformed)
 	}
-	if e.RequestTimeEpoch, err = f.int("requestTimeEpoch"); err != nil {
-		return Entry{}, "", err
+	if l.RequestID == "" {
+		return DecisionLine{}, fmt.Errorf("%w: no request ID", ErrMalformed)
 	}
-	if e.RequestTimeEpoch == 0 {
-		at := fallback
-		if t, err := time.Parse(time.RFC3339Nano, f.str("time")); err == nil {
-			at = t
-		}
-		e.RequestTimeEpoch = at.UnixMilli()
+	if l.Time.IsZero() {
+		l.Time = fallback
 	}
-	if e.RequestID == "" || e.RequestTimeEpoch <= 0 {
-		return Entry{}, "", fmt.Errorf("%w: no request ID or time", ErrMalformed)
+	return l, nil
+}
+
+// Entry returns the call a decision line describes, as an access-log line
+// would: its status is what the decision answered (0 for allow).
+func (l DecisionLine) Entry() Entry {
+	return Entry{
+		RequestID: l.RequestID, RequestTimeEpoch: l.Time.UnixMilli(), HTTPMethod: l.HTTPMethod,
+		ResourcePath: l.Resource, Path: l.Path, Query: l.Query, Status: l.Decision.Status(),
+		SourceIP: l.SourceIP, AccountID: l.AccountID, TokenID: l.TokenID, TokenType: l.TokenType,
+		UserID: l.UserID, Service: l.Service, Outcome: l.Outcome,
 	}
-	return e, d, nil
 }

@@ -20,11 +20,15 @@
 // Parse therefore reads numbers from strings or numbers and treats "-" as
 // empty. The resource path ($context.resourcePath, e.g.
 // /feed/{token}/{service}/{proxy+}) is logged, never $context.path, which
-// would carry a path-form token into the logs.
+// would carry a path-form token into the logs: the request's path and query
+// come redacted from the authorizer's context ($context.authorizer.path,
+// $context.authorizer.query; see usage.RequestPath). API Gateway does not
+// JSON-escape what it substitutes, so every context value the authorizer
+// sets is escaped to be JSON-safe.
 //
 // The authorizer's context values (accountId, tokenId, ...) reach the line
 // on Allow and on an explicit Deny (403). A 401 ("Unauthorized") carries no
 // context, so such a line cannot be attributed; refused calls of a known
-// token reach usage through the authorizer's own decision line instead (see
-// docs/usage.md and ParseDecision).
+// token reach usage through the authorizer's own decision line instead
+// (DecisionLine, the one definition of that line; see docs/usage.md).
 package accesslog

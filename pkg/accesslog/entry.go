@@ -27,7 +27,9 @@ const Format = `{` +
 	`"tokenType":"$context.authorizer.tokenType",` +
 	`"userId":"$context.authorizer.userId",` +
 	`"service":"$context.authorizer.service",` +
-	`"outcome":"$context.authorizer.outcome"` +
+	`"outcome":"$context.authorizer.outcome",` +
+	`"path":"$context.authorizer.path",` +
+	`"query":"$context.authorizer.query"` +
 	`}`
 
 // Entry is one access-log line: one call as API Gateway answered it.
@@ -54,6 +56,11 @@ type Entry struct {
 	UserID    string `json:"userId"`
 	Service   string `json:"service"`
 	Outcome   string `json:"outcome"`
+	// Path and Query are the request's, redacted by the authorizer
+	// (usage.RequestPath, usage.RequestQuery): the access log never holds
+	// $context.path, which can carry a path-form token.
+	Path  string `json:"path"`
+	Query string `json:"query"`
 }
 
 // Time returns RequestTimeEpoch as a time.
@@ -107,8 +114,8 @@ func decodeFields(line []byte) (fields, error) {
 	return f, nil
 }
 
-// call reads the string fields access-log and decision lines share under
-// the same keys: the call itself and the caller the authorizer resolved.
+// call reads the string fields of an access-log line: the call itself and
+// the context the authorizer gave.
 func (f fields) call() Entry {
 	return Entry{
 		RequestID:    f.str("requestId"),
@@ -121,6 +128,8 @@ func (f fields) call() Entry {
 		UserID:       f.str("userId"),
 		Service:      f.str("service"),
 		Outcome:      f.str("outcome"),
+		Path:         f.str("path"),
+		Query:        f.str("query"),
 	}
 }
 

@@ -1,8 +1,11 @@
 package accesslog
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"log/slog"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +16,7 @@ func sampleEntry() Entry {
 		RequestID: "c6af9ac6-7b61-11e6-9a41-93e8deadbeef", RequestTimeEpoch: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC).UnixMilli(),
 		HTTPMethod: "GET", ResourcePath: "/feed/{token}/{service}/{proxy+}", Status: 200, ResponseLatency: 42,
 		SourceIP: "203.0.113.7", AccountID: "acc1", TokenID: "tok1", TokenType: "user", UserID: "usr1", Service: "tmy", Outcome: "ok",
+		Path: "/feed/{token}/tmy/hourly", Query: "format=csv",
 	}
 }
 
@@ -94,34 +98,90 @@ func TestParseRejectsMalformedLines(t *testing.T) {
 	}
 }
 
-func TestParseDecisionAttributesRefusedCalls(t *testing.T) {
-	fallback := time.UnixMilli(99)
+func TestParseDecisionDatesALineWithoutTimeByItsEvent(t *testing.T) {
+	fallback := time.UnixMilli(99).UTC()
 	for _, tc := range []struct {
 		name, line string
 		decision   Decision
 		status     int
-		epoch      int64
+		at         time.Time
 	}{
-		{"unauthorized with logger time", `{"time":"2025-03-01T12:00:00.123Z","level":"INFO","msg":"decision","requestId":"r","accountId":"a","tokenId":"t","decision":"unauthorized","resourcePath":"/data/{service}/{proxy+}"}`,
-			DecisionUnauthorized, 401, time.Date(2025, 3, 1, 12, 0, 0, 123e6, time.UTC).UnixMilli()},
-		{"deny with request time", `{"requestId":"r","requestTimeEpoch":1234,"decision":"deny"}`, DecisionDeny, 403, 1234},
-		{"allow without time", `{"requestId":"r","decision":"allow"}`, DecisionAllow, 0, 99},
+		{"unauthorized with logger time", `{"time":"2025-03-01T12:00:00.123Z","level":"INFO","msg":"authorizer decision","requestId":"r","accountId":"a","tokenId":"t","decision":"unauthorized","resource":"/data/{service}/{proxy+}"}`,
+			DecisionUnauthorized, 401, time.Date(2025, 3, 1, 12, 0, 0, 123e6, time.UTC)},
+		{"deny", `{"requestId":"r","decision":"deny"}`, DecisionDeny, 403, fallback},
+		{"allow without time", `{"requestId":"r","decision":"allow"}`, DecisionAllow, 0, fallback},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e, d, err := ParseDecision([]byte(tc.line), fallback)
+			l, err := ParseDecision([]byte(tc.line), fallback)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if d != tc.decision || e.Status != tc.status || e.RequestTimeEpoch != tc.epoch || e.RequestID != "r" {
-				t.Errorf("got %q %+v", d, e)
+			e := l.Entry()
+			if l.Decision != tc.decision || e.Status != tc.status || !l.Time.Equal(tc.at) || e.RequestTimeEpoch != tc.at.UnixMilli() || e.RequestID != "r" {
+				t.Errorf("got %+v", l)
 			}
 		})
 	}
-	if _, _, err := ParseDecision([]byte(`{"requestId":"r","decision":"maybe"}`), fallback); !errors.Is(err, ErrMalformed) {
-		t.Errorf("unknown decision: %v, want ErrMalformed", err)
+	for _, line := range []string{`{"requestId":"r","decision":"maybe"}`, `{"decision":"deny"}`, `not json`, `{"requestId":"r","decision":"deny","status":"x"}`} {
+		if _, err := ParseDecision([]byte(line), fallback); !errors.Is(err, ErrMalformed) {
+			t.Errorf("ParseDecision(%s) = %v, want ErrMalformed", line, err)
+		}
 	}
 	if !IsDecision([]byte(`{"decision":"deny"}`)) || IsDecision(sampleEntry().Line()) {
 		t.Error("IsDecision confuses decision lines and access-log lines")
+	}
+}
+
+// TestDecisionLineRoundTrips holds the writer and the reader of the
+// decision line to one definition: every field Log writes, ParseDecision
+// reads back unchanged.
+func TestDecisionLineRoundTrips(t *testing.T) {
+	want := DecisionLine{
+		RequestID: "req-1", Decision: DecisionUnauthorized, Status: 401, Outcome: "disabled",
+		AccountID: "acc_1", TokenID: "tok_1", TokenType: "user", UserID: "usr_1", Service: "tmy",
+		HTTPMethod: "GET", Resource: "/feed/{token}/{service}/{proxy+}", Path: "/feed/{token}/tmy/hourly",
+		Query: "a=1&b=2", SourceIP: "203.0.113.7", LatencyUs: 1234, Error: "boom",
+	}
+	// Every field set: a field added to the struct but not to Log fails.
+	v := reflect.ValueOf(want)
+	for i := range v.NumField() {
+		if f := v.Type().Field(i); f.Name != "Time" && v.Field(i).IsZero() {
+			t.Fatalf("field %s is not set in the test value", f.Name)
+		}
+	}
+	var buf bytes.Buffer
+	want.Log(t.Context(), slog.New(slog.NewJSONHandler(&buf, nil)))
+	got, err := ParseDecision(bytes.TrimSpace(buf.Bytes()), time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Time.IsZero() {
+		t.Error("the logger's time was not read back")
+	}
+	want.Time = got.Time
+	if got != want {
+		t.Errorf("round trip\n got %+v\nwant %+v", got, want)
+	}
+}
+
+func TestDecisionLineLogRedactsEveryField(t *testing.T) {
+	const token = "46a4eccec1414feab118287faafc5c80"
+	l := DecisionLine{
+		RequestID: token, Decision: DecisionDeny, Outcome: token, AccountID: token, TokenID: token,
+		TokenType: token, UserID: token, Service: token + strings.Repeat("s", 2000), HTTPMethod: token,
+		Resource: token, Path: "/data/" + token, Query: "q=" + strings.ToUpper(token), SourceIP: token, Error: token,
+	}
+	var buf bytes.Buffer
+	l.Log(t.Context(), slog.New(slog.NewJSONHandler(&buf, nil)))
+	if strings.Contains(strings.ToLower(buf.String()), token) {
+		t.Errorf("the line holds a token: %s", buf.String())
+	}
+	got, err := ParseDecision(bytes.TrimSpace(buf.Bytes()), time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Service != "{token}"+strings.Repeat("s", 64-len("{token}")) {
+		t.Errorf("service %q: want redacted and cut to 64 bytes", got.Service)
 	}
 }
 

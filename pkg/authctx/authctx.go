@@ -21,6 +21,11 @@ const (
 	// Outcome is the verification outcome code; set on Deny too so that
 	// refused calls of a known token can be attributed in usage records.
 	Outcome = "outcome"
+	// Path and Query are the request's, redacted (usage.RequestPath,
+	// usage.RequestQuery), for the stage's access log: it must not log
+	// $context.path, which can hold a token.
+	Path  = "path"
+	Query = "query"
 )
 
 // String returns the context value under key as a string ("" if absent).

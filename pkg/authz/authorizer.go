@@ -6,16 +6,17 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/acmedata/tokenservice/pkg/accesslog"
 	"github.com/acmedata/tokenservice/pkg/apigw"
 	"github.com/acmedata/tokenservice/pkg/apperr"
 	"github.com/acmedata/tokenservice/pkg/authctx"
 	"github.com/acmedata/tokenservice/pkg/secret"
 	"github.com/acmedata/tokenservice/pkg/tokens"
+	"github.com/acmedata/tokenservice/pkg/usage"
 )
 
 // CredentialReader finds the credential stored under a token's hash; an
@@ -137,7 +138,7 @@ func (a *Authorizer) allow(req *events.APIGatewayCustomAuthorizerRequestTypeRequ
 		// policy; refusing beats allowing more than was asked.
 		return a.deny(arn, d)
 	}
-	d.decision = decisionAllow
+	d.decision = accesslog.DecisionAllow
 	return apigw.Allow(d.cred.Token.ID, resources, d.context(true)), nil
 }
 
@@ -166,17 +167,9 @@ func allowResources(resource string, arn apigw.MethodARN, service string) ([]str
 // deny answers an explicit Deny (403) for this method ARN, with the token's
 // identity in the context so the access log attributes the refusal.
 func (a *Authorizer) deny(arn apigw.MethodARN, d *decision) (events.APIGatewayCustomAuthorizerResponse, error) {
-	d.decision = decisionDeny
+	d.decision = accesslog.DecisionDeny
 	return apigw.Deny(d.cred.Token.ID, []string{arn.Stage + arn.Route}, d.context(false)), nil
 }
-
-// Decisions as logged.
-const (
-	decisionAllow        = "allow"
-	decisionDeny         = "deny"
-	decisionUnauthorized = "unauthorized"
-	decisionError        = "error"
-)
 
 // decision is what Authorize learned about one request, for its answer and
 // its log line.
@@ -185,31 +178,35 @@ type decision struct {
 	outcome  tokens.Outcome
 	service  string
 	cred     *tokens.Credential // nil until the store answered
-	decision string
+	decision accesslog.Decision
 	err      error
 }
 
 func (d *decision) unauthorized() (events.APIGatewayCustomAuthorizerResponse, error) {
-	d.decision = decisionUnauthorized
+	d.decision = accesslog.DecisionUnauthorized
 	return events.APIGatewayCustomAuthorizerResponse{}, apigw.ErrUnauthorized
 }
 
 func (d *decision) fail(err error) (events.APIGatewayCustomAuthorizerResponse, error) {
-	d.decision, d.err = decisionError, err
+	d.decision, d.err = accesslog.DecisionError, err
 	return events.APIGatewayCustomAuthorizerResponse{}, err
 }
 
-// context is the authorizer context handed to the backend (and to the
-// access log on a Deny). Settings travel as one JSON object string because
-// API Gateway context values are flat; see the package doc for reading it.
+// context is the authorizer context handed to the backend and to the
+// access log. Settings travel as one JSON object string because API
+// Gateway context values are flat; see the package doc for reading it. The
+// request's path and query are here, redacted, because the access log may
+// not log $context.path (it can hold a token).
 func (d *decision) context(withSettings bool) map[string]any {
 	t := &d.cred.Token
-	c := make(map[string]any, 7)
+	c := make(map[string]any, 9)
 	c[authctx.AccountID] = t.AccountID
 	c[authctx.TokenID] = t.ID
 	c[authctx.TokenType] = boxedTokenType[t.Type()]
 	c[authctx.UserID] = t.UserID
-	c[authctx.Service] = d.service
+	c[authctx.Service] = usage.Service(d.service)
+	c[authctx.Path] = usage.RequestPath(d.req.Resource, d.req.PathParameters)
+	c[authctx.Query] = usage.RequestQuery(d.req.QueryStringParameters, d.req.MultiValueQueryStringParameters)
 	if d.outcome == tokens.Valid {
 		c[authctx.Outcome] = boxedValid
 	} else {
@@ -231,124 +228,30 @@ var (
 	boxedValid any = tokens.Valid.Code()
 )
 
-// Log field names of the decision line. They are a contract: the usage
-// history reads refused calls of known tokens from these lines.
-const (
-	LogMessage      = "authorizer decision"
-	LogRequestID    = "requestId"
-	LogDecision     = "decision" // allow, deny, unauthorized, error
-	LogStatus       = "status"   // 401, 403 or 500; absent on allow
-	LogOutcome      = "outcome"  // a tokens.Outcome code; absent on error
-	LogAccountID    = "accountId"
-	LogTokenID      = "tokenId"
-	LogUserID       = "userId"
-	LogService      = "service"
-	LogHTTPMethod   = "httpMethod"
-	LogResource     = "resource"
-	LogPath         = "path" // the request path, the token redacted
-	LogSourceIP     = "sourceIp"
-	LogLatencyMicro = "latencyUs"
-	LogError        = "error"
-)
-
-var decisionStatus = map[string]int64{decisionDeny: 403, decisionUnauthorized: 401, decisionError: 500}
-
-// logDecision writes the one line of a decision. It never holds the token
-// nor the raw path (the feed route carries the token in it).
+// logDecision writes the one line of a decision (accesslog.DecisionLine,
+// which redacts it): never the token, never the raw path.
 func (a *Authorizer) logDecision(ctx context.Context, d *decision, took time.Duration) {
-	level := slog.LevelInfo
-	if d.decision == decisionError {
-		level = slog.LevelError
-	}
-	if !a.log.Enabled(ctx, level) {
-		return
-	}
 	req := d.req
-	attrs := make([]slog.Attr, 0, 15)
-	attrs = append(attrs,
-		slog.String(LogRequestID, req.RequestContext.RequestID),
-		slog.String(LogDecision, d.decision),
-	)
-	if s, ok := decisionStatus[d.decision]; ok {
-		attrs = append(attrs, slog.Int64(LogStatus, s))
+	line := accesslog.DecisionLine{
+		RequestID:  req.RequestContext.RequestID,
+		Decision:   d.decision,
+		Status:     d.decision.Status(),
+		Service:    d.service,
+		HTTPMethod: req.HTTPMethod,
+		Resource:   req.Resource,
+		Path:       usage.RequestPath(req.Resource, req.PathParameters),
+		Query:      usage.RequestQuery(req.QueryStringParameters, req.MultiValueQueryStringParameters),
+		SourceIP:   req.RequestContext.Identity.SourceIP,
+		LatencyUs:  took.Microseconds(),
 	}
 	if d.err == nil {
-		attrs = append(attrs, slog.String(LogOutcome, d.outcome.Code()))
+		line.Outcome = d.outcome.Code()
+	} else {
+		line.Error = d.err.Error()
 	}
 	if d.cred != nil {
-		attrs = append(attrs,
-			slog.String(LogAccountID, d.cred.Token.AccountID),
-			slog.String(LogTokenID, d.cred.Token.ID),
-			slog.String(LogUserID, d.cred.Token.UserID),
-		)
+		t := &d.cred.Token
+		line.AccountID, line.TokenID, line.TokenType, line.UserID = t.AccountID, t.ID, string(t.Type()), t.UserID
 	}
-	attrs = append(attrs,
-		slog.String(LogService, d.service),
-		slog.String(LogHTTPMethod, req.HTTPMethod),
-		slog.String(LogResource, req.Resource),
-		slog.String(LogPath, RedactedPath(req.Resource, req.PathParameters)),
-		slog.String(LogSourceIP, req.RequestContext.Identity.SourceIP),
-		slog.Int64(LogLatencyMicro, took.Microseconds()),
-	)
-	if d.err != nil {
-		attrs = append(attrs, slog.String(LogError, d.err.Error()))
-	}
-	a.log.LogAttrs(ctx, level, LogMessage, attrs...)
-}
-
-// Redacted stands in for a token in a logged path.
-const Redacted = "[redacted]"
-
-// RedactedPath rebuilds a request path from its resource template and path
-// parameters with the token left out: the token parameter, and any segment
-// shaped like a token wherever a caller put it, become Redacted. Building
-// from the template (never from the raw path) means nothing the template
-// does not name can leak.
-func RedactedPath(resource string, params map[string]string) string {
-	var b strings.Builder
-	b.Grow(len(resource) + 16)
-	for rest := resource; rest != ""; {
-		open := strings.IndexByte(rest, '{')
-		if open < 0 {
-			b.WriteString(rest)
-			break
-		}
-		end := strings.IndexByte(rest[open:], '}')
-		if end < 0 {
-			b.WriteString(rest)
-			break
-		}
-		b.WriteString(rest[:open])
-		name := strings.TrimSuffix(rest[open+1:open+end], "+")
-		value, ok := params[name]
-		switch {
-		case name == TokenParam:
-			b.WriteString(Redacted)
-		case !ok:
-			b.WriteString(rest[open : open+end+1])
-		default:
-			writeRedactingTokens(&b, value)
-		}
-		rest = rest[open+end+1:]
-	}
-	return b.String()
-}
-
-// writeRedactingTokens writes a path-parameter value, replacing every
-// segment that looks like a token in any letter case.
-func writeRedactingTokens(b *strings.Builder, value string) {
-	for first := true; ; first = false {
-		seg, rest, more := strings.Cut(value, "/")
-		if !first {
-			b.WriteByte('/')
-		}
-		if len(seg) == secret.TokenLength && secret.IsToken(strings.ToLower(seg)) {
-			seg = Redacted
-		}
-		b.WriteString(seg)
-		if !more {
-			return
-		}
-		value = rest
-	}
+	line.Log(ctx, a.log)
 }

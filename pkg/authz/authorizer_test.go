@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/acmedata/tokenservice/pkg/accesslog"
 	"github.com/acmedata/tokenservice/pkg/apigw"
 	"github.com/acmedata/tokenservice/pkg/apperr"
 	"github.com/acmedata/tokenservice/pkg/authctx"
@@ -70,7 +71,7 @@ func TestAuthorizeDecidesEveryOutcomeOfTheProduct(t *testing.T) {
 			resp, err := a.Authorize(context.Background(), ev)
 
 			line := decodeLogLine(t, &logs)
-			if got := line[LogOutcome]; got != tc.want.Code() {
+			if got := line["outcome"]; got != tc.want.Code() {
 				t.Errorf("logged outcome = %v, want %s", got, tc.want.Code())
 			}
 			switch {
@@ -169,7 +170,7 @@ func TestAuthorizeFailsClosedWhenTheStoreFails(t *testing.T) {
 				t.Fatalf("a failed lookup answered a decision: %+v, %v", resp, err)
 			}
 			line := decodeLogLine(t, &logs)
-			if line["level"] != "ERROR" || line[LogDecision] != decisionError {
+			if line["level"] != "ERROR" || line["decision"] != string(accesslog.DecisionError) {
 				t.Errorf("log line = %v, want an ERROR line with decision=error", line)
 			}
 		})
@@ -213,8 +214,9 @@ func TestAuthorizeNeverLogsTheToken(t *testing.T) {
 	}
 }
 
-// TestDecisionLogLineCarriesTheAttributionFields pins the field names the
-// usage history reads.
+// TestDecisionLogLineCarriesTheAttributionFields proves the line the
+// usage history reads refused calls from holds the token's identity and
+// the redacted request, read back through the line's one definition.
 func TestDecisionLogLineCarriesTheAttributionFields(t *testing.T) {
 	store := newFakeStore()
 	cred := validCredential("tmy")
@@ -225,29 +227,22 @@ func TestDecisionLogLineCarriesTheAttributionFields(t *testing.T) {
 	ev := loadEvent(t, "feed-path")
 	_, _ = a.Authorize(context.Background(), ev)
 
-	line := decodeLogLine(t, &logs)
-	want := map[string]any{
-		"msg":         LogMessage,
-		LogRequestID:  ev.RequestContext.RequestID,
-		LogDecision:   "unauthorized",
-		LogStatus:     float64(401),
-		LogOutcome:    tokens.Disabled.Code(),
-		LogAccountID:  cred.Token.AccountID,
-		LogTokenID:    cred.Token.ID,
-		LogUserID:     cred.Token.UserID,
-		LogService:    "tmy",
-		LogHTTPMethod: "GET",
-		LogResource:   "/feed/{token}/{service}/{proxy+}",
-		LogPath:       "/feed/[redacted]/tmy/hourly",
-		LogSourceIP:   ev.RequestContext.Identity.SourceIP,
+	got, err := accesslog.ParseDecision(bytes.TrimSpace(logs.Bytes()), time.Time{})
+	if err != nil {
+		t.Fatal(err)
 	}
-	for k, v := range want {
-		if line[k] != v {
-			t.Errorf("%s = %v, want %v", k, line[k], v)
-		}
+	want := accesslog.DecisionLine{
+		RequestID: ev.RequestContext.RequestID, Decision: accesslog.DecisionUnauthorized, Status: 401,
+		Outcome: tokens.Disabled.Code(), AccountID: cred.Token.AccountID, TokenID: cred.Token.ID,
+		TokenType: string(cred.Token.Type()), UserID: cred.Token.UserID, Service: "tmy", HTTPMethod: "GET",
+		Resource: "/feed/{token}/{service}/{proxy+}", Path: "/feed/{token}/tmy/hourly",
+		SourceIP: ev.RequestContext.Identity.SourceIP, LatencyUs: got.LatencyUs, Time: got.Time,
 	}
-	if _, ok := line[LogLatencyMicro]; !ok {
-		t.Errorf("no %s field", LogLatencyMicro)
+	if got != want {
+		t.Errorf("decision line\n got %+v\nwant %+v", got, want)
+	}
+	if got.Time.IsZero() {
+		t.Error("no logger time on the line")
 	}
 }
 

@@ -60,12 +60,16 @@
 //
 // # The decision log line
 //
-// One JSON line per request, message LogMessage, with the fields named by
-// the Log* constants: requestId, decision (allow, deny, unauthorized,
-// error), status (401, 403, 500; absent on allow), outcome (a
-// tokens.Outcome code), accountId, tokenId and userId (once the token is
-// known), service, httpMethod, resource (the route template), path (rebuilt
-// from the template with the token redacted, never the raw path), sourceIp,
-// latencyUs and, on error, error. The usage history reads refused calls of
-// known tokens from these lines. No line ever holds a token.
+// One JSON line per request, accesslog.DecisionLine: the line's one
+// definition, which the usage recorder reads refused calls of known tokens
+// back through. It holds the decision, status, outcome, the token's
+// identity once known, the service, method, route template, the request's
+// path and query rebuilt redacted (usage.RequestPath, usage.RequestQuery:
+// never the raw path), source IP and latency. DecisionLine.Log redacts
+// every field, so no line ever holds a token.
+//
+// The Allow and Deny contexts carry the same redacted path and query
+// (authctx.Path, authctx.Query) for the stage's access log, which must not
+// log $context.path. With the authorizer cache on, API Gateway replays the
+// context of the call that filled the cache, path and query included.
 package authz

@@ -6,11 +6,12 @@ import (
 	"github.com/acmedata/tokenservice/pkg/apigw"
 	"github.com/acmedata/tokenservice/pkg/secret"
 	"github.com/acmedata/tokenservice/pkg/tokens"
+	"github.com/acmedata/tokenservice/pkg/usage"
 )
 
 // TokenParam names the token in the query string and in the feed route's
 // path (/feed/{token}/...).
-const TokenParam = "token"
+const TokenParam = usage.TokenParam
 
 // extraction gathers every token a request presents. It refuses as soon as
 // the answer is known, so garbage never costs more than a scan of the

@@ -1,7 +1,8 @@
 package usage
 
 import (
-	"regexp"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/acmedata/tokenservice/pkg/apperr"
@@ -21,7 +22,8 @@ type Record struct {
 	UserID    string // empty for a userless token
 	Service   string
 	Method    string
-	Path      string // the resource path with any token redacted
+	Path      string // the path called, a path-form token as Redacted (RequestPath)
+	Query     string // the query string without the token (RequestQuery)
 	Status    int
 	LatencyMs int64
 	SourceIP  string
@@ -29,18 +31,6 @@ type Record struct {
 
 // ExpiresAt is when the record leaves the history.
 func (r Record) ExpiresAt() time.Time { return r.Time.Add(Retention) }
-
-// tokenLike matches what a token looks like (PRODUCT.md: 32 lowercase hex
-// characters), wherever it appears.
-var tokenLike = regexp.MustCompile(`[0-9a-fA-F]{32}`)
-
-// Redacted is what replaces a token in a path.
-const Redacted = "{token}"
-
-// RedactPath replaces anything shaped like a token in p. Access logs carry
-// the resource template (/feed/{token}/...), which holds no token; this is
-// the second lock, for a line that carried a concrete path by mistake.
-func RedactPath(p string) string { return tokenLike.ReplaceAllString(p, Redacted) }
 
 // Filter narrows a history query. Zero values do not narrow.
 type Filter struct {
@@ -72,3 +62,74 @@ func (f Filter) Validate() error {
 	}
 	return nil
 }
+
+// ErrInvalidRecord reports a record that cannot become a key: see
+// Record.Validate.
+var ErrInvalidRecord = errors.New("usage: invalid record")
+
+// Bounded returns r with every free-text field redacted and cut to its
+// bound (service, method, path, query, source IP): what a log line says
+// can be anything, and what a record keeps is bounded and holds no token.
+func (r Record) Bounded() Record {
+	r.Service = Redact(r.Service, MaxService)
+	r.Method = Redact(r.Method, MaxField)
+	r.Path = Redact(r.Path, MaxPath)
+	r.Query = Redact(r.Query, MaxQuery)
+	r.SourceIP = Redact(r.SourceIP, MaxField)
+	return r
+}
+
+// Validate checks the fields a record's keys are made of: request, account,
+// token and user IDs are 1 to MaxField printable ASCII characters without
+// '#' (the key separator) or a token's shape, and the call time lies
+// between 2000 and a day from now. A record that fails is never written:
+// the recorder sets it aside. The message names the field, never its value.
+func (r Record) Validate(now time.Time) error {
+	for _, f := range []struct {
+		name, v  string
+		optional bool
+	}{
+		{"requestId", r.RequestID, false}, {"accountId", r.AccountID, false},
+		{"tokenId", r.TokenID, false}, {"userId", r.UserID, true},
+	} {
+		if f.v == "" && f.optional {
+			continue
+		}
+		if !keySafe(f.v) {
+			return fmt.Errorf("%w: %s is not an identifier", ErrInvalidRecord, f.name)
+		}
+	}
+	if r.Time.Year() < 2000 || r.Time.After(now.Add(24*time.Hour)) {
+		return fmt.Errorf("%w: call time out of range", ErrInvalidRecord)
+	}
+	if r.Status < 0 || r.Status > 999 || r.LatencyMs < 0 {
+		return fmt.Errorf("%w: status or latency out of range", ErrInvalidRecord)
+	}
+	return nil
+}
+
+func keySafe(s string) bool {
+	if s == "" || len(s) > MaxField || tokenLike.MatchString(s) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c > '~' || c == '#' {
+			return false
+		}
+	}
+	return true
+}
+
+// RejectedError reports the records a store refused for what they hold
+// (DynamoDB's ValidationException for one item) after writing the rest:
+// no retry can cure them, so the recorder sets them aside.
+type RejectedError struct {
+	Records []Record
+	Cause   error
+}
+
+func (e *RejectedError) Error() string {
+	return fmt.Sprintf("usage: %d records refused: %v", len(e.Records), e.Cause)
+}
+
+func (e *RejectedError) Unwrap() error { return e.Cause }

@@ -46,12 +46,14 @@ type item struct {
 	Service   string `dynamodbav:"service,omitempty"`
 	Method    string `dynamodbav:"method"`
 	Path      string `dynamodbav:"path"`
+	Query     string `dynamodbav:"query,omitempty"`
 	Status    int    `dynamodbav:"status"`
 	LatencyMs int64  `dynamodbav:"latencyMs"`
 	SourceIP  string `dynamodbav:"sourceIp,omitempty"`
 }
 
 func newItem(r usage.Record) item {
+	r = r.Bounded()
 	shard := shardOf(r.RequestID)
 	it := item{
 		PK:        accountKey(r.AccountID, shard),
@@ -60,7 +62,7 @@ func newItem(r usage.Record) item {
 		ExpiresAt: r.ExpiresAt().Unix(),
 		TimeMs:    r.Time.UnixMilli(),
 		RequestID: r.RequestID, AccountID: r.AccountID, TokenID: r.TokenID, UserID: r.UserID,
-		Service: r.Service, Method: r.Method, Path: usage.RedactPath(r.Path),
+		Service: r.Service, Method: r.Method, Path: r.Path, Query: r.Query,
 		Status: r.Status, LatencyMs: r.LatencyMs, SourceIP: r.SourceIP,
 	}
 	// Sparse indexes: a userless call has no place in byUser.
@@ -88,7 +90,7 @@ func (it item) marshal() (map[string]types.AttributeValue, error) {
 func (it item) record() usage.Record {
 	return usage.Record{
 		Time: time.UnixMilli(it.TimeMs).UTC(), RequestID: it.RequestID, AccountID: it.AccountID,
-		TokenID: it.TokenID, UserID: it.UserID, Service: it.Service, Method: it.Method, Path: it.Path,
+		TokenID: it.TokenID, UserID: it.UserID, Service: it.Service, Method: it.Method, Path: it.Path, Query: it.Query,
 		Status: it.Status, LatencyMs: it.LatencyMs, SourceIP: it.SourceIP,
 	}
 }

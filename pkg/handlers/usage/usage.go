@@ -50,17 +50,19 @@ type RecordView struct {
 	Service   string  `json:"service"`
 	Method    string  `json:"method"`
 	Path      string  `json:"path"`
+	Query     string  `json:"query"`
 	Status    int     `json:"status"`
 	LatencyMs int64   `json:"latencyMs"`
 	SourceIP  string  `json:"sourceIp"`
 }
 
-// Record represents r. The path is redacted again: the store already
-// holds redacted paths, and a representation must not depend on that.
+// Record represents r. It is bounded and redacted again: the store holds
+// redacted records, and a representation must not depend on that.
 func Record(r usage.Record) RecordView {
+	r = r.Bounded()
 	v := RecordView{
 		Time: httpapi.Time(r.Time), RequestID: r.RequestID, TokenID: r.TokenID, Service: r.Service,
-		Method: r.Method, Path: usage.RedactPath(r.Path), Status: r.Status, LatencyMs: r.LatencyMs, SourceIP: r.SourceIP,
+		Method: r.Method, Path: r.Path, Query: r.Query, Status: r.Status, LatencyMs: r.LatencyMs, SourceIP: r.SourceIP,
 	}
 	if r.UserID != "" {
 		v.UserID = &r.UserID

@@ -190,6 +190,8 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, c *call, entry *
 		entry.UserID = authorizer[authctx.UserID]
 		entry.Service = authorizer[authctx.Service]
 		entry.Outcome = authorizer[authctx.Outcome]
+		entry.Path = authorizer[authctx.Path]
+		entry.Query = authorizer[authctx.Query]
 		if rtype != "" {
 			return g.gatewayResponse(w, c, entry, rtype)
 		}

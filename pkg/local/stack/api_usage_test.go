@@ -1,12 +1,14 @@
 package stack
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 
 	usagehandler "github.com/acmedata/tokenservice/pkg/handlers/usage"
 	"github.com/acmedata/tokenservice/pkg/httpapi"
+	"github.com/acmedata/tokenservice/pkg/usage"
 )
 
 // usagePage is one page of GET /admin/usage.
@@ -15,7 +17,7 @@ type usagePage = httpapi.List[usagehandler.RecordView]
 // TestDataCallsAreRecordedInUsageWithoutTheToken drives the data routes
 // with every presentation of a token, and checks that each call, served
 // or refused, reaches the account's usage history through the access-log
-// pipeline, recorded by resource path, never with the token.
+// pipeline, recorded by the path and query called, never with the token.
 func TestDataCallsAreRecordedInUsageWithoutTheToken(t *testing.T) {
 	a := newAPI(t)
 	acc := a.createAccount(t, "tmy")
@@ -26,7 +28,7 @@ func TestDataCallsAreRecordedInUsageWithoutTheToken(t *testing.T) {
 		name, path, credential string
 		status                 int
 	}{
-		{"query", "/data/tmy/hourly?token=" + tok.Token, "", 200},
+		{"query", "/data/tmy/hourly?token=" + tok.Token + "&from=2025-03-01", "", 200},
 		{"path", "/feed/" + tok.Token + "/tmy/hourly", "", 200},
 		{"header", "/data/tmy/hourly", tok.Token, 200},
 		{"same token twice", "/data/tmy/hourly?token=" + tok.Token, tok.Token, 200},
@@ -47,11 +49,12 @@ func TestDataCallsAreRecordedInUsageWithoutTheToken(t *testing.T) {
 	// Five calls carry tok alone: four served, one refused with 403.
 	a.flushUsage(t)
 	records := want[usagePage](t, a.call(t, "GET", "/admin/usage?tokenId="+tok.ID, acc.Key, nil), http.StatusOK).Items
-	statuses := map[int]int{}
+	statuses, calls := map[int]int{}, map[string]int{}
 	for _, rec := range records {
 		statuses[rec.Status]++
-		if strings.Contains(rec.Path, tok.Token) || !strings.Contains(rec.Path, "{") {
-			t.Errorf("usage path %q is not a redacted resource path", rec.Path)
+		calls[rec.Path+"?"+rec.Query]++
+		if strings.Contains(rec.Path+rec.Query, tok.Token) {
+			t.Errorf("usage path %q query %q hold the token", rec.Path, rec.Query)
 		}
 		if rec.RequestID == "" || rec.TokenID != tok.ID {
 			t.Errorf("record %+v", rec)
@@ -59,6 +62,37 @@ func TestDataCallsAreRecordedInUsageWithoutTheToken(t *testing.T) {
 	}
 	if statuses[200] != 4 || statuses[403] != 1 || len(records) != 5 {
 		t.Errorf("recorded statuses %v over %d records, want four 200s and one 403", statuses, len(records))
+	}
+	wantCalls := map[string]int{
+		"/data/tmy/hourly?from=2025-03-01": 1, "/feed/{token}/tmy/hourly?": 1, "/data/tmy/hourly?": 2, "/data/timeseries/hourly?": 1,
+	}
+	if fmt.Sprint(calls) != fmt.Sprint(wantCalls) {
+		t.Errorf("recorded paths and queries %v, want %v", calls, wantCalls)
+	}
+}
+
+// TestATokenInTheServiceSegmentIsNeverStoredNorLogged (issue 11): a token
+// sent as the {service} segment, with the same token as Bearer, is refused
+// and recorded with the service, path and decision line redacted; the
+// secret scan at cleanup proves no table holds it.
+func TestATokenInTheServiceSegmentIsNeverStoredNorLogged(t *testing.T) {
+	a := newAPI(t)
+	acc := a.createAccount(t, "tmy")
+	tok := a.issue(t, acc, "tmy", nil)
+	wantError(t, a.call(t, "GET", "/data/"+tok.Token+"/hourly?x="+tok.Token, tok.Token, nil), http.StatusForbidden, "")
+	wantError(t, a.call(t, "GET", "/data/"+strings.Repeat("s", 2000)+"/hourly", tok.Token, nil), http.StatusForbidden, "")
+	a.flushUsage(t)
+	records := want[usagePage](t, a.call(t, "GET", "/admin/usage?tokenId="+tok.ID, acc.Key, nil), http.StatusOK).Items
+	if len(records) != 2 {
+		t.Fatalf("%d records, want both refused calls", len(records))
+	}
+	for _, rec := range records {
+		if strings.Contains(rec.Service+rec.Path+rec.Query, tok.Token) || len(rec.Service) > usage.MaxService {
+			t.Errorf("record %+v holds the token or an unbounded service", rec)
+		}
+	}
+	if strings.Contains(a.logs.String(), tok.Token) {
+		t.Error("a log line holds the token")
 	}
 }
 

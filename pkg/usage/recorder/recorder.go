@@ -15,7 +15,9 @@ import (
 	"github.com/acmedata/tokenservice/pkg/usage"
 )
 
-// Writer stores usage records, idempotently by request ID.
+// Writer stores usage records, idempotently by request ID. It answers a
+// *usage.RejectedError when it wrote all records but some it refused for
+// their content (no retry would help those).
 type Writer interface {
 	PutRecords(ctx context.Context, recs []usage.Record) error
 }
@@ -34,7 +36,8 @@ type Summary struct {
 	Lines     int // log events in the delivery
 	Recorded  int // records written
 	Skipped   int // well-formed lines that are not token calls
-	Malformed int // lines that could not be parsed
+	Malformed int // lines that could not be parsed or validated, set aside
+	SetAside  int // valid records the store refused, set aside
 	Tokens    int // tokens whose lastUsedAt was moved
 }
 
@@ -43,6 +46,7 @@ type Recorder struct {
 	w   Writer
 	m   TokenMarker
 	log *slog.Logger
+	now func() time.Time
 }
 
 // New returns a Recorder writing to w and marking tokens through m.
@@ -53,7 +57,7 @@ func New(w Writer, m TokenMarker, log *slog.Logger) (*Recorder, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Recorder{w: w, m: m, log: log}, nil
+	return &Recorder{w: w, m: m, log: log, now: time.Now}, nil
 }
 
 // Handle is the Lambda handler (and the local shipper's destination).
@@ -61,21 +65,24 @@ func (r *Recorder) Handle(ctx context.Context, ev events.CloudwatchLogsEvent) er
 	s, err := r.Process(ctx, ev)
 	attrs := []slog.Attr{
 		slog.Int("lines", s.Lines), slog.Int("recorded", s.Recorded), slog.Int("skipped", s.Skipped),
-		slog.Int("malformed", s.Malformed), slog.Int("tokens", s.Tokens),
+		slog.Int("malformed", s.Malformed), slog.Int("setAside", s.SetAside), slog.Int("tokens", s.Tokens),
 	}
 	if err != nil {
 		r.log.LogAttrs(ctx, slog.LevelError, "usage delivery failed", append(attrs, slog.Any("error", err))...)
 		return err
 	}
 	level := slog.LevelInfo
-	if s.Malformed > 0 {
+	if s.Malformed+s.SetAside > 0 {
 		level = slog.LevelWarn
 	}
 	r.log.LogAttrs(ctx, level, "usage delivery recorded", attrs...)
 	return nil
 }
 
-// Process records one delivery and reports what it held.
+// Process records one delivery and reports what it held. One bad line
+// or record never fails it: whatever cannot be recorded is set aside
+// (logged redacted, counted) and the rest written. Only a store failure
+// fails the delivery, to be retried whole, idempotently.
 func (r *Recorder) Process(ctx context.Context, ev events.CloudwatchLogsEvent) (Summary, error) {
 	data, err := accesslog.Decode(ev)
 	if err != nil {
@@ -87,27 +94,61 @@ func (r *Recorder) Process(ctx context.Context, ev events.CloudwatchLogsEvent) (
 	}
 	s.Lines = len(data.LogEvents)
 	recs := make([]usage.Record, 0, len(data.LogEvents))
+	lines := make(map[string]string, len(data.LogEvents)) // request ID -> event ID, to name a rejected record
+	now := r.now()
 	for _, le := range data.LogEvents {
 		rec, ok, err := record(le)
+		if err == nil && ok {
+			rec = rec.Bounded()
+			err = rec.Validate(now)
+		}
 		switch {
 		case err != nil:
 			s.Malformed++
-			// The error names the problem, never the line: a malformed
-			// line could hold anything, a token included.
-			r.log.LogAttrs(ctx, slog.LevelWarn, "malformed usage line skipped", slog.String("eventId", le.ID), slog.Any("error", err))
+			r.setAside(ctx, le.ID, le.Message, err)
 		case !ok:
 			s.Skipped++
 		default:
 			recs = append(recs, rec)
+			lines[rec.RequestID] = le.ID
 		}
 	}
-	if err := r.w.PutRecords(ctx, recs); err != nil {
+	err = r.w.PutRecords(ctx, recs)
+	var rejected *usage.RejectedError
+	if errors.As(err, &rejected) {
+		// The store wrote every record but these, refused for what they
+		// hold: keep them and count the delivery as done.
+		for _, rec := range rejected.Records {
+			r.setAside(ctx, lines[rec.RequestID], "", rejected.Cause)
+		}
+		s.SetAside, err = len(rejected.Records), nil
+	}
+	if err != nil {
 		return s, fmt.Errorf("recorder: write %d records: %w", len(recs), err)
 	}
-	s.Recorded = len(recs)
+	s.Recorded = len(recs) - s.SetAside
 	s.Tokens, err = r.markUsed(ctx, recs)
 	return s, err
 }
+
+// maxKeptLine bounds the part of a set-aside line kept in the log.
+const maxKeptLine = 4096
+
+// setAside keeps what could not be recorded where an operator finds it:
+// the recorder's own log (kept with the log group's retention, counted by
+// the "set aside" metric filter), redacted and bounded, so a malformed
+// line that held a token leaves none in the log.
+func (r *Recorder) setAside(ctx context.Context, eventID, line string, reason error) {
+	attrs := []slog.Attr{slog.String("eventId", eventID), slog.String("reason", usage.Redact(reason.Error(), maxKeptLine))}
+	if line != "" {
+		attrs = append(attrs, slog.String("line", usage.Redact(line, maxKeptLine)))
+	}
+	r.log.LogAttrs(ctx, slog.LevelError, SetAsideMessage, attrs...)
+}
+
+// SetAsideMessage is the msg of the log line that keeps a line or record
+// the recorder could not write; infra counts these lines and alarms.
+const SetAsideMessage = "usage line set aside"
 
 // record makes a record from one log event; ok is false for a well-formed
 // line that is not a call of a known token.
@@ -115,14 +156,14 @@ func record(le events.CloudwatchLogsLogEvent) (usage.Record, bool, error) {
 	line := []byte(strings.TrimSpace(le.Message))
 	var e accesslog.Entry
 	if accesslog.IsDecision(line) {
-		var d accesslog.Decision
-		var err error
-		if e, d, err = accesslog.ParseDecision(line, time.UnixMilli(le.Timestamp)); err != nil {
+		d, err := accesslog.ParseDecision(line, time.UnixMilli(le.Timestamp))
+		if err != nil {
 			return usage.Record{}, false, err
 		}
-		if d != accesslog.DecisionUnauthorized {
+		if d.Decision != accesslog.DecisionUnauthorized {
 			return usage.Record{}, false, nil // the access log records it
 		}
+		e = d.Entry()
 	} else {
 		var err error
 		if e, err = accesslog.Parse(line); err != nil {
@@ -132,9 +173,14 @@ func record(le events.CloudwatchLogsLogEvent) (usage.Record, bool, error) {
 	if e.AccountID == "" || e.TokenID == "" {
 		return usage.Record{}, false, nil
 	}
+	path := e.Path
+	if path == "" {
+		// A line from an authorizer older than the path in its context.
+		path = e.ResourcePath
+	}
 	return usage.Record{
 		Time: e.Time(), RequestID: e.RequestID, AccountID: e.AccountID, TokenID: e.TokenID, UserID: e.UserID,
-		Service: e.Service, Method: e.HTTPMethod, Path: usage.RedactPath(e.ResourcePath), Status: e.Status,
+		Service: e.Service, Method: e.HTTPMethod, Path: path, Query: e.Query, Status: e.Status,
 		LatencyMs: e.ResponseLatency, SourceIP: e.SourceIP,
 	}, true, nil
 }

@@ -1,13 +1,16 @@
 package recorder
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -162,10 +165,10 @@ func TestRecorderRedeliveryWritesNothingNew(t *testing.T) {
 	if !slices.Equal(ids, want) {
 		t.Fatalf("history %v, want %v", ids, want)
 	}
-	if r := got[0]; r.Status != 401 || r.TokenID != "tok_fixturedisabled" || r.Path != "/data/{service}/{proxy+}" {
+	if r := got[0]; r.Status != 401 || r.TokenID != "tok_fixturedisabled" || r.Path != "/feed/{token}/tmy/hourly" || r.Query != "from=2025-03-01" {
 		t.Errorf("refused call recorded as %+v", r)
 	}
-	if r := got[2]; r.Status != 403 || r.UserID != "" || r.Service != "timeseries" || r.LatencyMs != 9 || r.SourceIP != "203.0.113.11" {
+	if r := got[2]; r.Status != 403 || r.UserID != "" || r.Service != "timeseries" || r.LatencyMs != 9 || r.SourceIP != "203.0.113.11" || r.Path != "/feed/{token}/timeseries/daily" {
 		t.Errorf("denied call recorded as %+v", r)
 	}
 }
@@ -252,4 +255,96 @@ func TestNewRefusesNilDependencies(t *testing.T) {
 	if _, err := New(failingWriter{}, nil, nil); err == nil {
 		t.Error("New(nil marker) succeeded")
 	}
+}
+
+// TestOnePoisonedCallAmongAThousandStopsNoOtherRecord: a call whose fields
+// cannot become keys is set aside, counted and logged without its token;
+// the 1,000 good calls of two accounts delivered with it are all recorded,
+// and so is a call with a 2,000-character service, bounded.
+func TestOnePoisonedCallAmongAThousandStopsNoOtherRecord(t *testing.T) {
+	e := newEnv(t)
+	const token = "46a4eccec1414feab118287faafc5c80"
+	var logs bytes.Buffer
+	rec, err := New(e.store, e.mark, slog.New(slog.NewJSONHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	accounts := []string{"acc_poisonA", "acc_poisonB"}
+	entry := func(i int) accesslog.Entry {
+		return accesslog.Entry{
+			RequestID: fmt.Sprintf("req-%05d", i), RequestTimeEpoch: at.Add(time.Duration(i) * time.Millisecond).UnixMilli(),
+			HTTPMethod: "GET", ResourcePath: "/data/{service}/{proxy+}", Status: 200, ResponseLatency: 3, SourceIP: "203.0.113.9",
+			AccountID: accounts[i%2], TokenID: fmt.Sprintf("tok_%d", i%5), TokenType: "userless", Service: "tmy", Outcome: "valid",
+			Path: "/data/tmy/hourly",
+		}
+	}
+	var lines []cwlogs.Line
+	want := map[string]map[string]bool{accounts[0]: {}, accounts[1]: {}}
+	for i := range 1000 {
+		en := entry(i)
+		if i == 500 {
+			en.Service = token + strings.Repeat("x", 2000) // odd, but recordable once bounded
+		}
+		want[en.AccountID][en.RequestID] = true
+		lines = append(lines, cwlogs.Line{Timestamp: en.Time(), Message: en.Line()})
+	}
+	poisoned := entry(1000)
+	poisoned.RequestID = token + strings.Repeat("r", 3000) // no key can hold it
+	lines = append(lines[:700], append([]cwlogs.Line{{Timestamp: poisoned.Time(), Message: poisoned.Line()}}, lines[700:]...)...)
+	ev, err := cwlogs.Event(cwlogs.Batch{LogGroup: "access", LogStream: "local", Lines: lines})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := rec.Process(t.Context(), ev)
+	if err != nil {
+		t.Fatalf("one poisoned call failed the delivery: %v", err)
+	}
+	if s.Recorded != 1000 || s.Malformed != 1 {
+		t.Errorf("summary %+v, want 1,000 recorded and 1 set aside", s)
+	}
+	for _, acc := range accounts {
+		for _, r := range e.history(t, acc) {
+			if !want[acc][r.RequestID] {
+				t.Errorf("unexpected record %s in %s", r.RequestID, acc)
+			}
+			if len(r.Service) > usage.MaxService || strings.Contains(r.Service, token) {
+				t.Errorf("service kept as %q", r.Service)
+			}
+			delete(want[acc], r.RequestID)
+		}
+		if len(want[acc]) != 0 {
+			t.Errorf("%s: %d answered calls missing from the history", acc, len(want[acc]))
+		}
+	}
+	if !strings.Contains(logs.String(), SetAsideMessage) {
+		t.Errorf("the poisoned line was not logged as set aside: %s", logs.String())
+	}
+	if strings.Contains(logs.String(), token) {
+		t.Error("the set-aside log line holds the token")
+	}
+}
+
+// TestRecordsTheStoreRefusesAreSetAsideAndTheRestCount: a store that
+// refuses some records for their content answers a RejectedError; the
+// delivery succeeds, so it is not retried for ever.
+func TestRecordsTheStoreRefusesAreSetAsideAndTheRestCount(t *testing.T) {
+	rec, err := New(rejectingWriter{}, &marker{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := rec.Process(t.Context(), fixture(t, "access-log.json"))
+	if err != nil {
+		t.Fatalf("Process = %v, want the delivery done", err)
+	}
+	if s.SetAside != 1 || s.Recorded != 3 {
+		t.Errorf("summary %+v, want 1 set aside and 3 recorded", s)
+	}
+}
+
+// rejectingWriter refuses the first record and "writes" the rest.
+type rejectingWriter struct{}
+
+func (rejectingWriter) PutRecords(_ context.Context, recs []usage.Record) error {
+	return &usage.RejectedError{Records: recs[:1], Cause: errors.New("ValidationException")}
 }

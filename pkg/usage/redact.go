@@ -1,0 +1,147 @@
+package usage
+
+import (
+	"net/url"
+	"regexp"
+	"strings"
+	"unicode/utf8"
+)
+
+// Redacted stands in for a token wherever one is cut out: in a path, a
+// query, a service name, a log line. It is the one marker of the service.
+const Redacted = "{token}"
+
+// TokenParam names the token in the query string and in the feed route's
+// path (/feed/{token}/...), as PRODUCT.md fixes them.
+const TokenParam = "token"
+
+// Bounds of what a record keeps (PRODUCT.md: path and query are cut to
+// 1,024 characters). MaxService bounds a service name that was never in
+// the catalogue, so a 2,000-character {service} segment can become
+// neither a key over DynamoDB's limits nor a log line's burden.
+const (
+	MaxPath    = 1024
+	MaxQuery   = 1024
+	MaxService = 64
+	// MaxField bounds every other free-text field a log line hands the
+	// recorder (IDs, method, source IP, outcome).
+	MaxField = 128
+)
+
+// tokenLike matches what a token looks like (32 hexadecimal characters),
+// in any letter case, wherever it appears: a caller may put a token in any
+// field by mistake, and a longer hex run holds one as well.
+var tokenLike = regexp.MustCompile(`[0-9a-fA-F]{32}`)
+
+// Redact replaces anything token-shaped in s with Redacted and cuts the
+// result to at most limit bytes, on a rune boundary and as valid UTF-8.
+// Redacting before cutting means a cut can never leave a token behind.
+// It is the one function that redacts: the authorizer's context and
+// decision line, the recorder, the store and the API all go through it.
+func Redact(s string, limit int) string {
+	if tokenLike.MatchString(s) {
+		s = tokenLike.ReplaceAllLiteralString(s, Redacted)
+	}
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	if len(s) <= limit {
+		return s
+	}
+	cut := limit
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut]
+}
+
+// RequestPath rebuilds the path a caller called from its route template
+// and path parameters (as API Gateway hands them to an authorizer): the
+// token parameter becomes Redacted, every other parameter its value, then
+// the whole is redacted of anything token-shaped and cut to MaxPath.
+// Building from the template means nothing the template does not name can
+// reach a record: /feed/{token}/{service}/{proxy+} with service=tmy and
+// proxy=hourly is /feed/{token}/tmy/hourly. Parameter values are
+// re-escaped (API Gateway hands them decoded), so the path holds no quote,
+// backslash or control character: it travels through the authorizer
+// context into an access-log line that API Gateway does not JSON-escape.
+func RequestPath(resource string, params map[string]string) string {
+	var b strings.Builder
+	b.Grow(len(resource) + 16)
+	for rest := resource; rest != ""; {
+		open := strings.IndexByte(rest, '{')
+		end := strings.IndexByte(rest[max(open, 0):], '}')
+		if open < 0 || end < 0 {
+			b.WriteString(rest)
+			break
+		}
+		b.WriteString(rest[:open])
+		name := strings.TrimSuffix(rest[open+1:open+end], "+")
+		switch value, ok := params[name]; {
+		case name == TokenParam:
+			b.WriteString(Redacted)
+		case !ok:
+			b.WriteString(rest[open : open+end+1])
+		default:
+			writeEscaped(&b, value)
+		}
+		rest = rest[open+end+1:]
+	}
+	return Redact(b.String(), MaxPath)
+}
+
+// writeEscaped writes a decoded path-parameter value, escaping each
+// segment and keeping the slashes of a greedy parameter.
+func writeEscaped(b *strings.Builder, value string) {
+	for first := true; ; first = false {
+		seg, rest, more := strings.Cut(value, "/")
+		if !first {
+			b.WriteByte('/')
+		}
+		b.WriteString(escape(seg))
+		if !more {
+			return
+		}
+		value = rest
+	}
+}
+
+// Service returns a caller-named service as a record, a log line and the
+// authorizer context may hold it: escaped as a path segment (it came from
+// one, and must stay JSON-safe in an access-log line), redacted and cut to
+// MaxService. A catalogue name ("tmy") is unchanged.
+func Service(s string) string { return Redact(escape(s), MaxService) }
+
+// escape path-escapes one segment after redacting it, keeping the marker
+// readable: escaping first could glue an escape's hex digits to a token's
+// and leave part of it behind.
+func escape(seg string) string {
+	parts := strings.Split(tokenLike.ReplaceAllLiteralString(seg, Redacted), Redacted)
+	for i, p := range parts {
+		parts[i] = url.PathEscape(p)
+	}
+	return strings.Join(parts, Redacted)
+}
+
+// RequestQuery rebuilds the query string a caller sent, without the token
+// parameter, from the parameters API Gateway decoded (it hands neither an
+// authorizer nor an access log the raw query): keys sorted, each key's
+// values in the order sent, URL-encoded, redacted and cut to MaxQuery.
+// multi wins over single, as API Gateway fills both.
+func RequestQuery(single map[string]string, multi map[string][]string) string {
+	v := url.Values{}
+	for k, vs := range multi {
+		if k != TokenParam {
+			v[k] = vs
+		}
+	}
+	for k, s := range single {
+		if _, ok := multi[k]; !ok && k != TokenParam {
+			v[k] = []string{s}
+		}
+	}
+	if len(v) == 0 {
+		return ""
+	}
+	return Redact(v.Encode(), MaxQuery)
+}

@@ -1,0 +1,152 @@
+package usage_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/acmedata/tokenservice/pkg/id"
+	"github.com/acmedata/tokenservice/pkg/usage"
+)
+
+const token = "46a4eccec1414feab118287faafc5c80"
+
+func TestRedactRemovesTokensAnywhere(t *testing.T) {
+	tokenID := id.New(id.Token)
+	tests := []struct {
+		name, in, want string
+	}{
+		{"path segment", "/feed/" + token + "/tmy/hourly", "/feed/{token}/tmy/hourly"},
+		{"query string", "token=" + token, "token={token}"},
+		{"inside a segment", "/data/tmy/x" + token + "y", "/data/tmy/x{token}y"},
+		{"uppercase hex", "/feed/" + strings.ToUpper(token) + "/tmy", "/feed/{token}/tmy"},
+		{"two tokens", token + "/" + token, "{token}/{token}"},
+		{"a longer hex run", token + token[:8], "{token}" + token[:8]},
+		{"resource template", "/feed/{token}/{service}/{proxy+}", "/feed/{token}/{service}/{proxy+}"},
+		{"token ID is not a token", "/admin/tokens/" + tokenID, "/admin/tokens/" + tokenID},
+		{"31 hex characters are not a token", "/data/tmy/" + token[:31], "/data/tmy/" + token[:31]},
+		{"empty", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := usage.Redact(tt.in, usage.MaxPath)
+			if got != tt.want {
+				t.Errorf("Redact(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+			if strings.Contains(strings.ToLower(got), token) {
+				t.Errorf("Redact(%q) = %q still holds the token", tt.in, got)
+			}
+		})
+	}
+}
+
+func TestRedactCutsOnARuneBoundaryAfterRedacting(t *testing.T) {
+	long := strings.Repeat("é", 600) // 1,200 bytes
+	got := usage.Redact(long, usage.MaxPath)
+	if len(got) > usage.MaxPath || !utf8.ValidString(got) {
+		t.Errorf("cut to %d bytes, valid UTF-8 %v", len(got), utf8.ValidString(got))
+	}
+	// A token straddling the cut is redacted first, never half kept.
+	straddle := strings.Repeat("a", usage.MaxPath-10) + "/" + token
+	if got := usage.Redact(straddle, usage.MaxPath); strings.Contains(got, token[:9]) {
+		t.Errorf("a cut token left %q", got[len(got)-12:])
+	}
+	if got := usage.Redact("ok\xffok", 10); !utf8.ValidString(got) {
+		t.Errorf("invalid UTF-8 kept: %q", got)
+	}
+}
+
+func TestRequestPathIsThePathCalledWithTheTokenRedacted(t *testing.T) {
+	cases := []struct {
+		name, resource string
+		params         map[string]string
+		want           string
+	}{
+		{"feed", "/feed/{token}/{service}/{proxy+}", map[string]string{"token": token, "service": "tmy", "proxy": "a/b"}, "/feed/{token}/tmy/a/b"},
+		{"a malformed token is still the token", "/feed/{token}/{service}/{proxy+}", map[string]string{"token": "NOT-A-TOKEN", "service": "tmy", "proxy": "a"}, "/feed/{token}/tmy/a"},
+		{"data", "/data/{service}/{proxy+}", map[string]string{"service": "tmy", "proxy": "hourly"}, "/data/tmy/hourly"},
+		{"a token anywhere", "/data/{service}/{proxy+}", map[string]string{"service": token, "proxy": "x/" + strings.ToUpper(token)}, "/data/{token}/x/{token}"},
+		{"quotes and controls escaped", "/data/{service}/{proxy+}", map[string]string{"service": "tmy", "proxy": "a\"b\\c\nd"}, "/data/tmy/a%22b%5Cc%0Ad"},
+		{"no parameters", "/data/{service}/{proxy+}", nil, "/data/{service}/{proxy+}"},
+		{"broken template", "/broken/{service", map[string]string{"service": "tmy"}, "/broken/{service"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := usage.RequestPath(tc.resource, tc.params); got != tc.want {
+				t.Errorf("RequestPath(%s) = %s, want %s", tc.resource, got, tc.want)
+			}
+		})
+	}
+	huge := usage.RequestPath("/data/{service}/{proxy+}", map[string]string{"service": "tmy", "proxy": strings.Repeat("x", 5000)})
+	if len(huge) != usage.MaxPath {
+		t.Errorf("a 5,000-character path kept %d characters, want %d", len(huge), usage.MaxPath)
+	}
+}
+
+func TestRequestQueryDropsTheTokenAndRedactsTheRest(t *testing.T) {
+	cases := []struct {
+		name   string
+		single map[string]string
+		multi  map[string][]string
+		want   string
+	}{
+		{"none", nil, nil, ""},
+		{"only the token", map[string]string{"token": token}, map[string][]string{"token": {token}}, ""},
+		{"sorted, token dropped", map[string]string{"b": "2", "token": token, "a": "1"}, nil, "a=1&b=2"},
+		{"multi values kept in order", nil, map[string][]string{"x": {"2", "1"}, "token": {token}}, "x=2&x=1"},
+		{"a token under another name", map[string]string{"key": token}, nil, "key={token}"},
+		{"escaped", map[string]string{"q": `a "b"&c`}, nil, "q=a+%22b%22%26c"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := usage.RequestQuery(tc.single, tc.multi); got != tc.want {
+				t.Errorf("RequestQuery = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestServiceIsBoundedRedactedAndJSONSafe(t *testing.T) {
+	for in, want := range map[string]string{
+		"tmy":                        "tmy",
+		token:                        "{token}",
+		`a"b`:                        "a%22b",
+		strings.Repeat("s", 2000):    strings.Repeat("s", usage.MaxService),
+		"x/" + token + "/timeseries": "x%2F{token}%2Ftimeseries",
+	} {
+		if got := usage.Service(in); got != want {
+			t.Errorf("Service(%.40q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestValidateRefusesWhatCannotBecomeAKey(t *testing.T) {
+	now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	good := usage.Record{Time: now, RequestID: "r-1", AccountID: "acc_1", TokenID: "tok_1", Status: 200}
+	if err := good.Validate(now); err != nil {
+		t.Fatalf("a good record: %v", err)
+	}
+	for name, mutate := range map[string]func(*usage.Record){
+		"no request ID":        func(r *usage.Record) { r.RequestID = "" },
+		"huge request ID":      func(r *usage.Record) { r.RequestID = strings.Repeat("r", 2000) },
+		"key separator":        func(r *usage.Record) { r.AccountID = "acc#1" },
+		"token as a token ID":  func(r *usage.Record) { r.TokenID = token },
+		"space in a user ID":   func(r *usage.Record) { r.UserID = "usr 1" },
+		"no account":           func(r *usage.Record) { r.AccountID = "" },
+		"time before 2000":     func(r *usage.Record) { r.Time = time.Unix(5, 0) },
+		"time in the future":   func(r *usage.Record) { r.Time = now.Add(48 * time.Hour) },
+		"negative latency":     func(r *usage.Record) { r.LatencyMs = -1 },
+		"non-ASCII request ID": func(r *usage.Record) { r.RequestID = "réq" },
+	} {
+		r := good
+		mutate(&r)
+		err := r.Validate(now)
+		if !errors.Is(err, usage.ErrInvalidRecord) {
+			t.Errorf("%s: Validate = %v, want ErrInvalidRecord", name, err)
+		} else if strings.Contains(err.Error(), token) {
+			t.Errorf("%s: the error repeats the value: %v", name, err)
+		}
+	}
+}
