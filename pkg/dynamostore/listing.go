@@ -2,8 +2,6 @@ package dynamostore
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"strings"
@@ -33,6 +31,9 @@ type listing struct {
 	sortAttr string
 	prefix   string
 	forward  bool // oldest first; IDs are ULIDs, so key order is creation order
+	// filters are the caller's filters beyond the key range; a cursor is
+	// bound to them as to the account and the key range.
+	filters []string
 }
 
 var usersListing = listing{sortAttr: attrSK, prefix: prefixUser, forward: true}
@@ -86,7 +87,7 @@ func list[I, T any](ctx context.Context, s *Store, accountID string, l listing, 
 				continue
 			}
 			if len(out.Items) == limit { // a further match: there is a next page
-				out.NextCursor = l.cursor(last)
+				out.NextCursor = l.cursor(accountID, last)
 				return out, nil
 			}
 			out.Items, last = append(out.Items, v), raw
@@ -95,49 +96,46 @@ func list[I, T any](ctx context.Context, s *Store, accountID string, l listing, 
 			return out, nil
 		}
 		if len(out.Items) == limit {
-			out.NextCursor = l.cursor(last)
+			out.NextCursor = l.cursor(accountID, last)
 			return out, nil
 		}
 		in.ExclusiveStartKey = res.LastEvaluatedKey
 	}
 }
 
-// cursor encodes the key of item without its partition key: the partition
-// always comes from the caller's account, so a cursor cannot reach into
-// another account.
-func (l listing) cursor(item map[string]types.AttributeValue) string {
-	k := map[string]string{attrSK: stringAttr(item[attrSK])}
-	if l.sortAttr != attrSK {
-		k[l.sortAttr] = stringAttr(item[l.sortAttr])
-	}
-	b, _ := json.Marshal(k) // a map of strings always encodes
-	return base64.RawURLEncoding.EncodeToString(b)
+// scope is what the listing's cursors are bound to: the account, the key
+// range and the filters.
+func (l listing) scope(accountID string) string {
+	return paging.Scope(append([]string{accountID, l.index, l.prefix}, l.filters...)...)
+}
+
+// cursor encodes the listing's sort key of item: with the account (the
+// partition, which always comes from the caller) it is the whole key, the
+// table's sk of an index item being derived from it.
+func (l listing) cursor(accountID string, item map[string]types.AttributeValue) string {
+	return paging.EncodeCursor(l.scope(accountID), stringAttr(item[l.sortAttr]))
 }
 
 // start decodes a cursor into the ExclusiveStartKey of the listing, or
-// ErrBadCursor if it was not issued by this listing.
+// ErrBadCursor if it was not issued by this listing for this account.
 func (l listing) start(accountID, cursor string) (map[string]types.AttributeValue, error) {
 	if cursor == "" {
 		return nil, nil
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(cursor)
-	var k map[string]string
-	if err != nil || json.Unmarshal(raw, &k) != nil {
-		return nil, paging.ErrBadCursor
+	keys, err := paging.DecodeCursor(cursor, l.scope(accountID), 1)
+	if err != nil {
+		return nil, err
 	}
-	sk, sortKey := k[attrSK], k[l.sortAttr]
+	sortKey := keys[0]
 	id, ok := strings.CutPrefix(sortKey, l.prefix)
-	wantKeys := 2
-	if l.sortAttr == attrSK {
-		wantKeys = 1
-	}
-	if !ok || id == "" || len(k) != wantKeys || (l.sortAttr != attrSK && sk != tokenSK(id)) {
+	if !ok || id == "" {
 		return nil, paging.ErrBadCursor
 	}
-	key := itemKey(accountPK(accountID), sk)
-	if l.sortAttr != attrSK {
-		key[l.sortAttr] = str(sortKey)
+	if l.sortAttr == attrSK {
+		return itemKey(accountPK(accountID), sortKey), nil
 	}
+	key := itemKey(accountPK(accountID), tokenSK(id))
+	key[l.sortAttr] = str(sortKey)
 	return key, nil
 }
 

@@ -124,6 +124,7 @@ func (s *Store) ListTokens(ctx context.Context, accountID string, f tokens.Token
 	if len(values) == 0 {
 		values = nil
 	}
+	l.filters = []string{f.Service, string(f.Type), string(f.Status)}
 	return list(ctx, s, accountID, l, page, strings.Join(filters, " AND "), values,
 		func(it tokenItem) (tokens.Token, bool, error) {
 			t, err := it.token()

@@ -11,9 +11,6 @@ import (
 	"github.com/acmedata/tokenservice/pkg/paging"
 )
 
-// maxCursorLength keeps absurd cursors from reaching the store.
-const maxCursorLength = 2048
-
 // Query returns a query parameter, "" if absent. A parameter given twice
 // with different values is refused rather than silently picking one.
 func Query(req events.APIGatewayProxyRequest, name string) (string, error) {
@@ -79,7 +76,9 @@ func Page(req events.APIGatewayProxyRequest) (paging.Request, error) {
 	if p.Cursor, err = Query(req, "cursor"); err != nil {
 		return p, err
 	}
-	if len(p.Cursor) > maxCursorLength {
+	// The store decodes the cursor (paging.DecodeCursor); an absurd one
+	// stops here.
+	if len(p.Cursor) > paging.MaxCursorLength {
 		return p, paging.ErrBadCursor
 	}
 	return p, nil

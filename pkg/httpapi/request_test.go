@@ -106,7 +106,7 @@ func TestClassifyMapsEveryDomainKindAndHidesInternals(t *testing.T) {
 		{apperr.Conflict("email_taken", "taken"), 409, "email_taken"},
 		{apperr.Throttled(nil), 429, "throttled"},
 		{apperr.Unavailable(nil), 503, "store_unavailable"},
-		{paging.ErrBadCursor, 400, "invalid_cursor"},
+		{paging.ErrBadCursor, 400, "bad_cursor"},
 		{ErrBodyTooLarge, 413, "payload_too_large"},
 		{fmt.Errorf("save: %w", apperr.ErrStale), 409, "concurrent_update"},
 		{errSecretDetail, 500, "internal_error"},

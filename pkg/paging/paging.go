@@ -1,7 +1,10 @@
 // Package paging is the one shape of every listing of the HTTP API: a
 // request for a page (a limit and an opaque cursor), the page that answers
-// it, and the bounds PRODUCT.md sets (limit 1–100, default 50). The stores
-// issue and check the cursors; what a cursor holds is theirs.
+// it, and the bounds PRODUCT.md sets (limit 1–100, default 50), and the
+// one cursor codec every store uses (EncodeCursor, DecodeCursor): a
+// cursor is bound to its owner and the listing's filters, and shape- and
+// size-checked before any part of it reaches a store. Which key parts a
+// cursor holds is the store's.
 package paging
 
 import "github.com/acmedata/tokenservice/pkg/apperr"
@@ -12,9 +15,9 @@ const (
 	MaxLimit     = 100
 )
 
-// ErrBadCursor is returned by a store for a cursor it did not issue or
-// that belongs to another listing.
-var ErrBadCursor = &apperr.Error{Kind: apperr.KindInvalid, Code: "invalid_cursor", Message: "cursor is not valid for this listing"}
+// ErrBadCursor is returned for a cursor no store issued for this listing:
+// garbage, forged, or issued to another account or with other filters.
+var ErrBadCursor = &apperr.Error{Kind: apperr.KindInvalid, Code: "bad_cursor", Message: "cursor is not valid for this listing; start again without it"}
 
 // Request asks a store for one page of a listing.
 type Request struct {

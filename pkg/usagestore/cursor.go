@@ -1,45 +1,43 @@
 package usagestore
 
 import (
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
-	"encoding/json"
 	"strings"
 
 	"github.com/acmedata/tokenservice/pkg/paging"
 	"github.com/acmedata/tokenservice/pkg/usage"
 )
 
-// cursor is the opaque page cursor: the last sort key returned, and which
-// query it belongs to, so a cursor from another account or another filter
-// is refused rather than silently misread.
-type cursor struct {
-	Query string `json:"q"`
-	After string `json:"a"`
-}
+// A usage cursor is paging's cursor holding the last sort key returned,
+// bound to the query (the account and every filter), so a cursor from
+// another account or another filter is refused rather than silently
+// misread.
 
 // queryID names a query by everything but its page.
 func queryID(accountID string, f usage.Filter) string {
-	h := sha256.Sum256([]byte(strings.Join([]string{
-		accountID, f.Service, f.TokenID, f.UserID, f.From.UTC().String(), f.To.UTC().String(),
-	}, "\x00")))
-	return hex.EncodeToString(h[:8])
+	return paging.Scope(accountID, f.Service, f.TokenID, f.UserID, f.From.UTC().String(), f.To.UTC().String())
 }
 
-func encodeCursor(qid, after string) string {
-	b, _ := json.Marshal(cursor{Query: qid, After: after}) // two strings: cannot fail
-	return base64.RawURLEncoding.EncodeToString(b)
-}
+func encodeCursor(qid, after string) string { return paging.EncodeCursor(qid, after) }
 
+// decodeCursor returns the sort key a cursor of query qid holds; a key not
+// of sortKey's shape is refused before it reaches a key condition.
 func decodeCursor(s, qid string) (string, error) {
-	b, err := base64.RawURLEncoding.DecodeString(s)
+	keys, err := paging.DecodeCursor(s, qid, 1)
 	if err != nil {
+		return "", err
+	}
+	if !isSortKey(keys[0]) {
 		return "", paging.ErrBadCursor
 	}
-	var c cursor
-	if err := json.Unmarshal(b, &c); err != nil || c.Query != qid || c.After == "" {
-		return "", paging.ErrBadCursor
+	return keys[0], nil
+}
+
+// isSortKey reports whether k has sortKey's shape: 13 digits of epoch
+// milliseconds, '#', a request ID.
+func isSortKey(k string) bool {
+	millis, requestID, ok := strings.Cut(k, "#")
+	if !ok || len(millis) != 13 || requestID == "" {
+		return false
 	}
-	return c.After, nil
+	return strings.Trim(millis, "0123456789") == ""
 }

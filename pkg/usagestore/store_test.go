@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -242,6 +243,11 @@ func TestRecordsRefuseForeignCursors(t *testing.T) {
 		"another account": {newID(t), usage.Filter{}, p.NextCursor},
 		"another filter":  {acc, usage.Filter{Service: "tmy"}, p.NextCursor},
 		"garbage":         {acc, usage.Filter{}, "not-a-cursor!"},
+		// Forged in the cursor's own format: refused before the store,
+		// which would fail on a key over its size limit.
+		"sort key over DynamoDB's 1,024 bytes": {acc, usage.Filter{}, paging.EncodeCursor(queryID(acc, usage.Filter{}), "1700000000000#"+strings.Repeat("r", 1100))},
+		"sort key of another shape":            {acc, usage.Filter{}, paging.EncodeCursor(queryID(acc, usage.Filter{}), "~~~")},
+		"two keys":                             {acc, usage.Filter{}, paging.EncodeCursor(queryID(acc, usage.Filter{}), "1700000000000#a", "b")},
 	} {
 		if _, err := e.store.Records(e.ctx, tc.acc, tc.f, paging.Request{Limit: 1, Cursor: tc.cursor}); !errors.Is(err, paging.ErrBadCursor) {
 			t.Errorf("%s: %v, want ErrBadCursor", name, err)

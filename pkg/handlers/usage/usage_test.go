@@ -134,7 +134,7 @@ func TestUsageRefusesBadFiltersWith400(t *testing.T) {
 		{"bad to", url.Values{"to": {"2025-13-01T00:00:00Z"}}, "invalid_to"},
 		{"from after to", url.Values{"from": {"2025-03-02T00:00:00Z"}, "to": {"2025-03-01T00:00:00Z"}}, "invalid_time_range"},
 		{"limit too big", url.Values{"limit": {"101"}}, "invalid_limit"},
-		{"bad cursor", url.Values{"cursor": {"bm90IGEgY3Vyc29y"}}, "invalid_cursor"},
+		{"bad cursor", url.Values{"cursor": {"bm90IGEgY3Vyc29y"}}, "bad_cursor"},
 		{"two services", url.Values{"service": {"tmy", "timeseries"}}, "invalid_service"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

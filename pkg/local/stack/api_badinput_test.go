@@ -1,9 +1,15 @@
 package stack
 
 import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
+	"github.com/acmedata/tokenservice/pkg/httpapi"
 	"github.com/acmedata/tokenservice/pkg/tokens"
 )
 
@@ -129,4 +135,46 @@ func TestSettingsAtTheEdgesOfDynamoDBsNumberRangeAreKept(t *testing.T) {
 			t.Errorf("setting %s = %v, want %v", k, got.Settings[k], v)
 		}
 	}
+}
+
+// TestCursorsAreBoundToTheirAccountAndFilters: a cursor works only for the
+// account and the filters it was issued to; anywhere else it is a 400
+// bad_cursor, never a page from someone else's position.
+func TestCursorsAreBoundToTheirAccountAndFilters(t *testing.T) {
+	a := newAPI(t)
+	accA, accB := a.createAccount(t, "tmy"), a.createAccount(t, "tmy")
+	for _, acc := range []account{accA, accB} {
+		for i := range 2 {
+			a.createUser(t, acc, fmt.Sprintf("u%d@example.com", i))
+			a.issue(t, acc, "tmy", nil)
+		}
+	}
+	next := func(path string) string {
+		t.Helper()
+		page := want[httpapi.List[json.RawMessage]](t, a.call(t, "GET", path, accA.Key, nil), http.StatusOK)
+		if page.NextCursor == nil {
+			t.Fatalf("GET %s: no nextCursor", path)
+		}
+		return url.QueryEscape(*page.NextCursor)
+	}
+	users, tokenCursor := next("/admin/users?limit=1"), next("/admin/services/tmy/tokens?limit=1")
+	huge := base64.RawURLEncoding.EncodeToString([]byte(`{"s":"0000000000000000","k":["` + strings.Repeat("9", 1100) + `"]}`))
+	for _, tc := range []struct {
+		name, key, path string
+	}{
+		{"users cursor in another account", accB.Key, "/admin/users?cursor=" + users},
+		{"tokens cursor in another account", accB.Key, "/admin/services/tmy/tokens?cursor=" + tokenCursor},
+		{"tokens cursor with another status", accA.Key, "/admin/services/tmy/tokens?status=active&cursor=" + tokenCursor},
+		{"tokens cursor with another type", accA.Key, "/admin/services/tmy/tokens?type=userless&cursor=" + tokenCursor},
+		{"users cursor for tokens", accA.Key, "/admin/services/tmy/tokens?cursor=" + users},
+		{"tokens cursor in the usage history", accA.Key, "/admin/usage?cursor=" + tokenCursor},
+		{"forged cursor with a key over DynamoDB's size", accA.Key, "/admin/usage?cursor=" + huge},
+		{"forged tokens cursor with a key over DynamoDB's size", accA.Key, "/admin/services/tmy/tokens?cursor=" + huge},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			wantError(t, a.call(t, "GET", tc.path, tc.key, nil), http.StatusBadRequest, "bad_cursor")
+		})
+	}
+	want[httpapi.List[json.RawMessage]](t, a.call(t, "GET", "/admin/users?cursor="+users, accA.Key, nil), http.StatusOK)
+	want[httpapi.List[json.RawMessage]](t, a.call(t, "GET", "/admin/services/tmy/tokens?cursor="+tokenCursor, accA.Key, nil), http.StatusOK)
 }

@@ -14,7 +14,6 @@ package memstore
 import (
 	"cmp"
 	"context"
-	"encoding/base64"
 	"maps"
 	"slices"
 	"strings"
@@ -190,7 +189,7 @@ func (s *Store) ListUsers(_ context.Context, accountID string, page paging.Reque
 		}
 	}
 	slices.SortFunc(all, func(a, b tokens.User) int { return cmp.Compare(a.ID, b.ID) })
-	return paginate(all, "users", false, page, func(u tokens.User) string { return u.ID })
+	return paginate(all, paging.Scope(accountID, "users"), false, page, func(u tokens.User) string { return u.ID })
 }
 
 // SaveUser implements tokens.UserStore.
@@ -324,7 +323,7 @@ func (s *Store) ListTokens(_ context.Context, accountID string, f tokens.TokenFi
 	slices.Reverse(all)
 	// The listing's identity is part of the cursor, as in the DynamoDB
 	// store, where a per-user listing reads another index.
-	return paginate(all, "tokens/"+f.Service+"/"+f.UserID, true, page, func(t tokens.Token) string { return t.ID })
+	return paginate(all, paging.Scope(accountID, "tokens", f.Service, f.UserID, string(f.Type), string(f.Status)), true, page, func(t tokens.Token) string { return t.ID })
 }
 
 // EarliestActiveToken implements tokens.TokenStore.
@@ -457,25 +456,25 @@ func (s *Store) Credential(_ context.Context, secretHash string) (tokens.Credent
 // ---- pagination ----
 
 // paginate returns the page of sorted that follows the cursor; sorted is in
-// ascending key order, or descending when desc. A cursor names the listing
-// it belongs to and the key of the last item it returned, which need not
-// exist any more.
-func paginate[T any](sorted []T, listing string, desc bool, page paging.Request, key func(T) string) (paging.Page[T], error) {
+// ascending key order, or descending when desc. A cursor is paging's,
+// bound to scope (the account and the listing's filters, as in the
+// DynamoDB store), and holds the key of the last item it returned, which
+// need not exist any more.
+func paginate[T any](sorted []T, scope string, desc bool, page paging.Request, key func(T) string) (paging.Page[T], error) {
 	start := 0
 	if page.Cursor != "" {
-		raw, err := base64.RawURLEncoding.DecodeString(page.Cursor)
-		last, ok := strings.CutPrefix(string(raw), listing+"|")
-		if err != nil || !ok || last == "" {
-			return paging.Page[T]{}, paging.ErrBadCursor
+		keys, err := paging.DecodeCursor(page.Cursor, scope, 1)
+		if err != nil {
+			return paging.Page[T]{}, err
 		}
-		for start < len(sorted) && !follows(key(sorted[start]), last, desc) {
+		for start < len(sorted) && !follows(key(sorted[start]), keys[0], desc) {
 			start++
 		}
 	}
 	end := min(start+max(page.Limit, 1), len(sorted))
 	out := paging.Page[T]{Items: slices.Clone(sorted[start:end])}
 	if end < len(sorted) && end > start {
-		out.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(listing + "|" + key(sorted[end-1])))
+		out.NextCursor = paging.EncodeCursor(scope, key(sorted[end-1]))
 	}
 	return out, nil
 }
