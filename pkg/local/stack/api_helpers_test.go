@@ -32,28 +32,8 @@ type api struct {
 	stack       *Stack
 	logs        lockedBuffer // every function's log lines
 
-	logs syncBuffer // every function's and the gateway's log lines
-
 	mu      sync.Mutex
 	secrets []string // every token and API key the API has shown
-}
-
-// syncBuffer is a bytes.Buffer the stack's goroutines may write at once.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // newAPI starts the stack for one test. When the test ends it checks that
