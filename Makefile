@@ -37,8 +37,8 @@ help: ## List the targets
 run: ## Run the whole service locally (API on PORT, DynamoDB Local on DYNAMODB_PORT)
 	PORT=$(PORT) DYNAMODB_PORT=$(DYNAMODB_PORT) $(GO) run ./scripts/localstack
 
-test: ## Run every test; storage tests start their own DynamoDB Local
-	$(GO) test -count=1 -timeout 25m ./...
+test: ## Run every test with the race detector; storage tests start their own DynamoDB Local
+	$(GO) test -race -count=1 -timeout 40m ./...
 
 lint: $(STATICCHECK) $(ACTIONLINT) ## gofmt, go vet, staticcheck and actionlint (all run, then any failure fails)
 	@status=0; \
