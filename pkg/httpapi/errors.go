@@ -81,8 +81,17 @@ func ErrorResponse(err error) events.APIGatewayProxyResponse {
 	return raw(status, ErrorBody(code, message))
 }
 
-// JSON answers v as a JSON body with status; a nil v answers no body.
+// JSON answers v as a JSON body with status (a Text as it is); a nil v
+// answers no body.
 func JSON(status int, v any) events.APIGatewayProxyResponse {
+	if t, ok := v.(Text); ok {
+		h := securityHeaders()
+		for k, v := range t.Headers {
+			h[k] = v
+		}
+		h["Content-Type"] = t.ContentType
+		return events.APIGatewayProxyResponse{StatusCode: status, Headers: h, Body: t.Body}
+	}
 	if v == nil {
 		return events.APIGatewayProxyResponse{StatusCode: status, Headers: securityHeaders()}
 	}
@@ -91,6 +100,14 @@ func JSON(status int, v any) events.APIGatewayProxyResponse {
 		return ErrorResponse(err)
 	}
 	return raw(status, b)
+}
+
+// Text is a handler's answer that is not JSON (a CSV download): sent as it
+// is, with its content type and headers beside the usual ones.
+type Text struct {
+	ContentType string
+	Headers     map[string]string
+	Body        string
 }
 
 func raw(status int, body []byte) events.APIGatewayProxyResponse {

@@ -76,6 +76,7 @@ var (
 	DeleteToken      = Route{http.MethodDelete, "/admin/tokens/{tokenId}", Manage, APIKeyAuth}
 	CloneToken       = Route{http.MethodPost, "/admin/tokens/{tokenId}/clone", Clone, APIKeyAuth}
 	ListUsage        = Route{http.MethodGet, "/admin/usage", Usage, APIKeyAuth}
+	UsageSummary     = Route{http.MethodGet, "/admin/usage/summary", Usage, APIKeyAuth}
 )
 
 // All is every route of the service.
@@ -110,6 +111,7 @@ var All = []Route{
 	DeleteToken,
 	CloneToken,
 	ListUsage,
+	UsageSummary,
 }
 
 // Of returns the routes fn serves, in the order of All.

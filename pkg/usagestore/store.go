@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/acmedata/tokenservice/pkg/dynamoerr"
 	"github.com/acmedata/tokenservice/pkg/paging"
@@ -23,6 +24,7 @@ import (
 type API interface {
 	BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error)
 	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
 }
 
 var _ API = (*dynamodb.Client)(nil)
@@ -76,23 +78,78 @@ func New(api API, table string, opts ...Option) (*Store, error) {
 	return s, nil
 }
 
-// PutRecords stores recs. A record already stored (same request ID and
-// time) is overwritten with the same content, so a redelivered batch
-// changes nothing.
+// PutRecords stores recs and adds them to the hourly counts. A record
+// already stored (same request ID and time) is overwritten with the same
+// content and not counted again, so a redelivered batch changes nothing.
+// Records DynamoDB refuses for their content (a ValidationException, which
+// no retry cures) are left out and reported in a *usage.RejectedError once
+// the rest are stored and counted.
 func (s *Store) PutRecords(ctx context.Context, recs []usage.Record) error {
-	reqs, err := s.writeRequests(recs)
+	unique, reqs, err := s.writeRequests(recs)
 	if err != nil {
 		return err
 	}
+	rejected, err := s.putItems(ctx, reqs)
+	if err != nil {
+		return err
+	}
+	var refused []usage.Record
+	if len(rejected) > 0 {
+		kept := unique[:0:0]
+		for i, r := range unique {
+			if rejected[i] {
+				refused = append(refused, r)
+			} else {
+				kept = append(kept, r)
+			}
+		}
+		unique = kept
+	}
+	if err := s.addCounts(ctx, unique); err != nil {
+		return err
+	}
+	if len(refused) > 0 {
+		return &usage.RejectedError{Records: refused, Cause: errRefusedItem}
+	}
+	return nil
+}
+
+// errRefusedItem is the cause of a RejectedError: it names no value.
+var errRefusedItem = errors.New("usagestore: DynamoDB refused the item (ValidationException)")
+
+// putItems writes reqs in batches, a few in flight, and returns the
+// indexes of the requests DynamoDB refused for their content.
+func (s *Store) putItems(ctx context.Context, reqs []types.WriteRequest) (map[int]bool, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	batches := make(chan []types.WriteRequest)
+	batches := make(chan int)
 	errs := make(chan error, writers)
-	var wg sync.WaitGroup
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		rejected = map[int]bool{}
+	)
 	for range min(writers, (len(reqs)+batchSize-1)/batchSize) {
 		wg.Go(func() {
-			for b := range batches {
-				if err := s.writeBatch(ctx, b); err != nil {
+			for start := range batches {
+				b := reqs[start:min(start+batchSize, len(reqs))]
+				err := s.writeBatch(ctx, b)
+				if isValidation(err) {
+					// One item spoils the whole request: find it by
+					// writing each alone, and keep the rest.
+					err = nil
+					for i := range b {
+						if e := s.writeBatch(ctx, b[i:i+1]); isValidation(e) {
+							mu.Lock()
+							rejected[start+i] = true
+							mu.Unlock()
+						} else if e != nil {
+							err = e
+							break
+						}
+					}
+				}
+				if err != nil {
 					errs <- err
 					cancel() // the delivery fails as a whole: stop early
 					return
@@ -102,7 +159,7 @@ func (s *Store) PutRecords(ctx context.Context, recs []usage.Record) error {
 	}
 	for start := 0; start < len(reqs) && ctx.Err() == nil; start += batchSize {
 		select {
-		case batches <- reqs[start:min(start+batchSize, len(reqs))]:
+		case batches <- start:
 		case <-ctx.Done():
 		}
 	}
@@ -113,28 +170,35 @@ func (s *Store) PutRecords(ctx context.Context, recs []usage.Record) error {
 	for err := range errs {
 		all = append(all, err)
 	}
-	return errors.Join(all...)
+	return rejected, errors.Join(all...)
 }
 
-// writeRequests marshals recs, keeping one request per key: a batch must
-// not name the same key twice, and a line delivered twice in one batch is
-// the same call.
-func (s *Store) writeRequests(recs []usage.Record) ([]types.WriteRequest, error) {
+// isValidation reports DynamoDB refusing a request for what it holds.
+func isValidation(err error) bool {
+	var api smithy.APIError
+	return errors.As(err, &api) && api.ErrorCode() == "ValidationException"
+}
+
+// writeRequests keeps one record per request ID (a line delivered twice
+// in one batch is the same call, and a batch must not name a key twice)
+// and marshals each.
+func (s *Store) writeRequests(recs []usage.Record) ([]usage.Record, []types.WriteRequest, error) {
 	seen := make(map[string]bool, len(recs))
+	unique := make([]usage.Record, 0, len(recs))
 	reqs := make([]types.WriteRequest, 0, len(recs))
 	for _, r := range recs {
-		it := newItem(r)
-		if seen[it.PK+"\x00"+it.SK] {
+		if seen[r.RequestID] {
 			continue
 		}
-		seen[it.PK+"\x00"+it.SK] = true
-		av, err := it.marshal()
+		seen[r.RequestID] = true
+		av, err := newItem(r).marshal()
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
+		unique = append(unique, r)
 		reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: av}})
 	}
-	return reqs, nil
+	return unique, reqs, nil
 }
 
 // writeBatch writes up to 25 requests, retrying what DynamoDB leaves

@@ -59,7 +59,18 @@ func (e *env) call(accountID, userID string, ago time.Duration) usage.Record {
 // get sends the fixture GET /admin/usage for accountID with query q.
 func (e *env) get(accountID string, q url.Values) (int, map[string]json.RawMessage) {
 	e.t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "..", "events", "usage", "list.json"))
+	resp := e.serve("list.json", accountID, q)
+	var body map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(resp.Body), &body); err != nil {
+		e.t.Fatalf("body %q: %v", resp.Body, err)
+	}
+	return resp.StatusCode, body
+}
+
+// serve sends the fixture events/usage/<fixture> for accountID with query q.
+func (e *env) serve(fixture, accountID string, q url.Values) events.APIGatewayProxyResponse {
+	e.t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "..", "events", "usage", fixture))
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -76,11 +87,7 @@ func (e *env) get(accountID string, q url.Values) (int, map[string]json.RawMessa
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	var body map[string]json.RawMessage
-	if err := json.Unmarshal([]byte(resp.Body), &body); err != nil {
-		e.t.Fatalf("body %q: %v", resp.Body, err)
-	}
-	return resp.StatusCode, body
+	return resp
 }
 
 func TestUsageListsTheAccountsCallsNewestFirstAcrossPages(t *testing.T) {

@@ -1,0 +1,325 @@
+package usagestore
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/acmedata/tokenservice/pkg/usage"
+)
+
+// Count items live in the usage table beside the records, under keys no
+// record uses and without the index attributes, so no index holds them:
+//
+//	account  pk COUNT#<account>                  sk <hour>#<service>
+//	token    pk COUNT#<account>#TOKEN#<shard>     sk <token ID>#<hour>#<service>
+//	user     pk COUNT#<account>#USER#<shard>      sk <user ID>#<hour>#<service>
+//	applied  pk COUNT#<account>#APPLIED           sk <hour>#<chunk ID>
+//
+// <hour> is the hour's start in epoch seconds, ten digits, so keys sort by
+// time. Each count item holds c2, c4, c5 and n (calls by status class and
+// in all) and expires CountRetention after its hour.
+//
+// A delivery's calls are grouped by account and hour into chunks, and each
+// chunk's counts are added in one transaction with an "applied" marker
+// item named by a digest of the chunk's request IDs, on the condition that
+// the marker does not exist yet. A redelivered batch makes the same chunks:
+// their markers exist, the transactions are refused, nothing counts twice.
+const (
+	countPrefix = "COUNT#"
+	// countShards spreads one account's token and user counts over
+	// partitions: a hot account updates many of them per delivery.
+	countShards = 4
+	// maxCountActions is TransactWriteItems' limit of 100 actions, less
+	// the marker.
+	maxCountActions = 99
+	// appliedRetention keeps a chunk's marker as long as its delivery may
+	// come back: Lambda's retries, then 14 days in the failure queue.
+	appliedRetention = 15 * 24 * time.Hour
+	maxConflictTries = 8
+)
+
+type countKey struct {
+	pk, sk                   string
+	tokenID, userID, service string
+	hour                     int64
+}
+
+func hourKey(t time.Time) string { return fmt.Sprintf("%010d", t.Unix()) }
+
+func countShard(id string) string {
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	return strconv.Itoa(int(h.Sum32() % countShards))
+}
+
+func accountCountPK(account string) string { return countPrefix + account }
+func tokenCountPK(account, tokenID string) string {
+	return countPrefix + account + "#TOKEN#" + countShard(tokenID)
+}
+func userCountPK(account, userID string) string {
+	return countPrefix + account + "#USER#" + countShard(userID)
+}
+
+// countKeys lists the counts one call adds to.
+func countKeys(r usage.Record, hour time.Time) []countKey {
+	h := hourKey(hour)
+	keys := []countKey{
+		{pk: accountCountPK(r.AccountID), sk: h + "#" + r.Service, service: r.Service, hour: hour.Unix()},
+		{pk: tokenCountPK(r.AccountID, r.TokenID), sk: r.TokenID + "#" + h + "#" + r.Service, tokenID: r.TokenID, userID: r.UserID, service: r.Service, hour: hour.Unix()},
+	}
+	if r.UserID != "" {
+		keys = append(keys, countKey{pk: userCountPK(r.AccountID, r.UserID), sk: r.UserID + "#" + h + "#" + r.Service, userID: r.UserID, service: r.Service, hour: hour.Unix()})
+	}
+	return keys
+}
+
+// chunk is calls of one account and hour whose counts one transaction adds.
+type chunk struct {
+	account string
+	hour    time.Time
+	ids     []string
+	counts  map[countKey]usage.Counts
+	order   []countKey
+}
+
+// chunks groups recs (validated, one per request ID) into chunks of at
+// most maxCountActions counts. The grouping depends only on the records,
+// never on their order, so a redelivery makes the same chunks.
+func chunks(recs []usage.Record) []*chunk {
+	sorted := slices.Clone(recs)
+	slices.SortFunc(sorted, func(a, b usage.Record) int {
+		return strings.Compare(
+			a.AccountID+"\x00"+hourKey(a.Time.Truncate(time.Hour))+"\x00"+a.TokenID+"\x00"+a.Service+"\x00"+a.RequestID,
+			b.AccountID+"\x00"+hourKey(b.Time.Truncate(time.Hour))+"\x00"+b.TokenID+"\x00"+b.Service+"\x00"+b.RequestID)
+	})
+	var out []*chunk
+	var cur *chunk
+	for _, r := range sorted {
+		hour := r.Time.UTC().Truncate(time.Hour)
+		keys := countKeys(r, hour)
+		fresh := 0
+		if cur != nil {
+			for _, k := range keys {
+				if _, ok := cur.counts[k]; !ok {
+					fresh++
+				}
+			}
+		}
+		if cur == nil || cur.account != r.AccountID || !cur.hour.Equal(hour) || len(cur.counts)+fresh > maxCountActions {
+			cur = &chunk{account: r.AccountID, hour: hour, counts: map[countKey]usage.Counts{}}
+			out = append(out, cur)
+		}
+		cur.ids = append(cur.ids, r.RequestID)
+		for _, k := range keys {
+			if _, ok := cur.counts[k]; !ok {
+				cur.order = append(cur.order, k)
+			}
+			cur.counts[k] = cur.counts[k].Add(usage.CountsOf(r.Status))
+		}
+	}
+	return out
+}
+
+// id names the chunk by its calls.
+func (c *chunk) id() string {
+	sum := sha256.Sum256([]byte(strings.Join(c.ids, "\x00")))
+	return hex.EncodeToString(sum[:12])
+}
+
+// addCounts adds the counts of recs, idempotently (see above).
+func (s *Store) addCounts(ctx context.Context, recs []usage.Record) error {
+	var errs []error
+	for _, c := range chunks(recs) {
+		if err := s.applyChunk(ctx, c); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (s *Store) applyChunk(ctx context.Context, c *chunk) error {
+	table := aws.String(s.table)
+	items := []types.TransactWriteItem{{Put: &types.Put{
+		TableName: table,
+		Item: map[string]types.AttributeValue{
+			attrPK: str(countPrefix + c.account + "#APPLIED"), attrSK: str(hourKey(c.hour) + "#" + c.id()),
+			"expiresAt": num(c.hour.Add(appliedRetention).Unix()),
+		},
+		ConditionExpression: aws.String("attribute_not_exists(pk)"),
+	}}}
+	expires := c.hour.Add(usage.CountRetention).Unix()
+	for _, k := range c.order {
+		n := c.counts[k]
+		names := map[string]string{"#h": "hour", "#s": attrService}
+		values := map[string]types.AttributeValue{
+			":c2": num(n.Class2xx), ":c4": num(n.Class4xx), ":c5": num(n.Class5xx), ":n": num(n.Total),
+			":h": num(k.hour), ":s": str(k.service), ":e": num(expires),
+		}
+		set := "SET #h = :h, #s = :s, expiresAt = :e"
+		if k.tokenID != "" {
+			set += ", tokenId = :t"
+			values[":t"] = str(k.tokenID)
+		}
+		if k.userID != "" {
+			set += ", userId = :u"
+			values[":u"] = str(k.userID)
+		}
+		items = append(items, types.TransactWriteItem{Update: &types.Update{
+			TableName:                 table,
+			Key:                       map[string]types.AttributeValue{attrPK: str(k.pk), attrSK: str(k.sk)},
+			UpdateExpression:          aws.String(set + " ADD c2 :c2, c4 :c4, c5 :c5, n :n"),
+			ExpressionAttributeNames:  names,
+			ExpressionAttributeValues: values,
+		}})
+	}
+	backoff := minBackoff
+	for attempt := 1; ; attempt++ {
+		_, err := s.api.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+		var canceled *types.TransactionCanceledException
+		if err == nil || !errors.As(err, &canceled) {
+			if err != nil {
+				return fmt.Errorf("usagestore: add counts: %w", storeErr(err))
+			}
+			return nil
+		}
+		if len(canceled.CancellationReasons) > 0 && aws.ToString(canceled.CancellationReasons[0].Code) == "ConditionalCheckFailed" {
+			return nil // this chunk was counted by an earlier delivery
+		}
+		if attempt == maxConflictTries {
+			return fmt.Errorf("usagestore: add counts: %w", storeErr(err))
+		}
+		// Concurrent deliveries of one account conflict on its counts:
+		// wait with full jitter and try again.
+		select {
+		case <-time.After(rand.N(backoff) + time.Millisecond):
+		case <-ctx.Done():
+			return fmt.Errorf("usagestore: add counts: %w", ctx.Err())
+		}
+		backoff = min(2*backoff, maxBackoff)
+	}
+}
+
+func num(n int64) types.AttributeValue {
+	return &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)}
+}
+
+// countItem is a count item as read.
+type countItem struct {
+	SK      string `dynamodbav:"sk"`
+	Hour    int64  `dynamodbav:"hour"`
+	Service string `dynamodbav:"service"`
+	TokenID string `dynamodbav:"tokenId"`
+	UserID  string `dynamodbav:"userId"`
+	C2      int64  `dynamodbav:"c2"`
+	C4      int64  `dynamodbav:"c4"`
+	C5      int64  `dynamodbav:"c5"`
+	N       int64  `dynamodbav:"n"`
+}
+
+// Summary returns accountID's call counts per interval (and group) in the
+// query's window. Each read is a Query of one
+// account's count items within the window; filters on what the key does
+// not hold are applied as the items are summed.
+func (s *Store) Summary(ctx context.Context, accountID string, q usage.SummaryQuery) (usage.Summary, error) {
+	from, to, ok := q.Window(s.now())
+	if !ok {
+		return usage.Summary{From: from, To: from}, nil
+	}
+	lastHour := to.Add(-time.Hour)
+	type read struct {
+		pk, lo, hi string
+		byHour     bool // the sort key is not time-ordered: filter on hour
+	}
+	var reads []read
+	inWindow := func(prefix string) read {
+		return read{lo: prefix + hourKey(from), hi: prefix + hourKey(lastHour) + "#~"}
+	}
+	all := func(pk func(shard int) string) {
+		for shard := range countShards {
+			reads = append(reads, read{pk: pk(shard), byHour: true})
+		}
+	}
+	switch {
+	case q.TokenID != "":
+		r := inWindow(q.TokenID + "#")
+		r.pk = tokenCountPK(accountID, q.TokenID)
+		reads = append(reads, r)
+	case q.GroupBy == usage.GroupByToken:
+		all(func(shard int) string { return countPrefix + accountID + "#TOKEN#" + strconv.Itoa(shard) })
+	case q.UserID != "":
+		r := inWindow(q.UserID + "#")
+		r.pk = userCountPK(accountID, q.UserID)
+		reads = append(reads, r)
+	case q.GroupBy == usage.GroupByUser:
+		all(func(shard int) string { return countPrefix + accountID + "#USER#" + strconv.Itoa(shard) })
+	default:
+		r := inWindow("")
+		r.pk = accountCountPK(accountID)
+		reads = append(reads, r)
+	}
+	sums := map[[2]string]usage.Counts{}
+	for _, r := range reads {
+		in := &dynamodb.QueryInput{
+			TableName:                 aws.String(s.table),
+			KeyConditionExpression:    aws.String("pk = :pk"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(r.pk)},
+		}
+		if r.byHour {
+			in.FilterExpression = aws.String("#h BETWEEN :from AND :last")
+			in.ExpressionAttributeNames = map[string]string{"#h": "hour"}
+			in.ExpressionAttributeValues[":from"], in.ExpressionAttributeValues[":last"] = num(from.Unix()), num(lastHour.Unix())
+		} else {
+			in.KeyConditionExpression = aws.String("pk = :pk AND sk BETWEEN :lo AND :hi")
+			in.ExpressionAttributeValues[":lo"], in.ExpressionAttributeValues[":hi"] = str(r.lo), str(r.hi)
+		}
+		for {
+			out, err := s.api.Query(ctx, in)
+			if err != nil {
+				return usage.Summary{}, fmt.Errorf("usagestore: query counts: %w", storeErr(err))
+			}
+			var items []countItem
+			if err := attributevalue.UnmarshalListOfMaps(out.Items, &items); err != nil {
+				return usage.Summary{}, fmt.Errorf("usagestore: unmarshal counts: %w", err)
+			}
+			for _, it := range items {
+				if (q.Service != "" && it.Service != q.Service) || (q.UserID != "" && it.UserID != q.UserID) {
+					continue
+				}
+				group := map[usage.GroupBy]string{usage.GroupByToken: it.TokenID, usage.GroupByUser: it.UserID, usage.GroupByService: it.Service}[q.GroupBy]
+				start := time.Unix(it.Hour, 0).UTC().Truncate(q.Interval.Duration())
+				k := [2]string{start.Format(time.RFC3339), group}
+				sums[k] = sums[k].Add(usage.Counts{Class2xx: it.C2, Class4xx: it.C4, Class5xx: it.C5, Total: it.N})
+			}
+			if out.LastEvaluatedKey == nil {
+				break
+			}
+			in.ExclusiveStartKey = out.LastEvaluatedKey
+		}
+	}
+	out := make([]usage.Bucket, 0, len(sums))
+	for k, c := range sums {
+		start, _ := time.Parse(time.RFC3339, k[0])
+		out = append(out, usage.Bucket{Start: start, Group: k[1], Counts: c})
+	}
+	slices.SortFunc(out, func(a, b usage.Bucket) int {
+		if c := a.Start.Compare(b.Start); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Group, b.Group)
+	})
+	return usage.Summary{From: from, To: to, Buckets: out}, nil
+}

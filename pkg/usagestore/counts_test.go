@@ -1,0 +1,134 @@
+package usagestore
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/acmedata/tokenservice/pkg/usage"
+)
+
+// summarise is Summary that fails the test on error.
+func (e *env) summarise(t *testing.T, acc string, q usage.SummaryQuery) []usage.Bucket {
+	t.Helper()
+	got, err := e.store.Summary(e.ctx, acc, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got.Buckets
+}
+
+func bucketsString(bs []usage.Bucket) string {
+	s := ""
+	for _, b := range bs {
+		s += fmt.Sprintf("[%s %q 2xx=%d 4xx=%d 5xx=%d n=%d]", b.Start.Format("01-02T15"), b.Group, b.Counts.Class2xx, b.Counts.Class4xx, b.Counts.Class5xx, b.Counts.Total)
+	}
+	return s
+}
+
+func TestCountsAreHourlyAndARedeliveredBatchCountsOnce(t *testing.T) {
+	e := newEnv(t)
+	acc, tok := newID(t), newID(t)
+	var recs []usage.Record
+	for i, status := range []int{200, 200, 403, 401, 500, 302} {
+		r := e.record(t, acc, tok, "", "tmy", time.Duration(i)*time.Second)
+		r.Status = status
+		recs = append(recs, r)
+	}
+	e.put(t, recs...)
+	e.put(t, recs...) // the same batch again
+	slices.Reverse(recs)
+	e.put(t, recs...) // and in another order
+	got := e.summarise(t, acc, usage.SummaryQuery{Interval: usage.Hour})
+	var total usage.Counts
+	for _, b := range got {
+		total = total.Add(b.Counts)
+	}
+	if want := (usage.Counts{Class2xx: 2, Class4xx: 2, Class5xx: 1, Total: 6}); total != want {
+		t.Errorf("counts %s, want %+v once", bucketsString(got), want)
+	}
+}
+
+func TestSummaryGroupsAndFilters(t *testing.T) {
+	e := newEnv(t)
+	acc, user, tokA, tokB := newID(t), newID(t), newID(t), newID(t)
+	hour := e.now.Truncate(time.Hour)
+	if e.now.Sub(hour) < 3*time.Minute {
+		hour = hour.Add(-time.Hour) // keep every call of "this hour" inside it
+	}
+	at := func(h int) time.Duration { return e.now.Sub(hour.Add(time.Duration(-h)*time.Hour + time.Minute)) }
+	e.put(t,
+		e.record(t, acc, tokA, user, "tmy", at(0)),
+		e.record(t, acc, tokA, user, "tmy", at(0)),
+		e.record(t, acc, tokB, "", "timeseries", at(0)),
+		e.record(t, acc, tokB, "", "timeseries", at(2)),
+		e.record(t, newID(t), tokA, user, "tmy", at(0)), // another account
+	)
+	h := func(n int) string { return hour.Add(time.Duration(-n) * time.Hour).Format("01-02T15") }
+	for _, tc := range []struct {
+		name string
+		q    usage.SummaryQuery
+		want string
+	}{
+		{"account", usage.SummaryQuery{Interval: usage.Hour},
+			fmt.Sprintf(`[%s "" 2xx=1 4xx=0 5xx=0 n=1][%s "" 2xx=3 4xx=0 5xx=0 n=3]`, h(2), h(0))},
+		{"by service", usage.SummaryQuery{Interval: usage.Hour, GroupBy: usage.GroupByService},
+			fmt.Sprintf(`[%s "timeseries" 2xx=1 4xx=0 5xx=0 n=1][%s "timeseries" 2xx=1 4xx=0 5xx=0 n=1][%s "tmy" 2xx=2 4xx=0 5xx=0 n=2]`, h(2), h(0), h(0))},
+		{"by token", usage.SummaryQuery{Interval: usage.Hour, GroupBy: usage.GroupByToken},
+			fmt.Sprintf(`[%s %q 2xx=1 4xx=0 5xx=0 n=1][%s %q 2xx=2 4xx=0 5xx=0 n=2][%s %q 2xx=1 4xx=0 5xx=0 n=1]`, h(2), tokB, h(0), tokA, h(0), tokB)},
+		{"by user", usage.SummaryQuery{Interval: usage.Hour, GroupBy: usage.GroupByUser},
+			fmt.Sprintf(`[%s %q 2xx=2 4xx=0 5xx=0 n=2]`, h(0), user)},
+		{"one token", usage.SummaryQuery{Interval: usage.Hour, Filter: usage.Filter{TokenID: tokB}},
+			fmt.Sprintf(`[%s "" 2xx=1 4xx=0 5xx=0 n=1][%s "" 2xx=1 4xx=0 5xx=0 n=1]`, h(2), h(0))},
+		{"one user", usage.SummaryQuery{Interval: usage.Hour, Filter: usage.Filter{UserID: user}},
+			fmt.Sprintf(`[%s "" 2xx=2 4xx=0 5xx=0 n=2]`, h(0))},
+		{"one service", usage.SummaryQuery{Interval: usage.Hour, Filter: usage.Filter{Service: "tmy"}},
+			fmt.Sprintf(`[%s "" 2xx=2 4xx=0 5xx=0 n=2]`, h(0))},
+		{"from", usage.SummaryQuery{Interval: usage.Hour, Filter: usage.Filter{From: hour.Add(-time.Hour)}},
+			fmt.Sprintf(`[%s "" 2xx=3 4xx=0 5xx=0 n=3]`, h(0))},
+		{"a token of another account", usage.SummaryQuery{Interval: usage.Hour, Filter: usage.Filter{TokenID: newID(t)}}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := bucketsString(e.summarise(t, acc, tc.q)); got != tc.want {
+				t.Errorf("got  %s\nwant %s", got, tc.want)
+			}
+		})
+	}
+	days := e.summarise(t, acc, usage.SummaryQuery{Interval: usage.Day})
+	var n int64
+	for _, b := range days {
+		n += b.Counts.Total
+		if !b.Start.Equal(b.Start.Truncate(24 * time.Hour)) {
+			t.Errorf("day bucket starts at %v", b.Start)
+		}
+	}
+	if n != 4 {
+		t.Errorf("daily counts sum to %d, want 4", n)
+	}
+}
+
+func TestChunksDependOnlyOnTheirRecords(t *testing.T) {
+	e := &env{now: time.Date(2025, 3, 1, 12, 30, 0, 0, time.UTC)}
+	var recs []usage.Record
+	for i := range 300 {
+		recs = append(recs, e.record(t, "acc", fmt.Sprintf("tok_%03d", i%70), fmt.Sprintf("usr_%d", i%7), "tmy", time.Duration(i)*time.Second))
+	}
+	ids := func(rs []usage.Record) []string {
+		var out []string
+		for _, c := range chunks(rs) {
+			if len(c.counts) > maxCountActions {
+				t.Fatalf("a chunk of %d counts, over one transaction", len(c.counts))
+			}
+			out = append(out, c.id())
+		}
+		return out
+	}
+	reversed := make([]usage.Record, len(recs))
+	for i, r := range recs {
+		reversed[len(recs)-1-i] = r
+	}
+	if a, b := fmt.Sprint(ids(recs)), fmt.Sprint(ids(reversed)); a != b {
+		t.Errorf("the same records in another order make other chunks:\n%s\n%s", a, b)
+	}
+}
