@@ -30,6 +30,7 @@ type api struct {
 	client      *dynamodb.Client
 	tables      map[string]string
 	stack       *Stack
+	logs        lockedBuffer // every function's log lines
 
 	mu      sync.Mutex
 	secrets []string // every token and API key the API has shown
@@ -283,4 +284,22 @@ func (a *api) assertNoPlaintextSecrets(t *testing.T) {
 			}
 		}
 	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for the stack's concurrent loggers.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
