@@ -18,7 +18,6 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -28,6 +27,7 @@ import (
 	"time"
 
 	"github.com/acmedata/tokenservice/pkg/local/dynamolocal"
+	"github.com/acmedata/tokenservice/pkg/local/gateway"
 	"github.com/acmedata/tokenservice/pkg/local/stack"
 	"github.com/acmedata/tokenservice/pkg/schema"
 )
@@ -104,9 +104,9 @@ func run(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: svc, ReadHeaderTimeout: 10 * time.Second}
+	srv := gateway.NewServer(svc)
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	go func() { served <- srv.Serve(gateway.Listener(ln)) }()
 
 	printBanner(addr, db.Endpoint(), operatorKey, accountID, apiKey)
 

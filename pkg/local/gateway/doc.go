@@ -26,7 +26,12 @@
 // runs past the integration timeout or answers a malformed response
 // answers 502 or 504. Every answer the gateway makes itself uses the
 // product's error body {"error":{"code","message"}}, with the statuses
-// and messages of pkg/gatewayresp, the table infra/stack deploys.
+// and messages of pkg/gatewayresp, the table infra/stack deploys. That
+// includes the requests net/http's server refuses before any handler runs
+// (a bad %-escape, a NUL in a header, headers over API Gateway's 10,240
+// bytes): serve the gateway with NewServer on Listener, which also says
+// what API Gateway itself answers for them. A query string with a bad
+// %-escape is refused too (url.Values would drop the pair silently).
 //
 // Routes with routes.IAMAuth are AWS_IAM-authorised on AWS. SigV4 cannot be
 // checked locally, so the gateway accepts "Authorization: Bearer <operator

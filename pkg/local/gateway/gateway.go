@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -149,6 +150,11 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // serve answers the request and returns the status it answered with.
 func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, c *call, entry *accesslog.Entry) int {
+	if !validQueryEscapes(r.URL.RawQuery) {
+		// url.Values would silently drop the pair; API Gateway refuses
+		// what it cannot decode.
+		return g.gatewayResponse(w, c, entry, gatewayresp.BadRequestParameters)
+	}
 	res, params := g.root.match(r.URL.EscapedPath())
 	if res == nil {
 		return g.gatewayResponse(w, c, entry, gatewayresp.MissingAuthenticationToken)
@@ -215,6 +221,21 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, c *call, entry *
 		return g.gatewayResponse(w, c, entry, gatewayresp.IntegrationFailure)
 	}
 	return resp.StatusCode
+}
+
+// validQueryEscapes reports whether every %-escape of a raw query string
+// decodes.
+func validQueryEscapes(raw string) bool {
+	for pair := range strings.SplitSeq(raw, "&") {
+		k, v, _ := strings.Cut(pair, "=")
+		if _, err := url.QueryUnescape(k); err != nil {
+			return false
+		}
+		if _, err := url.QueryUnescape(v); err != nil {
+			return false
+		}
+	}
+	return true
 }
 
 // operator reports whether the request carries the operator key.

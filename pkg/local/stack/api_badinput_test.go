@@ -1,13 +1,17 @@
 package stack
 
 import (
+	"bufio"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/acmedata/tokenservice/pkg/httpapi"
 	"github.com/acmedata/tokenservice/pkg/tokens"
@@ -177,4 +181,48 @@ func TestCursorsAreBoundToTheirAccountAndFilters(t *testing.T) {
 	}
 	want[httpapi.List[json.RawMessage]](t, a.call(t, "GET", "/admin/users?cursor="+users, accA.Key, nil), http.StatusOK)
 	want[httpapi.List[json.RawMessage]](t, a.call(t, "GET", "/admin/services/tmy/tokens?cursor="+tokenCursor, accA.Key, nil), http.StatusOK)
+}
+
+// TestRequestsTheServerCannotParseAnswerTheJSONErrorBody: what net/http
+// refuses before the gateway sees it (a bad %-escape, a NUL in a header, a
+// 2 MB header) is answered in the contract's shape, as API Gateway's
+// customised responses would be, never Go's text/plain.
+func TestRequestsTheServerCannotParseAnswerTheJSONErrorBody(t *testing.T) {
+	a := newAPI(t)
+	acc := a.createAccount(t, "tmy")
+	host := strings.TrimPrefix(a.url, "http://")
+	auth := "Authorization: Bearer " + acc.Key + "\r\n"
+	for _, tc := range []struct {
+		name, raw string
+		status    int
+	}{
+		{"bad %-escape in the path", "GET /admin/users/%zz HTTP/1.1\r\nHost: x\r\n" + auth + "\r\n", 400},
+		{"bad %-escape in the query", "GET /admin/users?cursor=%zz HTTP/1.1\r\nHost: x\r\n" + auth + "\r\n", 400},
+		{"NUL in a header", "GET /admin/account HTTP/1.1\r\nHost: x\r\n" + auth + "X-Note: a\x00b\r\n\r\n", 400},
+		{"2 MB header", "GET /admin/account HTTP/1.1\r\nHost: x\r\n" + auth + "X-Big: " + strings.Repeat("a", 2<<20) + "\r\n\r\n", 431},
+		{"space in the path", "GET /admin/a b HTTP/1.1\r\nHost: x\r\n" + auth + "\r\n", 400},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := net.DialTimeout("tcp", host, 5*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+			go func() { _, _ = io.WriteString(c, tc.raw) }()
+			res, err := http.ReadResponse(bufio.NewReader(c), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Body.Close()
+			body, _ := io.ReadAll(res.Body)
+			if ct := res.Header.Get("Content-Type"); ct != "application/json" {
+				t.Errorf("Content-Type %q, want application/json", ct)
+			}
+			wantError(t, response{Status: res.StatusCode, Body: body}, tc.status, "")
+			if strings.Contains(string(body), acc.Key) {
+				t.Errorf("the answer repeats the key: %s", body)
+			}
+		})
+	}
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/acmedata/tokenservice/pkg/handlers/operator"
 	"github.com/acmedata/tokenservice/pkg/httpapi"
+	"github.com/acmedata/tokenservice/pkg/local/gateway"
 	"github.com/acmedata/tokenservice/pkg/secret"
 	"github.com/acmedata/tokenservice/pkg/testkit/dynamotest"
 	"github.com/acmedata/tokenservice/pkg/tokens"
@@ -53,7 +54,12 @@ func newAPI(t *testing.T) *api {
 		t.Fatal(err)
 	}
 	a.stack = stack
-	srv := httptest.NewServer(stack)
+	// As scripts/localstack serves it: the server's own refusals (a bad
+	// %-escape, a NUL in a header) answer the JSON error body too.
+	srv := httptest.NewUnstartedServer(stack)
+	srv.Config = gateway.NewServer(stack)
+	srv.Listener = gateway.Listener(srv.Listener)
+	srv.Start()
 	a.url = srv.URL
 	// Cleanups run last-in first-out: stop serving, deliver usage, then
 	// look for secrets before dynamotest deletes the tables.
