@@ -3,18 +3,8 @@
 package main
 
 import (
-	"context"
-
-	"github.com/acmedata/tokenservice/pkg/databackend"
+	"github.com/acmedata/tokenservice/pkg/routes"
 	"github.com/acmedata/tokenservice/pkg/wire"
 )
 
-func main() {
-	wire.Start(func(_ context.Context, d wire.Deps) (any, error) {
-		b, err := databackend.New(d.Log)
-		if err != nil {
-			return nil, err
-		}
-		return b.Serve, nil
-	})
-}
+func main() { wire.Start(wire.Proxies[routes.Data]) }

@@ -2,24 +2,8 @@
 package main
 
 import (
-	"context"
-	"time"
-
-	"github.com/acmedata/tokenservice/pkg/config"
-	"github.com/acmedata/tokenservice/pkg/handlers/health"
+	"github.com/acmedata/tokenservice/pkg/routes"
 	"github.com/acmedata/tokenservice/pkg/wire"
 )
 
-func main() {
-	wire.Start(func(ctx context.Context, d wire.Deps) (any, error) {
-		store, err := d.CoreStore(ctx, config.ClientOptions{Timeout: time.Second, MaxAttempts: 2})
-		if err != nil {
-			return nil, err
-		}
-		h, err := health.New(store, d.Log)
-		if err != nil {
-			return nil, err
-		}
-		return h.Serve, nil
-	})
-}
+func main() { wire.Start(wire.Proxies[routes.Health]) }

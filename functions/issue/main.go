@@ -2,15 +2,8 @@
 package main
 
 import (
-	"log/slog"
-
-	"github.com/acmedata/tokenservice/pkg/handlers/newtoken"
-	"github.com/acmedata/tokenservice/pkg/tokens"
+	"github.com/acmedata/tokenservice/pkg/routes"
 	"github.com/acmedata/tokenservice/pkg/wire"
 )
 
-func main() {
-	wire.StartWithManager(func(m *tokens.Manager, log *slog.Logger) (wire.ProxyHandler, error) {
-		return newtoken.NewIssue(m, log)
-	})
-}
+func main() { wire.Start(wire.Proxies[routes.Issue]) }

@@ -2,22 +2,8 @@
 package main
 
 import (
-	"context"
-
-	"github.com/acmedata/tokenservice/pkg/handlers/usage"
+	"github.com/acmedata/tokenservice/pkg/routes"
 	"github.com/acmedata/tokenservice/pkg/wire"
 )
 
-func main() {
-	wire.Start(func(ctx context.Context, d wire.Deps) (any, error) {
-		store, err := d.UsageStore(ctx)
-		if err != nil {
-			return nil, err
-		}
-		h, err := usage.New(store, d.Log)
-		if err != nil {
-			return nil, err
-		}
-		return h.Serve, nil
-	})
-}
+func main() { wire.Start(wire.Proxies[routes.Usage]) }

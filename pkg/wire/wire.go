@@ -1,7 +1,10 @@
-// Package wire is the composition root shared by the functions' mains: it
+// Package wire is the one composition root of the service. It knows how to
+// build every Lambda function's handler from a configuration (functions.go),
 // reads the environment once per cold start, builds the clients and stores
-// a function asks for, and hands the function's handler to the Lambda
-// runtime. Each main says only which handler it serves.
+// a function asks for, and hands the handler to the Lambda runtime. Each
+// main names the function it is and nothing else; the local stack builds
+// the very same functions through the same Build steps, over DynamoDB
+// Local, so the two can never be wired differently.
 package wire
 
 import (
@@ -10,7 +13,6 @@ import (
 	"log/slog"
 	"os"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
@@ -26,24 +28,42 @@ import (
 type Deps struct {
 	Config config.Config
 	Log    *slog.Logger
+	// Getenv reads a setting that only one function's build step knows
+	// (os.Getenv on AWS).
+	Getenv func(string) string
 
 	// clients keeps one DynamoDB client per set of options, so a function
 	// with two stores (the recorder) loads the AWS configuration and
 	// opens a connection pool once at cold start, not once per store.
 	clients map[config.ClientOptions]*dynamodb.Client
+	// shared, if set, serves every set of options: the local stack runs
+	// all functions over one DynamoDB Local client.
+	shared *dynamodb.Client
+}
+
+// SharedDeps are Deps whose stores all use client, whatever their options:
+// the local stack's, over one DynamoDB Local connection pool.
+func SharedDeps(cfg config.Config, getenv func(string) string, log *slog.Logger, client *dynamodb.Client) Deps {
+	return Deps{Config: cfg, Getenv: getenv, Log: log, shared: client}
+}
+
+// WithLog returns d logging through log.
+func (d Deps) WithLog(log *slog.Logger) Deps {
+	d.Log = log
+	return d
 }
 
 // Start builds the function's handler with build and serves it. A failed
 // build is logged and exits non-zero, so Lambda reports an init error and
 // retries the cold start instead of serving a half-wired function.
-func Start(build func(ctx context.Context, d Deps) (any, error)) {
+func Start[H any](build Build[H]) {
 	ctx := context.Background()
 	cfg, err := config.FromEnv(os.Getenv)
 	if err != nil {
 		slog.Error("invalid configuration", "error", err)
 		os.Exit(1)
 	}
-	d := Deps{Config: cfg, Log: cfg.Logger(), clients: map[config.ClientOptions]*dynamodb.Client{}}
+	d := Deps{Config: cfg, Log: cfg.Logger(), Getenv: os.Getenv, clients: map[config.ClientOptions]*dynamodb.Client{}}
 	handler, err := build(ctx, d)
 	if err != nil {
 		d.Log.Error("init failed", "error", err)
@@ -89,6 +109,9 @@ func (d Deps) UsageStore(ctx context.Context) (*usagestore.Store, error) {
 // dynamoDB returns the function's client for options o, building it on
 // first use. Build steps run once, before any request, so no lock is needed.
 func (d Deps) dynamoDB(ctx context.Context, o config.ClientOptions) (*dynamodb.Client, error) {
+	if d.shared != nil {
+		return d.shared, nil
+	}
 	if c, ok := d.clients[o]; ok {
 		return c, nil
 	}
@@ -108,31 +131,5 @@ func (d Deps) Manager(ctx context.Context) (*tokens.Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	return NewManager(store, d.Config)
-}
-
-// NewManager builds the Manager from configuration over any store; the
-// local stack uses it with the same store it gives the authorizers.
-func NewManager(store tokens.Store, cfg config.Config) (*tokens.Manager, error) {
-	return tokens.NewManager(store, tokens.Config{Services: cfg.Services, APIKeyPrefix: cfg.APIKeyPrefix})
-}
-
-// ProxyHandler is a handler of API Gateway proxy events.
-type ProxyHandler interface {
-	Serve(ctx context.Context, req events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error)
-}
-
-// StartWithManager starts a function whose handler needs only the Manager.
-func StartWithManager(newHandler func(*tokens.Manager, *slog.Logger) (ProxyHandler, error)) {
-	Start(func(ctx context.Context, d Deps) (any, error) {
-		mgr, err := d.Manager(ctx)
-		if err != nil {
-			return nil, err
-		}
-		h, err := newHandler(mgr, d.Log)
-		if err != nil {
-			return nil, err
-		}
-		return h.Serve, nil
-	})
+	return tokens.NewManager(store, tokens.Config{Services: d.Config.Services, APIKeyPrefix: d.Config.APIKeyPrefix})
 }

@@ -12,23 +12,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/acmedata/tokenservice/pkg/accesslog"
-	"github.com/acmedata/tokenservice/pkg/authz"
 	"github.com/acmedata/tokenservice/pkg/config"
-	"github.com/acmedata/tokenservice/pkg/databackend"
-	"github.com/acmedata/tokenservice/pkg/dynamostore"
-	"github.com/acmedata/tokenservice/pkg/handlers/health"
-	"github.com/acmedata/tokenservice/pkg/handlers/manage"
-	"github.com/acmedata/tokenservice/pkg/handlers/newtoken"
-	"github.com/acmedata/tokenservice/pkg/handlers/operator"
-	usagehandler "github.com/acmedata/tokenservice/pkg/handlers/usage"
-	"github.com/acmedata/tokenservice/pkg/keyauth"
 	"github.com/acmedata/tokenservice/pkg/local/cwlogs"
 	"github.com/acmedata/tokenservice/pkg/local/gateway"
 	"github.com/acmedata/tokenservice/pkg/routes"
 	"github.com/acmedata/tokenservice/pkg/schema"
 	"github.com/acmedata/tokenservice/pkg/tokens"
-	"github.com/acmedata/tokenservice/pkg/usage/recorder"
-	"github.com/acmedata/tokenservice/pkg/usagestore"
 	"github.com/acmedata/tokenservice/pkg/wire"
 )
 
@@ -78,26 +67,19 @@ func Build(ctx context.Context, cfg Config) (*Stack, error) {
 		return nil, err
 	}
 
-	core, err := dynamostore.New(cfg.Client, appCfg.CoreTable)
-	if err != nil {
-		return nil, fmt.Errorf("localstack: core store: %w", err)
-	}
-	history, err := usagestore.New(cfg.Client, appCfg.UsageTable)
-	if err != nil {
-		return nil, fmt.Errorf("localstack: usage store: %w", err)
-	}
-	mgr, err := wire.NewManager(core, appCfg)
+	env := appEnv(cfg)
+	deps := wire.SharedDeps(appCfg, func(key string) string { return env[key] }, log, cfg.Client)
+	mgr, err := deps.Manager(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("localstack: manager: %w", err)
 	}
-
-	rec, err := recorder.New(history, core, log)
+	rec, err := wire.Recorder(ctx, deps)
 	if err != nil {
 		return nil, fmt.Errorf("localstack: recorder: %w", err)
 	}
 	s := &Stack{Manager: mgr}
 	ship := func(group string, filter func([]byte) bool) (*cwlogs.Shipper, error) {
-		return cwlogs.NewShipper(rec.Handle, cwlogs.ShipperOptions{LogGroup: group, FlushInterval: cfg.UsageFlushInterval, Filter: filter, Log: log})
+		return cwlogs.NewShipper(rec, cwlogs.ShipperOptions{LogGroup: group, FlushInterval: cfg.UsageFlushInterval, Filter: filter, Log: log})
 	}
 	if s.accessLog, err = ship("API-Gateway-Access-Logs/local", nil); err != nil {
 		return nil, fmt.Errorf("localstack: access-log shipper: %w", err)
@@ -108,11 +90,7 @@ func Build(ctx context.Context, cfg Config) (*Stack, error) {
 	if s.decisions, err = ship("/aws/lambda/authorizer", refusals); err != nil {
 		return nil, errors.Join(fmt.Errorf("localstack: decision shipper: %w", err), s.accessLog.Close(ctx))
 	}
-	fns, err := functions(mgr, core, history, log)
-	if err != nil {
-		return nil, errors.Join(err, s.Close(ctx))
-	}
-	auths, err := authorizers(core, appCfg.APIKeyPrefix, log, io.MultiWriter(out, s.decisions))
+	fns, auths, err := functions(ctx, deps, io.MultiWriter(out, s.decisions))
 	if err != nil {
 		return nil, errors.Join(err, s.Close(ctx))
 	}
@@ -135,13 +113,19 @@ func Build(ctx context.Context, cfg Config) (*Stack, error) {
 	return s, nil
 }
 
-// appConfig is the configuration the functions read from their
-// environment on AWS, where the stack sets only the table names.
-func appConfig(cfg Config) (config.Config, error) {
+// appEnv is the environment the functions read on AWS, where the stack
+// sets only the table names.
+func appEnv(cfg Config) map[string]string {
 	env := map[string]string{}
 	for _, t := range schema.All {
 		env[t.EnvVar] = cfg.Tables[t.ID]
 	}
+	return env
+}
+
+// appConfig is the configuration the functions read from appEnv.
+func appConfig(cfg Config) (config.Config, error) {
+	env := appEnv(cfg)
 	c, err := config.FromEnv(func(key string) string { return env[key] })
 	if err == nil {
 		err = c.RequireTables(schema.All...)
@@ -152,51 +136,35 @@ func appConfig(cfg Config) (config.Config, error) {
 	return c, nil
 }
 
-// functions builds every proxy function with the constructor its Lambda
-// main uses.
-func functions(mgr *tokens.Manager, core *dynamostore.Store, history *usagestore.Store, log *slog.Logger) (map[routes.Function]gateway.ProxyFunc, error) {
+// functions builds every proxy function and both authorizers with the
+// Build steps their Lambda mains use (pkg/wire). The token authorizer's
+// decision lines go to decisionLog: its log and, as through the CloudWatch
+// Logs subscription on AWS, the recorder for 401 refusals.
+func functions(ctx context.Context, deps wire.Deps, decisionLog io.Writer) (map[routes.Function]gateway.ProxyFunc, map[routes.Auth]gateway.AuthorizerFunc, error) {
 	fns := map[routes.Function]gateway.ProxyFunc{}
 	var errs []error
-	add := func(fn routes.Function, h wire.ProxyHandler, err error) {
+	for fn, build := range wire.Proxies {
+		h, err := build(ctx, deps)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("localstack: %s: %w", fn, err))
-			return
+			continue
 		}
-		fns[fn] = h.Serve
+		fns[fn] = h
 	}
-	m, err := manage.New(mgr, log)
-	add(routes.Manage, m, err)
-	i, err := newtoken.NewIssue(mgr, log)
-	add(routes.Issue, i, err)
-	c, err := newtoken.NewClone(mgr, log)
-	add(routes.Clone, c, err)
-	o, err := operator.New(mgr, log)
-	add(routes.Operator, o, err)
-	h, err := health.New(core, log)
-	add(routes.Health, h, err)
-	u, err := usagehandler.New(history, log)
-	add(routes.Usage, u, err)
-	d, err := databackend.New(log)
-	add(routes.Data, d, err)
-	return fns, errors.Join(errs...)
-}
-
-// authorizers builds both REQUEST authorizers. The token authorizer's
-// decision lines go to its log and, as through the CloudWatch Logs
-// subscription on AWS, those of 401 refusals to the recorder.
-func authorizers(core *dynamostore.Store, prefix string, log *slog.Logger, decisionLog io.Writer) (map[routes.Auth]gateway.AuthorizerFunc, error) {
-	tokenAuth, err := authz.New(core, authz.Options{Logger: slog.New(slog.NewJSONHandler(decisionLog, nil))})
-	if err != nil {
-		return nil, fmt.Errorf("localstack: token authorizer: %w", err)
+	auths := map[routes.Auth]gateway.AuthorizerFunc{}
+	for auth, build := range wire.Authorizers {
+		d := deps
+		if auth == routes.TokenAuth {
+			d = deps.WithLog(slog.New(slog.NewJSONHandler(decisionLog, nil)))
+		}
+		a, err := build(ctx, d)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("localstack: %s authorizer: %w", auth, err))
+			continue
+		}
+		auths[auth] = a
 	}
-	keyAuth, err := keyauth.New(core, keyauth.Options{APIKeyPrefix: prefix, Logger: log})
-	if err != nil {
-		return nil, fmt.Errorf("localstack: key authorizer: %w", err)
-	}
-	return map[routes.Auth]gateway.AuthorizerFunc{
-		routes.TokenAuth:  tokenAuth.Authorize,
-		routes.APIKeyAuth: keyAuth.Authorize,
-	}, nil
+	return fns, auths, errors.Join(errs...)
 }
 
 // Close stops the stack's usage shipping after delivering every queued

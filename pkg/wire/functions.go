@@ -1,0 +1,140 @@
+package wire
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/acmedata/tokenservice/pkg/authz"
+	"github.com/acmedata/tokenservice/pkg/config"
+	"github.com/acmedata/tokenservice/pkg/databackend"
+	"github.com/acmedata/tokenservice/pkg/handlers/health"
+	"github.com/acmedata/tokenservice/pkg/handlers/manage"
+	"github.com/acmedata/tokenservice/pkg/handlers/newtoken"
+	"github.com/acmedata/tokenservice/pkg/handlers/operator"
+	usagehandler "github.com/acmedata/tokenservice/pkg/handlers/usage"
+	"github.com/acmedata/tokenservice/pkg/httpapi"
+	"github.com/acmedata/tokenservice/pkg/keyauth"
+	"github.com/acmedata/tokenservice/pkg/routes"
+	"github.com/acmedata/tokenservice/pkg/tokens"
+	"github.com/acmedata/tokenservice/pkg/usage/recorder"
+)
+
+// Build makes one function's handler from its dependencies, once per cold
+// start. H is the handler's type, one the Lambda runtime can invoke.
+type Build[H any] func(ctx context.Context, d Deps) (H, error)
+
+// The handler types of the service's functions.
+type (
+	// ProxyFunc serves API Gateway proxy events.
+	ProxyFunc = func(context.Context, events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error)
+	// AuthorizerFunc answers API Gateway REQUEST authorizer events.
+	AuthorizerFunc = func(context.Context, events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error)
+	// RecorderFunc takes CloudWatch Logs subscription deliveries.
+	RecorderFunc = func(context.Context, events.CloudwatchLogsEvent) error
+)
+
+// authorizerStore bounds an authorizer's or probe's store calls: 1 s per
+// attempt and two attempts, so a slow store fails the call closed instead
+// of hanging the caller.
+var authorizerStore = config.ClientOptions{Timeout: time.Second, MaxAttempts: 2}
+
+// Proxies builds every function behind a proxy integration, by the route
+// function it serves (its main is functions/<name>).
+var Proxies = map[routes.Function]Build[ProxyFunc]{
+	routes.Manage:   withManager(func(m *tokens.Manager, log *slog.Logger) (*httpapi.Router, error) { return manage.New(m, log) }),
+	routes.Issue:    withManager(func(m *tokens.Manager, log *slog.Logger) (*httpapi.Router, error) { return newtoken.NewIssue(m, log) }),
+	routes.Clone:    withManager(func(m *tokens.Manager, log *slog.Logger) (*httpapi.Router, error) { return newtoken.NewClone(m, log) }),
+	routes.Operator: withManager(func(m *tokens.Manager, log *slog.Logger) (*httpapi.Router, error) { return operator.New(m, log) }),
+	routes.Health: func(ctx context.Context, d Deps) (ProxyFunc, error) {
+		store, err := d.CoreStore(ctx, authorizerStore)
+		if err != nil {
+			return nil, err
+		}
+		return serve(health.New(store, d.Log))
+	},
+	routes.Usage: func(ctx context.Context, d Deps) (ProxyFunc, error) {
+		store, err := d.UsageStore(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return serve(usagehandler.New(store, d.Log))
+	},
+	routes.Data: func(_ context.Context, d Deps) (ProxyFunc, error) {
+		return serve(databackend.New(d.Log))
+	},
+}
+
+// Authorizers builds both REQUEST authorizers, by the protection they give
+// (functions/authorizer and functions/keyauthorizer).
+var Authorizers = map[routes.Auth]Build[AuthorizerFunc]{
+	routes.TokenAuth: func(ctx context.Context, d Deps) (AuthorizerFunc, error) {
+		routeServices, err := authz.ParseRouteServices(d.Getenv(authz.EnvRouteServices))
+		if err != nil {
+			return nil, err
+		}
+		store, err := d.CoreStore(ctx, authorizerStore)
+		if err != nil {
+			return nil, err
+		}
+		a, err := authz.New(store, authz.Options{RouteServices: routeServices, Logger: d.Log})
+		if err != nil {
+			return nil, err
+		}
+		return a.Authorize, nil
+	},
+	routes.APIKeyAuth: func(ctx context.Context, d Deps) (AuthorizerFunc, error) {
+		store, err := d.CoreStore(ctx, authorizerStore)
+		if err != nil {
+			return nil, err
+		}
+		a, err := keyauth.New(store, keyauth.Options{APIKeyPrefix: d.Config.APIKeyPrefix, Logger: d.Log})
+		if err != nil {
+			return nil, err
+		}
+		return a.Authorize, nil
+	},
+}
+
+// Recorder builds the usage recorder (functions/recorder), which CloudWatch
+// Logs invokes with the access log and the authorizer's refusals.
+var Recorder Build[RecorderFunc] = func(ctx context.Context, d Deps) (RecorderFunc, error) {
+	store, err := d.UsageStore(ctx)
+	if err != nil {
+		return nil, err
+	}
+	core, err := d.CoreStore(ctx, config.ClientOptions{})
+	if err != nil {
+		return nil, err
+	}
+	r, err := recorder.New(store, core, d.Log)
+	if err != nil {
+		return nil, err
+	}
+	return r.Handle, nil
+}
+
+// server is what every proxy handler package builds.
+type server interface {
+	Serve(ctx context.Context, req events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error)
+}
+
+func serve[S server](s S, err error) (ProxyFunc, error) {
+	if err != nil {
+		return nil, err
+	}
+	return s.Serve, nil
+}
+
+// withManager builds a handler that needs only the token domain.
+func withManager[S server](newHandler func(*tokens.Manager, *slog.Logger) (S, error)) Build[ProxyFunc] {
+	return func(ctx context.Context, d Deps) (ProxyFunc, error) {
+		m, err := d.Manager(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return serve(newHandler(m, d.Log))
+	}
+}
