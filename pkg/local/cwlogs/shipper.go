@@ -1,10 +1,17 @@
 package cwlogs
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -15,8 +22,13 @@ import (
 // stack, the recorder Lambda's handler function itself.
 type Deliver func(ctx context.Context, ev events.CloudwatchLogsEvent) error
 
-// ShipperOptions tune a Shipper; zero values take the defaults.
+// ShipperOptions tune a Shipper; zero values take the defaults, but Dir
+// is required.
 type ShipperOptions struct {
+	// Dir holds the lines not delivered yet, one file per batch, so they
+	// outlive a crash, a Ctrl-C or a restart: a Shipper started on the
+	// same Dir delivers them first. Each Shipper needs a Dir of its own.
+	Dir       string
 	LogGroup  string // default "local/access-log"
 	LogStream string // default "local"
 	// FlushInterval is the longest a line waits before delivery (default
@@ -38,24 +50,41 @@ type ShipperOptions struct {
 // ErrClosed is returned by Ship after Close.
 var ErrClosed = errors.New("cwlogs: shipper closed")
 
-// Shipper plays CloudWatch Logs' part on the local stack: it collects
-// log lines, batches them, wraps each batch with Event and delivers it,
-// retrying a failed delivery with backoff until it succeeds. A retried
-// delivery carries the same lines, so its destination must be idempotent
-// (the recorder is: items are keyed by request ID), as it must be on AWS,
-// where Lambda retries failed asynchronous invocations too.
+// File names in Dir: <seq>.open is the batch being filled, <seq>.batch a
+// batch sealed for delivery; seq orders them.
+const (
+	openExt  = ".open"
+	batchExt = ".batch"
+)
+
+// Shipper plays CloudWatch Logs' part on the local stack: it collects log
+// lines, batches them, wraps each batch with Event and delivers it,
+// retrying a failed delivery with backoff until it succeeds.
+//
+// A line is written to the open batch file in Dir before Ship returns; a
+// batch is sealed (renamed) when full or at the flush interval, and its
+// file removed only once delivered. A process killed at any point leaves
+// every undelivered line on disk (a write to a file survives the process
+// that made it), and the next Shipper on Dir delivers it. A batch's
+// content never changes once sealed, so a batch delivered again after a
+// crash is the same batch: its destination must be idempotent (the
+// recorder is: records are keyed by request ID, counts by batch chunk), as
+// it must be on AWS, where Lambda retries failed invocations too.
 type Shipper struct {
 	deliver Deliver
 	opts    ShipperOptions
 
-	mu      sync.Mutex
-	pending []Line
-	closed  bool
-	// handled counts the lines delivered (or dropped as unencodable), so
-	// handled+len(pending) is every line ever queued; progress is closed
+	mu        sync.Mutex
+	open      *os.File // nil when no batch is being filled
+	openLines int
+	sealed    []batchFile // in delivery order
+	nextSeq   uint64
+	closed    bool
+	// queued counts every line ever queued (those found on disk at start
+	// included), handled those delivered or dropped; progress is closed
 	// and replaced whenever handled grows, waking Flush.
-	handled  uint64
-	progress chan struct{}
+	queued, handled uint64
+	progress        chan struct{}
 
 	kick    chan struct{} // a full batch is waiting
 	closing chan struct{} // Close was called
@@ -64,10 +93,25 @@ type Shipper struct {
 	cancel  context.CancelFunc
 }
 
-// NewShipper starts a Shipper delivering to deliver. Close it to flush.
+type batchFile struct {
+	path  string
+	lines int
+}
+
+// spooled is one line as a batch file holds it.
+type spooled struct {
+	TimeMs  int64  `json:"t"`
+	Message string `json:"m"`
+}
+
+// NewShipper starts a Shipper delivering to deliver, first whatever an
+// earlier Shipper left undelivered in opts.Dir. Close it to flush.
 func NewShipper(deliver Deliver, opts ShipperOptions) (*Shipper, error) {
 	if deliver == nil {
 		return nil, errors.New("cwlogs: nil deliver function")
+	}
+	if opts.Dir == "" {
+		return nil, errors.New("cwlogs: no directory for undelivered lines")
 	}
 	if opts.LogGroup == "" {
 		opts.LogGroup = "local/access-log"
@@ -96,26 +140,113 @@ func NewShipper(deliver Deliver, opts ShipperOptions) (*Shipper, error) {
 		kick: make(chan struct{}, 1), closing: make(chan struct{}), done: make(chan struct{}),
 		progress: make(chan struct{}), ctx: ctx, cancel: cancel,
 	}
+	if err := s.recover(); err != nil {
+		cancel()
+		return nil, err
+	}
 	go s.loop()
 	return s, nil
 }
 
-// Ship queues one line for delivery, unless the filter refuses it. It
-// never blocks on delivery.
+// recover seals the batches an earlier Shipper left in Dir, in order.
+func (s *Shipper) recover() error {
+	if err := os.MkdirAll(s.opts.Dir, 0o700); err != nil {
+		return fmt.Errorf("cwlogs: %w", err)
+	}
+	entries, err := os.ReadDir(s.opts.Dir)
+	if err != nil {
+		return fmt.Errorf("cwlogs: %w", err)
+	}
+	var seqs []uint64
+	for _, e := range entries {
+		name := e.Name()
+		ext := filepath.Ext(name)
+		seq, err := strconv.ParseUint(strings.TrimSuffix(name, ext), 10, 64)
+		if err != nil || (ext != openExt && ext != batchExt) {
+			continue // not ours
+		}
+		if ext == openExt {
+			if err := os.Rename(filepath.Join(s.opts.Dir, name), s.batchPath(seq)); err != nil {
+				return fmt.Errorf("cwlogs: seal %s: %w", name, err)
+			}
+		}
+		seqs = append(seqs, seq)
+	}
+	slices.Sort(seqs)
+	for _, seq := range seqs {
+		lines, err := readBatch(s.batchPath(seq))
+		if err != nil {
+			return err
+		}
+		s.sealed = append(s.sealed, batchFile{path: s.batchPath(seq), lines: len(lines)})
+		s.queued += uint64(len(lines))
+		s.nextSeq = seq + 1
+	}
+	if n := len(seqs); n > 0 {
+		s.opts.Log.Info("resuming undelivered log lines", slog.String("logGroup", s.opts.LogGroup), slog.Int("batches", n), slog.Uint64("lines", s.queued))
+	}
+	return nil
+}
+
+func (s *Shipper) batchPath(seq uint64) string {
+	return filepath.Join(s.opts.Dir, fmt.Sprintf("%020d%s", seq, batchExt))
+}
+
+// Ship queues one line for delivery, unless the filter refuses it: it is
+// on disk when Ship returns. It never waits for a delivery.
 func (s *Shipper) Ship(line []byte) error {
 	if s.opts.Filter != nil && !s.opts.Filter(line) {
 		return nil
 	}
-	l := Line{Timestamp: time.Now(), Message: append([]byte(nil), line...)}
+	rec, err := json.Marshal(spooled{TimeMs: time.Now().UnixMilli(), Message: string(line)})
+	if err != nil {
+		return fmt.Errorf("cwlogs: encode line: %w", err)
+	}
+	rec = append(rec, '\n')
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return ErrClosed
 	}
-	s.pending = append(s.pending, l)
-	if len(s.pending) >= s.opts.MaxBatch {
+	if s.open == nil {
+		path := strings.TrimSuffix(s.batchPath(s.nextSeq), batchExt) + openExt
+		if s.open, err = os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY|os.O_APPEND, 0o600); err != nil {
+			return fmt.Errorf("cwlogs: %w", err)
+		}
+	}
+	// One write per line: a process killed between two writes leaves
+	// whole lines behind.
+	if _, err := s.open.Write(rec); err != nil {
+		return fmt.Errorf("cwlogs: keep line: %w", err)
+	}
+	s.openLines++
+	s.queued++
+	if s.openLines >= s.opts.MaxBatch {
+		if err := s.sealLocked(); err != nil {
+			return err
+		}
 		s.kickLoop()
 	}
+	return nil
+}
+
+// sealLocked closes the open batch and queues it for delivery.
+func (s *Shipper) sealLocked() error {
+	if s.open == nil {
+		return nil
+	}
+	f, lines := s.open, s.openLines
+	s.open, s.openLines = nil, 0
+	path := s.batchPath(s.nextSeq)
+	s.nextSeq++
+	err := f.Close()
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		return fmt.Errorf("cwlogs: seal batch: %w", err)
+	}
+	s.sealed = append(s.sealed, batchFile{path: path, lines: lines})
 	return nil
 }
 
@@ -141,10 +272,11 @@ func (s *Shipper) kickLoop() {
 // Flush delivers, without waiting for the flush interval, every line
 // shipped before it was called, and returns once they are delivered; the
 // shipper keeps running. If ctx ends or the shipper stops first, it
-// reports how many of those lines were still undelivered.
+// reports how many of those lines were still undelivered (they stay on
+// disk).
 func (s *Shipper) Flush(ctx context.Context) error {
 	s.mu.Lock()
-	target := s.handled + uint64(len(s.pending))
+	target := s.queued
 	s.mu.Unlock()
 	s.kickLoop()
 	for {
@@ -171,7 +303,8 @@ func (s *Shipper) Flush(ctx context.Context) error {
 }
 
 // Close stops accepting lines and delivers every queued one. If ctx ends
-// first, it gives up and reports how many lines were not delivered.
+// first, it gives up and reports how many lines were left, on disk, for
+// the next Shipper on Dir.
 func (s *Shipper) Close(ctx context.Context) error {
 	s.mu.Lock()
 	if !s.closed {
@@ -188,10 +321,11 @@ func (s *Shipper) Close(ctx context.Context) error {
 	s.cancel()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if n := len(s.pending); n > 0 {
-		return fmt.Errorf("cwlogs: shipper closed with %d lines undelivered: %w", n, ctx.Err())
+	err := s.sealLocked()
+	if n := s.queued - s.handled; n > 0 {
+		return errors.Join(err, fmt.Errorf("cwlogs: shipper closed with %d lines undelivered, kept in %s: %w", n, s.opts.Dir, ctx.Err()))
 	}
-	return nil
+	return err
 }
 
 func (s *Shipper) loop() {
@@ -199,57 +333,91 @@ func (s *Shipper) loop() {
 	tick := time.NewTicker(s.opts.FlushInterval)
 	defer tick.Stop()
 	for {
+		closing := false
 		select {
 		case <-tick.C:
 		case <-s.kick:
 		case <-s.closing:
-			for s.ctx.Err() == nil && s.flush() {
-			}
-			return
+			closing = true
 		}
-		for s.ctx.Err() == nil && s.flush() {
+		s.mu.Lock()
+		if err := s.sealLocked(); err != nil {
+			s.opts.Log.Error("log batch not sealed", slog.Any("error", err))
+		}
+		s.mu.Unlock()
+		for s.ctx.Err() == nil && s.deliverNext() {
+		}
+		if closing {
+			return
 		}
 	}
 }
 
-// flush delivers one batch of at most MaxBatch lines, retrying until it is
-// delivered or the shipper is cancelled; it reports whether more lines wait.
-func (s *Shipper) flush() (more bool) {
+// deliverNext delivers the oldest sealed batch, retrying until it is
+// delivered or the shipper is cancelled; it reports whether it delivered
+// one.
+func (s *Shipper) deliverNext() bool {
 	s.mu.Lock()
-	n := min(len(s.pending), s.opts.MaxBatch)
-	batch := s.pending[:n:n]
-	s.mu.Unlock()
-	if n == 0 {
+	if len(s.sealed) == 0 {
+		s.mu.Unlock()
 		return false
 	}
-	ev, err := Event(Batch{LogGroup: s.opts.LogGroup, LogStream: s.opts.LogStream, Lines: batch})
+	b := s.sealed[0]
+	s.mu.Unlock()
+	lines, err := readBatch(b.path)
 	if err != nil {
-		// Event fails only if encoding/json or gzip does, which no retry cures.
-		s.opts.Log.Error("access log batch dropped", slog.Int("lines", n), slog.Any("error", err))
-		s.drop(n)
-		return true
+		s.opts.Log.Error("log batch unreadable, left in place", slog.String("file", b.path), slog.Any("error", err))
+		return false
 	}
-	for wait := s.opts.MinBackoff; ; wait = min(2*wait, s.opts.MaxBackoff) {
-		err := s.deliver(s.ctx, ev)
-		if err == nil {
-			s.drop(n)
-			return true
+	ev, err := Event(Batch{LogGroup: s.opts.LogGroup, LogStream: s.opts.LogStream, Lines: lines})
+	for wait := s.opts.MinBackoff; err == nil; wait = min(2*wait, s.opts.MaxBackoff) {
+		if err = s.deliver(s.ctx, ev); err == nil {
+			break
 		}
-		s.opts.Log.Warn("access log delivery failed, retrying", slog.Int("lines", n), slog.Duration("in", wait), slog.Any("error", err))
+		s.opts.Log.Warn("log delivery failed, retrying", slog.String("logGroup", s.opts.LogGroup), slog.Int("lines", len(lines)), slog.Duration("in", wait), slog.Any("error", err))
 		select {
 		case <-time.After(wait):
+			err = nil
 		case <-s.ctx.Done():
 			return false
 		}
 	}
-}
-
-// drop removes the first n pending lines, now delivered.
-func (s *Shipper) drop(n int) {
+	if err != nil {
+		// Event fails only if encoding/json or gzip does, which no retry
+		// cures: the batch stays on disk for a look, out of the queue.
+		s.opts.Log.Error("log batch not encodable, left in place", slog.String("file", b.path), slog.Any("error", err))
+	} else if err := os.Remove(b.path); err != nil {
+		s.opts.Log.Error("delivered batch not removed: it will be delivered again", slog.String("file", b.path), slog.Any("error", err))
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.pending = s.pending[n:]
-	s.handled += uint64(n)
+	s.sealed = s.sealed[1:]
+	s.handled += uint64(b.lines)
 	close(s.progress)
 	s.progress = make(chan struct{})
+	return true
+}
+
+// readBatch reads a batch file. A line that does not decode (the last
+// one, torn by a crash mid-write) is skipped.
+func readBatch(path string) ([]Line, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("cwlogs: %w", err)
+	}
+	defer f.Close()
+	var lines []Line
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20) // a CloudWatch event is at most 256 KB
+	for sc.Scan() {
+		var l spooled
+		if json.Unmarshal(sc.Bytes(), &l) != nil {
+			continue
+		}
+		lines = append(lines, Line{Timestamp: time.UnixMilli(l.TimeMs), Message: []byte(l.Message)})
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("cwlogs: read %s: %w", path, err)
+	}
+	return lines, nil
 }

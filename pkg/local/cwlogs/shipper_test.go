@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -46,7 +48,7 @@ func (s *sink) count() int {
 
 func TestShipperDeliversWithinTheFlushInterval(t *testing.T) {
 	var s sink
-	sh, err := NewShipper(s.deliver, ShipperOptions{FlushInterval: 20 * time.Millisecond})
+	sh, err := NewShipper(s.deliver, ShipperOptions{Dir: t.TempDir(), FlushInterval: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +67,7 @@ func TestShipperDeliversWithinTheFlushInterval(t *testing.T) {
 
 func TestShipperRetriesAndFlushesEverythingOnClose(t *testing.T) {
 	s := sink{failures: 3}
-	sh, err := NewShipper(s.deliver, ShipperOptions{FlushInterval: time.Hour, MaxBatch: 7, MinBackoff: time.Millisecond, MaxBackoff: 4 * time.Millisecond})
+	sh, err := NewShipper(s.deliver, ShipperOptions{Dir: t.TempDir(), FlushInterval: time.Hour, MaxBatch: 7, MinBackoff: time.Millisecond, MaxBackoff: 4 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +100,7 @@ func TestShipperRetriesAndFlushesEverythingOnClose(t *testing.T) {
 
 func TestShipperCloseGivesUpWhenItsContextEnds(t *testing.T) {
 	s := sink{failures: 1 << 30}
-	sh, err := NewShipper(s.deliver, ShipperOptions{MinBackoff: time.Millisecond})
+	sh, err := NewShipper(s.deliver, ShipperOptions{Dir: t.TempDir(), MinBackoff: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,15 +113,18 @@ func TestShipperCloseGivesUpWhenItsContextEnds(t *testing.T) {
 }
 
 func TestNewShipperRefusesNilDeliver(t *testing.T) {
-	if _, err := NewShipper(nil, ShipperOptions{}); err == nil {
+	if _, err := NewShipper(nil, ShipperOptions{Dir: t.TempDir()}); err == nil {
 		t.Error("NewShipper(nil) succeeded")
+	}
+	if _, err := NewShipper(func(context.Context, events.CloudwatchLogsEvent) error { return nil }, ShipperOptions{}); err == nil {
+		t.Error("NewShipper without a directory succeeded")
 	}
 }
 
 func TestShipperFlushDeliversWhatWasShippedAndKeepsRunning(t *testing.T) {
 	s := sink{failures: 2}
 	// An hour's interval: only Flush can deliver within the test.
-	sh, err := NewShipper(s.deliver, ShipperOptions{FlushInterval: time.Hour, MaxBatch: 7, MinBackoff: time.Millisecond, MaxBackoff: 4 * time.Millisecond})
+	sh, err := NewShipper(s.deliver, ShipperOptions{Dir: t.TempDir(), FlushInterval: time.Hour, MaxBatch: 7, MinBackoff: time.Millisecond, MaxBackoff: 4 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +151,7 @@ func TestShipperFlushDeliversWhatWasShippedAndKeepsRunning(t *testing.T) {
 
 func TestShipperFlushGivesUpWhenItsContextEnds(t *testing.T) {
 	s := sink{failures: 1 << 30}
-	sh, err := NewShipper(s.deliver, ShipperOptions{FlushInterval: time.Hour, MinBackoff: time.Millisecond})
+	sh, err := NewShipper(s.deliver, ShipperOptions{Dir: t.TempDir(), FlushInterval: time.Hour, MinBackoff: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +171,7 @@ func TestShipperFlushGivesUpWhenItsContextEnds(t *testing.T) {
 func TestShipperWriteDeliversOnlyWhatTheFilterMatches(t *testing.T) {
 	var s sink
 	keep := func(line []byte) bool { return string(line) != "drop" }
-	sh, err := NewShipper(s.deliver, ShipperOptions{FlushInterval: time.Hour, Filter: keep})
+	sh, err := NewShipper(s.deliver, ShipperOptions{Dir: t.TempDir(), FlushInterval: time.Hour, Filter: keep})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,5 +188,56 @@ func TestShipperWriteDeliversOnlyWhatTheFilterMatches(t *testing.T) {
 	defer s.mu.Unlock()
 	if fmt.Sprint(s.messages) != "[keep 1 keep 2]" {
 		t.Errorf("delivered %q, want the two lines the filter keeps", s.messages)
+	}
+}
+
+// TestShipperResumesWhatAnEarlierOneLeftOnDisk: lines a shipper could not
+// deliver before it stopped (its destination down, then a Ctrl-C or a
+// crash) are delivered by the next shipper on the same directory, all of
+// them, in order, a torn last line skipped.
+func TestShipperResumesWhatAnEarlierOneLeftOnDisk(t *testing.T) {
+	dir := t.TempDir()
+	down := sink{failures: 1 << 30}
+	first, err := NewShipper(down.deliver, ShipperOptions{Dir: dir, FlushInterval: time.Millisecond, MaxBatch: 7, MinBackoff: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 50
+	for i := range n {
+		if err := first.Ship(fmt.Appendf(nil, "line %d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)
+	defer cancel()
+	if err := first.Close(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Close with the destination down = %v, want the lines reported kept", err)
+	}
+	// A crash mid-write leaves a torn line at the end of the open batch.
+	if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("%020d%s", 999, openExt)), []byte(`{"t":1,"m":"line 50"}`+"\n"+`{"t":1,"m":"li`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	var up sink
+	second, err := NewShipper(up.deliver, ShipperOptions{Dir: dir, FlushInterval: time.Hour, MaxBatch: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := second.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if err := second.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if up.count() != n+1 {
+		t.Fatalf("the second shipper delivered %d lines, want the %d the first left", up.count(), n+1)
+	}
+	for i, m := range up.messages {
+		if m != fmt.Sprintf("line %d", i) {
+			t.Fatalf("line %d is %q: order or content lost", i, m)
+		}
+	}
+	if left, _ := os.ReadDir(dir); len(left) != 0 {
+		t.Errorf("%d files left after every line was delivered", len(left))
 	}
 }

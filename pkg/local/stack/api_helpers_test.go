@@ -48,7 +48,7 @@ func newAPI(t *testing.T) *api {
 	}
 	stack, err := Build(t.Context(), Config{
 		Client: a.client, Tables: a.tables, OperatorKey: a.operatorKey,
-		UsageFlushInterval: 20 * time.Millisecond, LogOutput: &a.logs,
+		UsageFlushInterval: 20 * time.Millisecond, LogOutput: &a.logs, SpoolDir: t.TempDir(),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"path/filepath"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -36,6 +37,10 @@ type Config struct {
 	// UsageFlushInterval is how long a usage line may wait before it is
 	// delivered to the recorder (the shipper's default if zero).
 	UsageFlushInterval time.Duration
+	// SpoolDir keeps the access-log and decision lines not yet delivered
+	// to the recorder, so usage outlives a crash, a restart or a DynamoDB
+	// Local outage (cwlogs.Shipper); required.
+	SpoolDir string
 }
 
 // Stack is the running service: an http.Handler in front of every route.
@@ -56,6 +61,9 @@ func Build(ctx context.Context, cfg Config) (*Stack, error) {
 	}
 	if cfg.OperatorKey == "" {
 		return nil, errors.New("localstack: no operator key")
+	}
+	if cfg.SpoolDir == "" {
+		return nil, errors.New("localstack: no spool directory for undelivered usage")
 	}
 	out := cfg.LogOutput
 	if out == nil {
@@ -78,16 +86,18 @@ func Build(ctx context.Context, cfg Config) (*Stack, error) {
 		return nil, fmt.Errorf("localstack: recorder: %w", err)
 	}
 	s := &Stack{Manager: mgr}
-	ship := func(group string, filter func([]byte) bool) (*cwlogs.Shipper, error) {
-		return cwlogs.NewShipper(rec, cwlogs.ShipperOptions{LogGroup: group, FlushInterval: cfg.UsageFlushInterval, Filter: filter, Log: log})
+	ship := func(group, dir string, filter func([]byte) bool) (*cwlogs.Shipper, error) {
+		return cwlogs.NewShipper(rec, cwlogs.ShipperOptions{
+			Dir: filepath.Join(cfg.SpoolDir, dir), LogGroup: group, FlushInterval: cfg.UsageFlushInterval, Filter: filter, Log: log,
+		})
 	}
-	if s.accessLog, err = ship("API-Gateway-Access-Logs/local", nil); err != nil {
+	if s.accessLog, err = ship("API-Gateway-Access-Logs/local", "access-log", nil); err != nil {
 		return nil, fmt.Errorf("localstack: access-log shipper: %w", err)
 	}
 	// As the authorizer log group's subscription filter on AWS
 	// ({ $.decision = "unauthorized" }), only refusals reach the recorder.
 	refusals := func(line []byte) bool { return accesslog.DecisionOf(line) == accesslog.DecisionUnauthorized }
-	if s.decisions, err = ship("/aws/lambda/authorizer", refusals); err != nil {
+	if s.decisions, err = ship("/aws/lambda/authorizer", "authorizer-log", refusals); err != nil {
 		return nil, errors.Join(fmt.Errorf("localstack: decision shipper: %w", err), s.accessLog.Close(ctx))
 	}
 	fns, auths, err := functions(ctx, deps, io.MultiWriter(out, s.decisions))
