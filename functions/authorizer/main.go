@@ -1,5 +1,6 @@
 // Command authorizer is the Lambda REQUEST authorizer of the data routes
-// (pkg/authz), built by wire.Authorizers.
+// (pkg/authz), built by wire.Authorizers. It keeps answers in memory for
+// the deployment's revocation delay (REVOCATION_DELAY, 1 s by default).
 package main
 
 import (

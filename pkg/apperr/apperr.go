@@ -16,12 +16,13 @@ type Kind int
 
 // The kinds of failure the domain reports.
 const (
-	KindInternal    Kind = iota // a bug or an unexpected dependency failure
-	KindInvalid                 // the input breaks a rule (400)
-	KindNotFound                // no such resource in the caller's account (404)
-	KindConflict                // the request clashes with the current state (409)
-	KindThrottled               // the store asked us to slow down (429)
-	KindUnavailable             // the store cannot be reached (503)
+	KindInternal     Kind = iota // a bug or an unexpected dependency failure
+	KindInvalid                  // the input breaks a rule (400)
+	KindNotFound                 // no such resource in the caller's account (404)
+	KindConflict                 // the request clashes with the current state (409)
+	KindThrottled                // the store asked us to slow down (429)
+	KindUnavailable              // the store cannot be reached (503)
+	KindUnauthorized             // the caller's credential is no longer valid (401)
 )
 
 // Sentinels for errors.Is checks; every *Error matches the sentinel of its kind.
@@ -31,6 +32,9 @@ var (
 	ErrConflict    = errors.New("conflict")
 	ErrThrottled   = errors.New("throttled")
 	ErrUnavailable = errors.New("store unavailable")
+	// ErrUnauthorized matches a credential that stopped being valid while
+	// its request ran (an API key replaced meanwhile).
+	ErrUnauthorized = errors.New("unauthorized")
 
 	// ErrStale is returned by a store when a conditional write lost a race:
 	// the item changed since it was read. The service re-reads and retries;
@@ -70,6 +74,8 @@ func (e *Error) Is(target error) bool {
 		return e.Kind == KindThrottled
 	case ErrUnavailable:
 		return e.Kind == KindUnavailable
+	case ErrUnauthorized:
+		return e.Kind == KindUnauthorized
 	}
 	return false
 }
@@ -87,6 +93,11 @@ func NotFound(what string) *Error {
 // Conflict reports a clash with the current state.
 func Conflict(code, format string, args ...any) *Error {
 	return &Error{Kind: KindConflict, Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Unauthorized reports a credential that is no longer valid.
+func Unauthorized(code, format string, args ...any) *Error {
+	return &Error{Kind: KindUnauthorized, Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
 // Unavailable wraps a store failure that a retry may cure.

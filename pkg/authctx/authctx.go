@@ -5,16 +5,23 @@
 // strings; readers therefore go through the helpers below.
 package authctx
 
-import "fmt"
+import (
+	"fmt"
+	"strconv"
+)
 
 // Keys of the authorizer context.
 const (
 	AccountID = "accountId" // both authorizers
 	APIKeyID  = "apiKeyId"  // the API-key authorizer
-	TokenID   = "tokenId"   // the token authorizer, from here on
-	TokenType = "tokenType" // "user" or "userless"
-	UserID    = "userId"    // empty for a userless token
-	Service   = "service"
+	// APIKeyGeneration is the generation of the key the API-key authorizer
+	// admitted: a token the request creates belongs to it, and a rotation
+	// it asks for holds only while it is current (rule 7).
+	APIKeyGeneration = "apiKeyGeneration"
+	TokenID          = "tokenId"   // the token authorizer, from here on
+	TokenType        = "tokenType" // "user" or "userless"
+	UserID           = "userId"    // empty for a userless token
+	Service          = "service"
 	// Settings is the token's settings as one JSON object string: the only
 	// faithful way to pass a typed map through a flat context.
 	Settings = "settings"
@@ -38,4 +45,25 @@ func String(ctx map[string]any, key string) string {
 		return s
 	}
 	return fmt.Sprint(v)
+}
+
+// Int returns the context value under key as an integer (0 if absent or
+// not an integer). API Gateway may deliver a number as a JSON number or as
+// its decimal string.
+func Int(ctx map[string]any, key string) int64 {
+	switch v := ctx[key].(type) {
+	case int64:
+		return v
+	case int:
+		return int64(v)
+	case float64:
+		if v == float64(int64(v)) {
+			return int64(v)
+		}
+	case string:
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+			return n
+		}
+	}
+	return 0
 }

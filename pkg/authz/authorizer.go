@@ -1,6 +1,7 @@
 package authz
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -18,12 +19,6 @@ import (
 	"github.com/acmedata/tokenservice/pkg/tokens"
 	"github.com/acmedata/tokenservice/pkg/usage"
 )
-
-// CredentialReader finds the credential stored under a token's hash; an
-// error matching apperr.ErrNotFound for a hash it does not hold.
-type CredentialReader interface {
-	Credential(ctx context.Context, secretHash string) (tokens.Credential, error)
-}
 
 // Errors that make API Gateway answer 500. Neither says anything about the
 // token: Lambda errors are logged by the platform.
@@ -44,25 +39,39 @@ type Options struct {
 	RouteServices map[string]string
 	// Logger receives one line per decision (nil discards).
 	Logger *slog.Logger
-	// Now is the clock expiry is judged against (time.Now if nil).
+	// Now is the clock expiry and the cache are judged against (time.Now
+	// if nil).
 	Now func() time.Time
+	// RevocationDelay is how long the authorizer may keep what the store
+	// answered (a token, that there is no such token, a gate item), so
+	// that a hot token costs one read per item per delay, not one per
+	// call; 0 to 60 s. The zero value reads the store for every request;
+	// deployments set the configured delay (config.Config, 1 s unless
+	// REVOCATION_DELAY says otherwise).
+	RevocationDelay time.Duration
+	// TokenEntries and GateEntries bound the cache (DefaultTokenEntries,
+	// DefaultGateEntries if zero).
+	TokenEntries, GateEntries int
 }
 
 // Authorizer is the data-token REQUEST authorizer. It is safe for
 // concurrent use.
 type Authorizer struct {
-	store         CredentialReader
+	store         tokens.CredentialStore // cached when there is a revocation delay
 	routeServices map[string]string
 	log           *slog.Logger
 	now           func() time.Time
 }
 
-// New returns an Authorizer reading credentials from store.
-func New(store CredentialReader, opts Options) (*Authorizer, error) {
+// New returns an Authorizer reading tokens and their gates from store.
+func New(store tokens.CredentialStore, opts Options) (*Authorizer, error) {
 	if store == nil {
 		return nil, errors.New("authz: nil credential store")
 	}
 	if err := ValidateRouteServices(opts.RouteServices); err != nil {
+		return nil, err
+	}
+	if err := validateRevocationDelay(opts.RevocationDelay); err != nil {
 		return nil, err
 	}
 	a := &Authorizer{store: store, routeServices: maps.Clone(opts.RouteServices), log: opts.Logger, now: opts.Now}
@@ -71,6 +80,14 @@ func New(store CredentialReader, opts Options) (*Authorizer, error) {
 	}
 	if a.now == nil {
 		a.now = time.Now
+	}
+	if opts.RevocationDelay > 0 {
+		tokenEntries, gateEntries := cmp.Or(opts.TokenEntries, DefaultTokenEntries), cmp.Or(opts.GateEntries, DefaultGateEntries)
+		cache, err := newCachedStore(store, opts.RevocationDelay, a.now, tokenEntries, gateEntries)
+		if err != nil {
+			return nil, err
+		}
+		a.store = cache
 	}
 	return a, nil
 }
@@ -98,7 +115,7 @@ func (a *Authorizer) decide(ctx context.Context, req *events.APIGatewayCustomAut
 	if err != nil {
 		return d.fail(err)
 	}
-	cred, err := a.store.Credential(ctx, secret.Hash(token))
+	cred, err := tokens.LoadCredential(ctx, a.store, secret.Hash(token))
 	switch {
 	case errors.Is(err, apperr.ErrNotFound):
 		d.outcome = tokens.Unknown
@@ -202,31 +219,17 @@ func (d *decision) context(withSettings bool) map[string]any {
 	c := make(map[string]any, 9)
 	c[authctx.AccountID] = t.AccountID
 	c[authctx.TokenID] = t.ID
-	c[authctx.TokenType] = boxedTokenType[t.Type()]
+	c[authctx.TokenType] = string(t.Type())
 	c[authctx.UserID] = t.UserID
 	c[authctx.Service] = usage.Service(d.service)
 	c[authctx.Path] = usage.RequestPath(d.req.Resource, d.req.PathParameters)
 	c[authctx.Query] = usage.RequestQuery(d.req.QueryStringParameters, d.req.MultiValueQueryStringParameters)
-	if d.outcome == tokens.Valid {
-		c[authctx.Outcome] = boxedValid
-	} else {
-		c[authctx.Outcome] = d.outcome.Code()
-	}
+	c[authctx.Outcome] = d.outcome.Code()
 	if withSettings {
-		c[authctx.Settings] = string(appendSettings(make([]byte, 0, 64), t.Settings))
+		c[authctx.Settings] = settingsJSON(t.Settings)
 	}
 	return c
 }
-
-// Values boxed once: putting a string in an interface allocates, and the
-// hot path needs no more allocations than it has to.
-var (
-	boxedTokenType = map[tokens.TokenType]any{
-		tokens.TokenUser:     string(tokens.TokenUser),
-		tokens.TokenUserless: string(tokens.TokenUserless),
-	}
-	boxedValid any = tokens.Valid.Code()
-)
 
 // logDecision writes the one line of a decision (accesslog.DecisionLine,
 // which redacts it): never the token, never the raw path.

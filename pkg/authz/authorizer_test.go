@@ -35,7 +35,7 @@ func TestAuthorizeDecidesEveryOutcomeOfTheProduct(t *testing.T) {
 		want    tokens.Outcome
 	}{
 		{"valid user token allows", "data-query", nil, tokens.Valid},
-		{"valid userless token allows", "data-query", func(c *tokens.Credential) bool { c.Token.UserID, c.UserAccess = "", false; return true }, tokens.Valid},
+		{"valid userless token allows", "data-query", func(c *tokens.Credential) bool { c.Token.UserID, c.User = "", tokens.UserGate{}; return true }, tokens.Valid},
 		{"token expiring later allows", "data-query", func(c *tokens.Credential) bool { c.Token.ExpiresAt = &future; return true }, tokens.Valid},
 		{"no token is 401", "data-missing", nil, tokens.Missing},
 		{"malformed token is 401", "data-query-uppercase", nil, tokens.Malformed},
@@ -46,16 +46,16 @@ func TestAuthorizeDecidesEveryOutcomeOfTheProduct(t *testing.T) {
 			return true
 		}, tokens.Disabled},
 		{"expired token is 401", "data-query", func(c *tokens.Credential) bool { c.Token.ExpiresAt = &past; return true }, tokens.Expired},
-		{"token of a replaced API key is 401", "data-query", func(c *tokens.Credential) bool { c.AccountKeyGeneration = 2; return true }, tokens.KeyReplaced},
+		{"token of a replaced API key is 401", "data-query", func(c *tokens.Credential) bool { c.Account.KeyGeneration = 2; return true }, tokens.KeyReplaced},
 		{"token disabled by key replacement is 401", "data-query", func(c *tokens.Credential) bool {
 			c.Token.Enabled, c.Token.DisabledReason = false, tokens.DisabledAPIKeyReplaced
 			return true
 		}, tokens.KeyReplaced},
 		{"two different tokens are 401", "data-query-and-header-different", nil, tokens.Ambiguous},
-		{"closed account is 401", "data-query", func(c *tokens.Credential) bool { c.AccountStatus = tokens.AccountStatusClosed; return true }, tokens.AccountClosed},
+		{"closed account is 401", "data-query", func(c *tokens.Credential) bool { c.Account.Status = tokens.AccountStatusClosed; return true }, tokens.AccountClosed},
 		{"token for another service is 403", "data-timeseries-query", nil, tokens.WrongService},
-		{"user access off is 403", "data-query", func(c *tokens.Credential) bool { c.UserAccess = false; return true }, tokens.AccessOff},
-		{"account without the service is 403", "data-query", func(c *tokens.Credential) bool { c.AccountServices = []string{"timeseries"}; return true }, tokens.ServiceNotSubscribed},
+		{"user access off is 403", "data-query", func(c *tokens.Credential) bool { c.User = tokens.UserGate{}; return true }, tokens.AccessOff},
+		{"account without the service is 403", "data-query", func(c *tokens.Credential) bool { c.Account.Services = []string{"timeseries"}; return true }, tokens.ServiceNotSubscribed},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -249,7 +249,7 @@ func TestDecisionLogLineCarriesTheAttributionFields(t *testing.T) {
 func TestNewRefusesBadConfiguration(t *testing.T) {
 	cases := []struct {
 		name  string
-		store CredentialReader
+		store tokens.CredentialStore
 		opts  Options
 	}{
 		{"nil store", nil, Options{}},

@@ -37,28 +37,53 @@ func loadEvent(tb testing.TB, name string) events.APIGatewayCustomAuthorizerRequ
 	return ev
 }
 
-// fakeStore is an in-memory CredentialReader that counts its lookups.
+// fakeStore is an in-memory tokens.CredentialStore over whole
+// credentials that counts its reads.
 type fakeStore struct {
 	creds map[string]tokens.Credential // by secret hash
-	err   error                        // returned by every lookup when set
+	err   error                        // returned by every read when set
 	calls atomic.Int64
 }
 
 func newFakeStore() *fakeStore { return &fakeStore{creds: map[string]tokens.Credential{}} }
 
-func (s *fakeStore) Credential(ctx context.Context, secretHash string) (tokens.Credential, error) {
+func (s *fakeStore) read(ctx context.Context) error {
 	s.calls.Add(1)
 	if s.err != nil {
-		return tokens.Credential{}, s.err
+		return s.err
 	}
-	if err := ctx.Err(); err != nil {
-		return tokens.Credential{}, err
+	return ctx.Err()
+}
+
+func (s *fakeStore) TokenBySecret(ctx context.Context, secretHash string) (tokens.Token, error) {
+	if err := s.read(ctx); err != nil {
+		return tokens.Token{}, err
 	}
 	c, ok := s.creds[secretHash]
 	if !ok {
-		return tokens.Credential{}, apperr.NotFound("token")
+		return tokens.Token{}, apperr.NotFound("token")
 	}
-	return c, nil
+	return c.Token, nil
+}
+
+// Gates answers from the credentials of the account (and user) asked for.
+func (s *fakeStore) Gates(ctx context.Context, r tokens.GateRequest) (tokens.Gates, error) {
+	if err := s.read(ctx); err != nil {
+		return tokens.Gates{}, err
+	}
+	var g tokens.Gates
+	for _, c := range s.creds {
+		if c.Token.AccountID != r.AccountID {
+			continue
+		}
+		if r.Account {
+			g.Account = &c.Account
+		}
+		if r.UserID != "" && c.Token.UserID == r.UserID {
+			g.User = &c.User
+		}
+	}
+	return g, nil
 }
 
 func (s *fakeStore) put(token string, c tokens.Credential) { s.creds[secret.Hash(token)] = c }
@@ -76,14 +101,12 @@ func validCredential(service string) tokens.Credential {
 			Enabled: true, CreatedAt: testNow.Add(-time.Hour), KeyGeneration: 1,
 			Settings: tokens.Settings{"publicOnly": true, "maxRows": float64(100), "region": "eu"},
 		},
-		AccountStatus:        tokens.AccountStatusActive,
-		AccountServices:      []string{"timeseries", "tmy"},
-		AccountKeyGeneration: 1,
-		UserAccess:           true,
+		Account: tokens.AccountGate{Status: tokens.AccountStatusActive, Services: []string{"timeseries", "tmy"}, KeyGeneration: 1},
+		User:    tokens.UserGate{Access: map[string]bool{service: true}},
 	}
 }
 
-func newTestAuthorizer(tb testing.TB, store CredentialReader, opts Options) *Authorizer {
+func newTestAuthorizer(tb testing.TB, store tokens.CredentialStore, opts Options) *Authorizer {
 	tb.Helper()
 	if opts.Now == nil {
 		opts.Now = func() time.Time { return testNow }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -25,7 +27,7 @@ func TestMain(m *testing.M) { os.Exit(dynamotest.Run(m)) }
 // store is what the revocation suite needs from a store implementation.
 type store interface {
 	tokens.Store
-	authz.CredentialReader
+	tokens.CredentialStore
 }
 
 // stores are the implementations the suite runs against: the in-memory
@@ -90,10 +92,12 @@ func requestWith(t *testing.T, secret string) events.APIGatewayCustomAuthorizerR
 	return ev
 }
 
-// TestRevocationTakesEffectOnTheNextRequest makes a token work, revokes it
-// the way PRODUCT.md lists, and proves the very next request is refused,
-// against every store implementation.
-func TestRevocationTakesEffectOnTheNextRequest(t *testing.T) {
+// TestRevocationReachesEveryRequestWithinTheDelay makes a token work,
+// revokes it the way PRODUCT.md lists, and proves that with no revocation
+// delay the very next request is refused, and with one every request from
+// the delay on (the cache is honest: up to then it may still answer from
+// memory), against every store implementation.
+func TestRevocationReachesEveryRequestWithinTheDelay(t *testing.T) {
 	later := time.Now().Add(time.Hour)
 	cases := []struct {
 		name      string
@@ -127,33 +131,103 @@ func TestRevocationTakesEffectOnTheNextRequest(t *testing.T) {
 		{"expired", &later, func(context.Context, world) error { return nil }, 2 * time.Hour, "Unauthorized"},
 	}
 	for storeName, newStore := range stores {
-		t.Run(storeName, func(t *testing.T) {
-			for _, tc := range cases {
-				t.Run(tc.name, func(t *testing.T) {
-					ctx := context.Background()
-					s := newStore(t)
-					w := newWorld(t, s, tc.expiresAt)
-					var shift time.Duration
-					a, err := authz.New(s, authz.Options{Now: func() time.Time { return time.Now().Add(shift) }})
-					if err != nil {
-						t.Fatal(err)
-					}
-					req := requestWith(t, w.secret)
-					if got := decide(t, a, req); got != "Allow" {
-						t.Fatalf("before revocation: %s, want Allow", got)
-					}
-					if err := tc.revoke(ctx, w); err != nil {
-						t.Fatalf("revoke: %v", err)
-					}
-					shift = tc.clock
-					if got := decide(t, a, req); got != tc.want {
-						t.Errorf("next request: %s, want %s", got, tc.want)
-					}
-				})
-			}
-		})
+		for _, delay := range []time.Duration{0, time.Second} {
+			t.Run(fmt.Sprintf("%s/delay %v", storeName, delay), func(t *testing.T) {
+				for _, tc := range cases {
+					t.Run(tc.name, func(t *testing.T) {
+						ctx := context.Background()
+						s := newStore(t)
+						w := newWorld(t, s, tc.expiresAt)
+						start := time.Now()
+						var shift time.Duration
+						a, err := authz.New(s, authz.Options{RevocationDelay: delay, Now: func() time.Time { return start.Add(shift) }})
+						if err != nil {
+							t.Fatal(err)
+						}
+						req := requestWith(t, w.secret)
+						if got := decide(t, a, req); got != "Allow" {
+							t.Fatalf("before revocation: %s, want Allow", got)
+						}
+						if err := tc.revoke(ctx, w); err != nil {
+							t.Fatalf("revoke: %v", err)
+						}
+						shift = max(tc.clock, delay)
+						if got := decide(t, a, req); got != tc.want {
+							t.Errorf("request %v after the revocation: %s, want %s", shift, got, tc.want)
+						}
+					})
+				}
+			})
+		}
 	}
 }
+
+// TestTheCacheAnswersWithinTheDelayWithoutReadingTheStore proves the other
+// half of the bargain: within the delay a hot token costs no read, and a
+// token that does not exist is remembered too.
+func TestTheCacheAnswersWithinTheDelayWithoutReadingTheStore(t *testing.T) {
+	s := &countingStore{CredentialStore: memstore.New()}
+	mgr, err := tokens.NewManager(memstoreOf(s), tokens.Config{Services: []tokens.Service{{ID: "tmy", Name: "TMY"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	acc, _, err := mgr.CreateAccount(ctx, "Acme", []string{"tmy"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, secret, err := mgr.IssueToken(ctx, acc.ID, "tmy", tokens.IssueRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	var shift time.Duration
+	a, err := authz.New(s, authz.Options{RevocationDelay: time.Second, Now: func() time.Time { return start.Add(shift) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	unknown := requestWith(t, "0123456789abcdef0123456789abcdef")
+	known := requestWith(t, secret)
+	for _, step := range []struct {
+		at    time.Duration
+		req   events.APIGatewayCustomAuthorizerRequestTypeRequest
+		want  string
+		reads int64 // store reads so far
+	}{
+		{0, known, "Allow", 2}, // the token, then its gates
+		{999 * time.Millisecond, known, "Allow", 2},
+		{0, unknown, "Unauthorized", 3},
+		{999 * time.Millisecond, unknown, "Unauthorized", 3},
+		{time.Second, known, "Allow", 5},
+		{time.Second, unknown, "Unauthorized", 6},
+	} {
+		shift = step.at
+		if got := decide(t, a, step.req); got != step.want {
+			t.Fatalf("at %v: %s, want %s", step.at, got, step.want)
+		}
+		if got := s.reads.Load(); got != step.reads {
+			t.Fatalf("at %v: %d store reads, want %d", step.at, got, step.reads)
+		}
+	}
+}
+
+// countingStore counts the reads that reach the store.
+type countingStore struct {
+	tokens.CredentialStore
+	reads atomic.Int64
+}
+
+func (s *countingStore) TokenBySecret(ctx context.Context, secretHash string) (tokens.Token, error) {
+	s.reads.Add(1)
+	return s.CredentialStore.TokenBySecret(ctx, secretHash)
+}
+
+func (s *countingStore) Gates(ctx context.Context, r tokens.GateRequest) (tokens.Gates, error) {
+	s.reads.Add(1)
+	return s.CredentialStore.Gates(ctx, r)
+}
+
+func memstoreOf(s *countingStore) *memstore.Store { return s.CredentialStore.(*memstore.Store) }
 
 // decide answers Allow, Deny, Unauthorized or fails the test on a 500.
 func decide(t *testing.T, a *authz.Authorizer, req events.APIGatewayCustomAuthorizerRequestTypeRequest) string {

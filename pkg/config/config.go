@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -28,6 +29,10 @@ const (
 	EnvAPIKeyPrefix   = "API_KEY_PREFIX"    // default tokens.DefaultAPIKeyPrefix
 	EnvLogLevel       = "LOG_LEVEL"         // debug, info (default), warn, error
 	EnvDynamoEndpoint = "DYNAMODB_ENDPOINT" // set only on the local stack and in tests
+	// EnvRevocationDelay is how long the token authorizer may answer from
+	// memory (a Go duration such as 1s or 250ms, or whole seconds), 0 to
+	// tokens.MaxRevocationDelay; tokens.DefaultRevocationDelay if unset.
+	EnvRevocationDelay = "REVOCATION_DELAY"
 )
 
 // DefaultServices is the catalog used when SERVICES is unset.
@@ -41,6 +46,9 @@ type Config struct {
 	APIKeyPrefix   string
 	LogLevel       slog.Level
 	DynamoEndpoint string
+	// RevocationDelay bounds how long a change that stops or restores a
+	// token may take to reach every request (the authorizer's cache).
+	RevocationDelay time.Duration
 }
 
 // FromEnv reads the configuration through getenv (os.Getenv in mains).
@@ -62,12 +70,36 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	if c.Services, err = ParseServices(raw); err != nil {
 		return Config{}, err
 	}
+	if c.RevocationDelay, err = ParseRevocationDelay(getenv(EnvRevocationDelay)); err != nil {
+		return Config{}, err
+	}
 	if lvl := getenv(EnvLogLevel); lvl != "" {
 		if err := c.LogLevel.UnmarshalText([]byte(lvl)); err != nil {
 			return Config{}, fmt.Errorf("%s: %w", EnvLogLevel, err)
 		}
 	}
 	return c, nil
+}
+
+// ParseRevocationDelay reads a revocation delay: a Go duration ("1s",
+// "250ms") or whole seconds ("5"); "" is tokens.DefaultRevocationDelay.
+// Outside 0 to tokens.MaxRevocationDelay is an error.
+func ParseRevocationDelay(raw string) (time.Duration, error) {
+	if raw == "" {
+		return tokens.DefaultRevocationDelay, nil
+	}
+	d, err := time.ParseDuration(raw)
+	if err != nil {
+		secs, serr := strconv.Atoi(raw)
+		if serr != nil {
+			return 0, fmt.Errorf("%s: %q is neither a duration such as 1s nor whole seconds", EnvRevocationDelay, raw)
+		}
+		d = time.Duration(secs) * time.Second
+	}
+	if d < 0 || d > tokens.MaxRevocationDelay {
+		return 0, fmt.Errorf("%s: %v is outside 0s..%v", EnvRevocationDelay, d, tokens.MaxRevocationDelay)
+	}
+	return d, nil
 }
 
 // ParseServices parses a catalog such as "tmy=TMY data,timeseries=Time Series data".

@@ -13,19 +13,26 @@ func TestFromEnvReadsServicesAndDefaults(t *testing.T) {
 		env      map[string]string
 		services int
 		prefix   string
+		delay    time.Duration
 		ok       bool
 	}{
-		{"defaults", map[string]string{}, 2, "tka_", true},
-		{"custom catalog and prefix", map[string]string{EnvServices: "tmy=TMY data", EnvAPIKeyPrefix: "acme_"}, 1, "acme_", true},
-		{"malformed catalog", map[string]string{EnvServices: "tmy"}, 0, "", false},
-		{"bad log level", map[string]string{EnvLogLevel: "loud"}, 0, "", false},
+		{"defaults", map[string]string{}, 2, "tka_", time.Second, true},
+		{"custom catalog and prefix", map[string]string{EnvServices: "tmy=TMY data", EnvAPIKeyPrefix: "acme_"}, 1, "acme_", time.Second, true},
+		{"malformed catalog", map[string]string{EnvServices: "tmy"}, 0, "", 0, false},
+		{"bad log level", map[string]string{EnvLogLevel: "loud"}, 0, "", 0, false},
+		{"no revocation delay", map[string]string{EnvRevocationDelay: "0"}, 2, "tka_", 0, true},
+		{"revocation delay as a duration", map[string]string{EnvRevocationDelay: "250ms"}, 2, "tka_", 250 * time.Millisecond, true},
+		{"revocation delay in seconds", map[string]string{EnvRevocationDelay: "60"}, 2, "tka_", time.Minute, true},
+		{"revocation delay too long", map[string]string{EnvRevocationDelay: "61s"}, 0, "", 0, false},
+		{"negative revocation delay", map[string]string{EnvRevocationDelay: "-1s"}, 0, "", 0, false},
+		{"unreadable revocation delay", map[string]string{EnvRevocationDelay: "soon"}, 0, "", 0, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := FromEnv(func(k string) string { return tc.env[k] })
 			if (err == nil) != tc.ok {
 				t.Fatalf("err = %v, want ok=%v", err, tc.ok)
 			}
-			if tc.ok && (len(c.Services) != tc.services || c.APIKeyPrefix != tc.prefix) {
+			if tc.ok && (len(c.Services) != tc.services || c.APIKeyPrefix != tc.prefix || c.RevocationDelay != tc.delay) {
 				t.Fatalf("config = %+v", c)
 			}
 		})

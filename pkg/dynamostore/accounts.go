@@ -2,11 +2,7 @@ package dynamostore
 
 import (
 	"context"
-	"errors"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/acmedata/tokenservice/pkg/apperr"
@@ -16,7 +12,7 @@ import (
 // CreateAccount implements tokens.AccountStore.
 func (s *Store) CreateAccount(ctx context.Context, a tokens.Account, keyHash string) error {
 	t := s.txn()
-	t.put(newAccountItem(a, keyHash), notExists, nil)
+	t.put(newAccountItem(a, keyHash, 1), notExists, nil)
 	t.put(newKeyItem(a, keyHash), notExists, nil)
 	err := t.run(ctx, s.db)
 	switch {
@@ -46,54 +42,73 @@ func (s *Store) accountItem(ctx context.Context, accountID string) (accountItem,
 	return it, err
 }
 
-// nextAccount reads the stored account a is to replace: its key hash is
-// not part of tokens.Account. The version check here only saves a doomed
-// write; the write's own condition is what guarantees it.
-func (s *Store) nextAccount(ctx context.Context, a tokens.Account) (accountItem, error) {
-	stored, err := s.accountItem(ctx, a.ID)
-	if err == nil && stored.Version != a.Version-1 {
-		err = apperr.ErrStale
-	}
-	return stored, err
+// UpdateAccount implements tokens.AccountStore: the account item and its
+// key's status in one transaction, whatever the account holds. The gate
+// lives on the account item, so every token sees the change at its next
+// uncached decision.
+func (s *Store) UpdateAccount(ctx context.Context, accountID string, change func(*tokens.Account) error) (tokens.Account, error) {
+	var out tokens.Account
+	err := optimistic(ctx, func() error {
+		stored, err := s.accountItem(ctx, accountID)
+		if err != nil {
+			return err
+		}
+		orig, err := stored.account()
+		if err != nil {
+			return err
+		}
+		a := orig
+		if err := change(&a); err != nil {
+			return err
+		}
+		a.ID, a.APIKey, a.CreatedAt = orig.ID, orig.APIKey, orig.CreatedAt // not the change's to make
+		next := newAccountItem(a, stored.APIKeyHash, stored.Version+1)
+		t := s.txn()
+		t.put(next, "#version = :prev", prevVersion(stored.Version))
+		t.update(itemKey(keyPK(stored.APIKeyHash), skKey), "SET #accountStatus = :status", exists,
+			map[string]types.AttributeValue{":status": str(string(a.Status))})
+		if err := t.run(ctx, s.db); err != nil {
+			return err
+		}
+		out = a
+		return nil
+	})
+	return out, err
 }
 
-// SaveAccount implements tokens.AccountStore: the account item and its
-// key's status in one transaction, then the gates of every token.
-func (s *Store) SaveAccount(ctx context.Context, a tokens.Account) error {
-	stored, err := s.nextAccount(ctx, a)
-	if err != nil {
+// ReplaceAPIKey implements tokens.AccountStore: the account item (the next
+// key generation), the old key's removal and the new key in one
+// transaction. Tokens of older generations are not written: they read as
+// replaced because the generation they belong to is no longer current.
+func (s *Store) ReplaceAPIKey(ctx context.Context, accountID string, r tokens.KeyReplacement) (tokens.Account, error) {
+	var out tokens.Account
+	err := optimistic(ctx, func() error {
+		stored, err := s.accountItem(ctx, accountID)
+		if err != nil {
+			return err
+		}
+		if r.Presented != 0 && stored.APIKeyGeneration != r.Presented {
+			return tokens.ErrKeyNotCurrent
+		}
+		a, err := stored.account()
+		if err != nil {
+			return err
+		}
+		a.APIKey = r.Key
+		a.APIKey.Generation = stored.APIKeyGeneration + 1
+		a.UpdatedAt = r.UpdatedAt
+		t := s.txn()
+		t.put(newAccountItem(a, r.KeyHash, stored.Version+1), "#version = :prev", prevVersion(stored.Version))
+		t.delete(itemKey(keyPK(stored.APIKeyHash), skKey), "", nil)
+		t.put(newKeyItem(a, r.KeyHash), notExists, nil)
+		err = t.run(ctx, s.db)
+		if conditionFailedAt(err, 2) {
+			return apperr.Conflict("api_key_exists", "the API key is already registered")
+		}
+		out = a
 		return err
-	}
-	t := s.txn()
-	t.put(newAccountItem(a, stored.APIKeyHash), "#version = :prev", prevVersion(a.Version))
-	t.update(itemKey(keyPK(stored.APIKeyHash), skKey), "SET #accountStatus = :status", exists,
-		map[string]types.AttributeValue{":status": str(string(a.Status))})
-	if err := t.run(ctx, s.db); err != nil {
-		return err
-	}
-	return s.fanOutAccount(ctx, a, false)
-}
-
-// ReplaceAPIKey implements tokens.AccountStore: the account item, the old
-// key's removal and the new key in one transaction, then every token's
-// gates, retiring the tokens of older keys.
-func (s *Store) ReplaceAPIKey(ctx context.Context, a tokens.Account, keyHash string) error {
-	stored, err := s.nextAccount(ctx, a)
-	if err != nil {
-		return err
-	}
-	t := s.txn()
-	t.put(newAccountItem(a, keyHash), "#version = :prev", prevVersion(a.Version))
-	t.delete(itemKey(keyPK(stored.APIKeyHash), skKey), "", nil)
-	t.put(newKeyItem(a, keyHash), notExists, nil)
-	err = t.run(ctx, s.db)
-	if conditionFailedAt(err, 2) {
-		return apperr.Conflict("api_key_exists", "the API key is already registered")
-	}
-	if err != nil {
-		return err
-	}
-	return s.fanOutAccount(ctx, a, true)
+	})
+	return out, err
 }
 
 // KeyOwner implements tokens.AccountStore.
@@ -106,88 +121,9 @@ func (s *Store) KeyOwner(ctx context.Context, keyHash string) (tokens.KeyOwner, 
 	if !found {
 		return tokens.KeyOwner{}, apperr.NotFound("api_key")
 	}
-	return tokens.KeyOwner{AccountID: it.AccountID, KeyID: it.KeyID, AccountStatus: tokens.AccountStatus(it.AccountStatus)}, nil
-}
-
-// tokenRef is the part of a token item a fan-out needs.
-type tokenRef struct {
-	ID            string `dynamodbav:"id"`
-	Service       string `dynamodbav:"service"`
-	SecretHash    string `dynamodbav:"secretHash"`
-	Enabled       bool   `dynamodbav:"enabled"`
-	KeyGeneration int64  `dynamodbav:"keyGeneration"`
-}
-
-const tokenRefProjection = "#id, #service, #secretHash, #enabled, #keyGeneration"
-
-// fanOutAccount copies a's gates onto the credential of every token of the
-// account and, when retire is set, disables the enabled tokens of older
-// key generations. Each write is conditional on being newer than what the
-// credential holds, so fan-outs may overlap or be re-run in any order.
-func (s *Store) fanOutAccount(ctx context.Context, a tokens.Account, retire bool) error {
-	keyCond := "#pk = :pk AND begins_with(#sk, :prefix)"
-	refs, err := queryAll[tokenRef](ctx, s.db, &dynamodb.QueryInput{
-		TableName: &s.table, ConsistentRead: aws.Bool(true),
-		KeyConditionExpression: &keyCond, ProjectionExpression: aws.String(tokenRefProjection),
-		ExpressionAttributeNames: exprNames(nil, keyCond, tokenRefProjection),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": str(accountPK(a.ID)), ":prefix": str(prefixToken),
-		},
-	})
-	if err != nil {
-		return err
-	}
-	services, err := attributevalue.Marshal(nonNil(a.Services))
-	if err != nil {
-		return err
-	}
-	gates := map[string]types.AttributeValue{
-		":status": str(string(a.Status)), ":services": services,
-		":gen": num(a.APIKey.Generation), ":v": num(a.Version),
-	}
-	return parallel(ctx, refs, func(ctx context.Context, ref tokenRef) error {
-		if retire && ref.Enabled && ref.KeyGeneration < a.APIKey.Generation {
-			err := retryConflicts(ctx, func() error { return s.retire(ctx, a, ref) })
-			// A failed condition means the token changed meanwhile (enabled
-			// under the new key, or deleted): nothing to retire.
-			if err != nil && !errors.Is(err, apperr.ErrStale) {
-				return err
-			}
-		}
-		return s.setGates(ctx, ref.SecretHash,
-			"SET #accountStatus = :status, #accountServices = :services, #accountKeyGeneration = :gen, #accountVersion = :v",
-			"#accountVersion", gates, nil)
-	})
-}
-
-// retire disables a token of an older key generation, both items at once.
-func (s *Store) retire(ctx context.Context, a tokens.Account, ref tokenRef) error {
-	update := "SET #enabled = :false, #disabledReason = :reason, #version = #version + :one"
-	cond := "#enabled = :true AND #keyGeneration < :gen"
-	values := map[string]types.AttributeValue{
-		":false": &types.AttributeValueMemberBOOL{Value: false}, ":true": &types.AttributeValueMemberBOOL{Value: true},
-		":reason": str(string(tokens.DisabledAPIKeyReplaced)), ":one": num(1), ":gen": num(a.APIKey.Generation),
-	}
-	t := s.txn()
-	t.update(itemKey(accountPK(a.ID), tokenSK(ref.ID)), update, cond, values)
-	t.update(itemKey(credPK(ref.SecretHash), skCred), update, cond, values)
-	return t.run(ctx, s.db)
-}
-
-// setGates applies a gate update to one credential on condition that it
-// exists and its versionAttr is older than :v. A failed condition is
-// success: the credential is gone, or a newer write already set the gates.
-func (s *Store) setGates(ctx context.Context, secretHash, update, versionAttr string, values map[string]types.AttributeValue, extraNames map[string]string) error {
-	cond := exists + " AND (attribute_not_exists(" + versionAttr + ") OR " + versionAttr + " < :v)"
-	err := retryConflicts(ctx, func() error {
-		return s.update(ctx, itemKey(credPK(secretHash), skCred), update, cond, values, extraNames)
-	})
-	if isConditionFailed(err) {
-		return nil
-	}
-	return err
+	return tokens.KeyOwner{AccountID: it.AccountID, KeyID: it.KeyID, KeyGeneration: it.KeyGeneration, AccountStatus: tokens.AccountStatus(it.AccountStatus)}, nil
 }
 
 func prevVersion(v int64) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{":prev": num(v - 1)}
+	return map[string]types.AttributeValue{":prev": num(v)}
 }

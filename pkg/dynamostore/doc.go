@@ -7,16 +7,24 @@
 //     strongly consistent Query of one partition (the two local secondary
 //     indexes, byService and byUser, are strongly consistent too). IDs are
 //     ULIDs, so key order is creation order. There is no Scan anywhere.
-//   - The authorizer decides with one GetItem: a credential item keyed by
-//     the token's secret hash carries the token record and copies of every
-//     gate (account status, services and key generation, the user's access).
-//   - Writes that change a gate commit the owner item first, conditionally
-//     on its Version, then fan out to the credentials of the affected tokens
-//     with writes conditional on the credential holding an older version of
-//     that owner. Fan-outs therefore commute: an older one can never undo a
-//     newer one, and re-running one reconciles. CreateToken closes the
-//     remaining race by checking, in its transaction, that the account and
-//     user it copied gates from still have the versions it read.
+//   - Gates are shared, never copied: the authorizer reads the token's own
+//     item by its secret's hash (CRED#<hash>), then the account item and,
+//     for a user token, the user item in one BatchGetItem. A token is
+//     replaced (rule 7) when its key generation is older than the
+//     account's, which is derived at read time. So closing an account,
+//     changing its services, replacing its key, switching a user's access
+//     or deleting a user is one transaction whatever the account holds.
+//   - Creates are conditional on the gates themselves: a token is written
+//     only while its account is active, subscribes its service and has
+//     the token's key generation current, and its user exists with access.
+//     A concurrent change either commits first (the create fails, with the
+//     precise reason) or after (and the token reads as changed).
+//   - Optimistic concurrency stays in here: Update* methods read the item
+//     with its version, apply the caller's change and write on condition
+//     the version is unchanged, retrying a lost race (optimistic). The
+//     General tab's counts are ADDs in the same transactions.
+//   - Deleting a user leaves a sweep item; Sweep removes the user's token
+//     items later, in small transactions, resumable after any crash.
 //   - Every conditional failure maps to apperr.ErrStale (or NotFound or
 //     Conflict where that is the truth); throttling to apperr.Throttled and
 //     network failures to apperr.Unavailable, by the SDK's typed errors

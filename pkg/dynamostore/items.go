@@ -26,6 +26,11 @@ const (
 	prefixUser  = "USER#"
 	prefixEmail = "EMAIL#"
 	prefixToken = "TOKEN#"
+	prefixStats = "STATS#"
+
+	// pkSweeps is the partition of the sweep items: one per deleted user
+	// whose token items remain to be removed.
+	pkSweeps = "SWEEPS"
 )
 
 func accountPK(accountID string) string     { return "ACC#" + accountID }
@@ -37,6 +42,10 @@ func tokenIDPK(tokenID string) string       { return "TOKID#" + tokenID }
 func keyPK(keyHash string) string           { return "KEY#" + keyHash }
 func svcPrefix(service string) string       { return prefixToken + service + "#" }
 func userTokensPrefix(userID string) string { return prefixToken + userID + "#" }
+func statsSK(service string) string         { return prefixStats + service }
+func sweepSK(accountID, userID string) string {
+	return prefixUser + accountID + "#" + userID
+}
 
 // itemKey is the primary key of one item.
 func itemKey(pk, sk string) map[string]types.AttributeValue {
@@ -94,16 +103,21 @@ type accountItem struct {
 	APIKeyHash string `dynamodbav:"apiKeyHash"`
 	CreatedAt  string `dynamodbav:"createdAt"`
 	UpdatedAt  string `dynamodbav:"updatedAt"`
-	Version    int64  `dynamodbav:"version"`
+	// Version counts the item's writes, for optimistic concurrency.
+	Version int64 `dynamodbav:"version"`
 }
 
-func newAccountItem(a tokens.Account, keyHash string) accountItem {
+func newAccountItem(a tokens.Account, keyHash string, version int64) accountItem {
 	return accountItem{
 		PK: accountPK(a.ID), SK: skAccount, ID: a.ID, Name: a.Name, Status: string(a.Status),
 		Services: nonNil(a.Services), APIKeyID: a.APIKey.ID, APIKeyHint: a.APIKey.Hint,
 		APIKeyCreatedAt: formatTime(a.APIKey.CreatedAt), APIKeyGeneration: a.APIKey.Generation, APIKeyHash: keyHash,
-		CreatedAt: formatTime(a.CreatedAt), UpdatedAt: formatTime(a.UpdatedAt), Version: a.Version,
+		CreatedAt: formatTime(a.CreatedAt), UpdatedAt: formatTime(a.UpdatedAt), Version: version,
 	}
+}
+
+func (it accountItem) gate() tokens.AccountGate {
+	return tokens.AccountGate{Status: tokens.AccountStatus(it.Status), Services: nonNil(it.Services), KeyGeneration: it.APIKeyGeneration}
 }
 
 func (it accountItem) account() (tokens.Account, error) {
@@ -113,7 +127,7 @@ func (it accountItem) account() (tokens.Account, error) {
 	a := tokens.Account{
 		ID: it.ID, Name: it.Name, Status: tokens.AccountStatus(it.Status), Services: nonNil(it.Services),
 		APIKey:    tokens.APIKey{ID: it.APIKeyID, Hint: it.APIKeyHint, CreatedAt: keyCreated, Generation: it.APIKeyGeneration},
-		CreatedAt: created, UpdatedAt: updated, Version: it.Version,
+		CreatedAt: created, UpdatedAt: updated,
 	}
 	return a, errors.Join(err1, err2, err3)
 }
@@ -123,11 +137,12 @@ type keyItem struct {
 	SK            string `dynamodbav:"sk"`
 	AccountID     string `dynamodbav:"accountId"`
 	KeyID         string `dynamodbav:"keyId"`
+	KeyGeneration int64  `dynamodbav:"keyGeneration"`
 	AccountStatus string `dynamodbav:"accountStatus"`
 }
 
 func newKeyItem(a tokens.Account, keyHash string) keyItem {
-	return keyItem{PK: keyPK(keyHash), SK: skKey, AccountID: a.ID, KeyID: a.APIKey.ID, AccountStatus: string(a.Status)}
+	return keyItem{PK: keyPK(keyHash), SK: skKey, AccountID: a.ID, KeyID: a.APIKey.ID, KeyGeneration: a.APIKey.Generation, AccountStatus: string(a.Status)}
 }
 
 type userItem struct {
@@ -140,19 +155,16 @@ type userItem struct {
 	CreatedAt string          `dynamodbav:"createdAt"`
 	Access    map[string]bool `dynamodbav:"access"`
 	Version   int64           `dynamodbav:"version"`
-	// Deleting marks a user whose deletion has begun: it is gone for
-	// readers, and no token can be made for it (see DeleteUser).
-	Deleting bool `dynamodbav:"deleting,omitempty"`
 }
 
-func newUserItem(u tokens.User) userItem {
+func newUserItem(u tokens.User, version int64) userItem {
 	access := maps.Clone(u.Access)
 	if access == nil {
 		access = map[string]bool{}
 	}
 	return userItem{
 		PK: accountPK(u.AccountID), SK: userSK(u.ID), AccountID: u.AccountID, ID: u.ID, Email: u.Email, Name: u.Name,
-		CreatedAt: formatTime(u.CreatedAt), Access: access, Version: u.Version,
+		CreatedAt: formatTime(u.CreatedAt), Access: access, Version: version,
 	}
 }
 
@@ -162,7 +174,7 @@ func (it userItem) user() (tokens.User, error) {
 	if access == nil {
 		access = map[string]bool{}
 	}
-	return tokens.User{AccountID: it.AccountID, ID: it.ID, Email: it.Email, Name: it.Name, CreatedAt: created, Access: access, Version: it.Version}, err
+	return tokens.User{AccountID: it.AccountID, ID: it.ID, Email: it.Email, Name: it.Name, CreatedAt: created, Access: access}, err
 }
 
 type emailItem struct {
@@ -188,15 +200,16 @@ type tokenFields struct {
 	LastUsedAt     string         `dynamodbav:"lastUsedAt,omitempty"`
 	Settings       map[string]any `dynamodbav:"settings"`
 	KeyGeneration  int64          `dynamodbav:"keyGeneration"`
-	Version        int64          `dynamodbav:"version"`
+	// Version counts the token's writes, for optimistic concurrency.
+	Version int64 `dynamodbav:"version"`
 }
 
-func newTokenFields(t tokens.Token) tokenFields {
+func newTokenFields(t tokens.Token, version int64) tokenFields {
 	return tokenFields{
 		AccountID: t.AccountID, ID: t.ID, Name: t.Name, Service: t.Service, UserID: t.UserID,
 		SecretHash: t.SecretHash, Hint: t.Hint, Enabled: t.Enabled, DisabledReason: string(t.DisabledReason),
 		CreatedAt: formatTime(t.CreatedAt), ExpiresAt: formatOptTime(t.ExpiresAt), LastUsedAt: formatOptTime(t.LastUsedAt),
-		Settings: t.Settings.Clone(), KeyGeneration: t.KeyGeneration, Version: t.Version,
+		Settings: t.Settings.Clone(), KeyGeneration: t.KeyGeneration, Version: version,
 	}
 }
 
@@ -208,7 +221,7 @@ func (f tokenFields) token() (tokens.Token, error) {
 		AccountID: f.AccountID, ID: f.ID, Name: f.Name, Service: f.Service, UserID: f.UserID,
 		SecretHash: f.SecretHash, Hint: f.Hint, Enabled: f.Enabled, DisabledReason: tokens.DisabledReason(f.DisabledReason),
 		CreatedAt: created, ExpiresAt: expires, LastUsedAt: lastUsed,
-		Settings: tokens.Settings(f.Settings).Clone(), KeyGeneration: f.KeyGeneration, Version: f.Version,
+		Settings: tokens.Settings(f.Settings).Clone(), KeyGeneration: f.KeyGeneration,
 	}
 	return t, errors.Join(err1, err2, err3)
 }
@@ -222,48 +235,42 @@ type tokenItem struct {
 }
 
 func newTokenItem(t tokens.Token) tokenItem {
-	it := tokenItem{PK: accountPK(t.AccountID), SK: tokenSK(t.ID), SvcSK: svcPrefix(t.Service) + t.ID, tokenFields: newTokenFields(t)}
+	it := tokenItem{PK: accountPK(t.AccountID), SK: tokenSK(t.ID), SvcSK: svcPrefix(t.Service) + t.ID, tokenFields: newTokenFields(t, 1)}
 	if t.UserID != "" {
 		it.UserSK = userTokensPrefix(t.UserID) + t.ID
 	}
 	return it
 }
 
-// credItem is what the authorizer reads: the token and the state of
-// everything that gates it, kept current by the writes that change it. The
-// *Version gates order concurrent fan-outs (docs/data-model.md).
+// credItem is what the authorizer reads first: the token's record under
+// its secret's hash. Its gates are not on it but on the account and user
+// items every token of theirs shares (docs/data-model.md).
 type credItem struct {
 	PK string `dynamodbav:"pk"`
 	SK string `dynamodbav:"sk"`
 	tokenFields
-	AccountStatus        string   `dynamodbav:"accountStatus"`
-	AccountServices      []string `dynamodbav:"accountServices"`
-	AccountKeyGeneration int64    `dynamodbav:"accountKeyGeneration"`
-	AccountVersion       int64    `dynamodbav:"accountVersion"`
-	UserAccess           bool     `dynamodbav:"userAccess"`
-	UserVersion          int64    `dynamodbav:"userVersion,omitempty"`
 }
 
-func newCredItem(w tokens.TokenWrite) credItem {
-	f := newTokenFields(w.Token)
+func newCredItem(t tokens.Token) credItem {
+	f := newTokenFields(t, 1)
 	f.LastUsedAt = "" // kept on the token item only, by MarkUsed
-	it := credItem{
-		PK: credPK(w.Token.SecretHash), SK: skCred, tokenFields: f,
-		AccountStatus: string(w.Account.Status), AccountServices: nonNil(w.Account.Services),
-		AccountKeyGeneration: w.Account.APIKey.Generation, AccountVersion: w.Account.Version,
-	}
-	if w.User != nil {
-		it.UserAccess, it.UserVersion = w.User.HasAccess(w.Token.Service), w.User.Version
-	}
-	return it
+	return credItem{PK: credPK(t.SecretHash), SK: skCred, tokenFields: f}
 }
 
-func (it credItem) credential() (tokens.Credential, error) {
-	t, err := it.token()
-	return tokens.Credential{
-		Token: t, AccountStatus: tokens.AccountStatus(it.AccountStatus), AccountServices: nonNil(it.AccountServices),
-		AccountKeyGeneration: it.AccountKeyGeneration, UserAccess: it.UserAccess,
-	}, err
+// statsItem holds a service's General-tab counts, moved by the same
+// transactions that create and delete tokens and switch access.
+type statsItem struct {
+	UsersWithAccess int `dynamodbav:"usersWithAccess"`
+	UserTokens      int `dynamodbav:"userTokens"`
+	UserlessTokens  int `dynamodbav:"userlessTokens"`
+}
+
+// sweepItem records a deleted user whose token items remain to be removed.
+type sweepItem struct {
+	PK        string `dynamodbav:"pk"`
+	SK        string `dynamodbav:"sk"`
+	AccountID string `dynamodbav:"accountId"`
+	UserID    string `dynamodbav:"userId"`
 }
 
 type tokenIDItem struct {

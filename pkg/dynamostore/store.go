@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math/rand/v2"
 	"regexp"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -21,18 +21,31 @@ import (
 // Store is the DynamoDB implementation of the domain's stores, over the
 // core table of pkg/schema.
 type Store struct {
-	db    *dynamodb.Client
+	db    DB
 	table string
 }
 
 var (
 	_ tokens.Store           = (*Store)(nil)
 	_ tokens.CredentialStore = (*Store)(nil)
+	_ tokens.Sweeper         = (*Store)(nil)
+	_ DB                     = (*dynamodb.Client)(nil)
 )
 
+// DB is the part of the DynamoDB API the store calls. *dynamodb.Client is
+// one; tests wrap it to count the writes a change costs and to fail them
+// part-way, as a crash would.
+type DB interface {
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
+	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
+}
+
 // New returns a Store over the core table named coreTable.
-func New(client *dynamodb.Client, coreTable string) (*Store, error) {
-	if client == nil {
+func New(client DB, coreTable string) (*Store, error) {
+	if c, ok := client.(*dynamodb.Client); client == nil || ok && c == nil {
 		return nil, errors.New("dynamostore: nil DynamoDB client")
 	}
 	if coreTable == "" {
@@ -156,9 +169,15 @@ func (t *txn) update(key map[string]types.AttributeValue, update, cond string, v
 }
 
 func (t *txn) check(key map[string]types.AttributeValue, cond string, values map[string]types.AttributeValue) {
+	t.checkNamed(key, cond, values, nil)
+}
+
+// checkNamed is check with placeholders for names that are not
+// identifiers (map keys), as in exprNames.
+func (t *txn) checkNamed(key map[string]types.AttributeValue, cond string, values map[string]types.AttributeValue, extraNames map[string]string) {
 	t.items = append(t.items, types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
 		TableName: &t.table, Key: key, ConditionExpression: &cond,
-		ExpressionAttributeNames: exprNames(nil, cond), ExpressionAttributeValues: values,
+		ExpressionAttributeNames: exprNames(extraNames, cond), ExpressionAttributeValues: values,
 	}})
 }
 
@@ -171,7 +190,7 @@ func (t *txn) delete(key map[string]types.AttributeValue, cond string, values ma
 
 // run commits the transaction, mapping a failure with storeErr;
 // conditionFailedAt tells which item's condition did not hold.
-func (t *txn) run(ctx context.Context, db *dynamodb.Client) error {
+func (t *txn) run(ctx context.Context, db DB) error {
 	if t.err != nil {
 		return t.err
 	}
@@ -193,75 +212,52 @@ const (
 )
 
 // retryConflicts runs a single-item write again while it collides with a
-// transaction in flight on the same item; such writes (fan-out, MarkUsed)
-// are idempotent and have no caller to retry them.
+// transaction in flight on the same item; such writes (MarkUsed) are
+// idempotent and have no caller to retry them.
 func retryConflicts(ctx context.Context, write func() error) error {
 	for attempt := 1; ; attempt++ {
 		err := write()
 		if !isConflict(err) || attempt == conflictAttempts {
 			return err
 		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(time.Duration(attempt) * 5 * time.Millisecond):
+		if err := pause(ctx, attempt); err != nil {
+			return err
 		}
 	}
 }
 
 const conflictAttempts = 5
 
-// ---- fan-out ----
+// maxAttempts bounds the optimistic-concurrency attempts of one change.
+const maxAttempts = 12
 
-// fanOutWorkers bounds the writes one fan-out keeps in flight.
-const fanOutWorkers = 8
-
-// parallel runs fn for every item, fanOutWorkers at a time, and joins the
-// errors; every item is attempted, so a re-run has less to reconcile.
-func parallel[T any](ctx context.Context, items []T, fn func(context.Context, T) error) error {
-	sem := make(chan struct{}, fanOutWorkers)
-	errs := make([]error, len(items))
-	var wg sync.WaitGroup
-	for i, it := range items {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			errs[i] = fn(ctx, it)
-		})
+// optimistic runs attempt, which reads what it changes and writes it on
+// condition that it did not change meanwhile, until it does not lose a race
+// (apperr.ErrStale: a failed version condition or a transaction conflict).
+// This is the one retry loop of the store; the domain never sees a version.
+func optimistic(ctx context.Context, attempt func() error) error {
+	for n := 1; ; n++ {
+		err := attempt()
+		if !errors.Is(err, apperr.ErrStale) {
+			return err
+		}
+		if n == maxAttempts {
+			return apperr.Conflict("concurrent_update", "the resource was changed by other requests meanwhile; retry")
+		}
+		if err := pause(ctx, n); err != nil {
+			return err
+		}
 	}
-	wg.Wait()
-	return errors.Join(errs...)
 }
 
-// queryAll runs a Query to the end and decodes every item into T.
-func queryAll[T any](ctx context.Context, db *dynamodb.Client, in *dynamodb.QueryInput) ([]T, error) {
-	var out []T
-	p := dynamodb.NewQueryPaginator(db, in)
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, storeErr(err)
-		}
-		var items []T
-		if err := attributevalue.UnmarshalListOfMaps(page.Items, &items); err != nil {
-			return nil, fmt.Errorf("decode items: %w", err)
-		}
-		out = append(out, items...)
+// pause waits a jittered, exponentially growing while before attempt n+1,
+// so that racing writers stop colliding.
+func pause(ctx context.Context, n int) error {
+	backoff := time.Millisecond + time.Duration(rand.Int64N(int64(time.Millisecond)<<min(n, 6)))
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(backoff):
+		return nil
 	}
-	return out, nil
-}
-
-// count runs a Select COUNT Query to the end.
-func count(ctx context.Context, db *dynamodb.Client, in *dynamodb.QueryInput) (int, error) {
-	in.Select = types.SelectCount
-	n := 0
-	p := dynamodb.NewQueryPaginator(db, in)
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return 0, storeErr(err)
-		}
-		n += int(page.Count)
-	}
-	return n, nil
 }

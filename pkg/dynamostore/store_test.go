@@ -1,7 +1,10 @@
 package dynamostore_test
 
 import (
+	"context"
+	"errors"
 	"os"
+	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -24,7 +27,65 @@ func newStore(t *testing.T) *dynamostore.Store {
 }
 
 func TestStorePassesTheRepositorySuite(t *testing.T) {
-	storesuite.Run(t, func(t *testing.T) storesuite.Store { return newStore(t) })
+	storesuite.Run(t, func(t *testing.T) (storesuite.Store, storesuite.Faults) {
+		db := &faultyDB{DB: dynamotest.Client(t), failAfter: -1}
+		s, err := dynamostore.New(db, dynamotest.Tables(t)[schema.Core.ID])
+		if err != nil {
+			t.Fatalf("New: %v", err)
+		}
+		return s, db
+	})
+}
+
+// faultyDB counts the write requests a store sends and fails them on
+// demand before they reach DynamoDB, as a Lambda that died between two
+// writes would leave the table.
+type faultyDB struct {
+	dynamostore.DB
+	mu        sync.Mutex
+	writes    int
+	failAfter int
+}
+
+var errCrashed = errors.New("faultyDB: crashed before this write")
+
+func (f *faultyDB) Writes() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.writes
+}
+
+func (f *faultyDB) FailWritesAfter(n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.failAfter = n
+}
+
+func (f *faultyDB) write() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.failAfter == 0 {
+		return errCrashed
+	}
+	if f.failAfter > 0 {
+		f.failAfter--
+	}
+	f.writes++
+	return nil
+}
+
+func (f *faultyDB) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+	if err := f.write(); err != nil {
+		return nil, err
+	}
+	return f.DB.UpdateItem(ctx, in, opts...)
+}
+
+func (f *faultyDB) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	if err := f.write(); err != nil {
+		return nil, err
+	}
+	return f.DB.TransactWriteItems(ctx, in, opts...)
 }
 
 func TestNewRefusesMissingDependencies(t *testing.T) {

@@ -2,6 +2,8 @@ package dynamostore
 
 import (
 	"context"
+	"errors"
+	"maps"
 	"strings"
 	"time"
 
@@ -15,31 +17,112 @@ import (
 	"github.com/acmedata/tokenservice/pkg/tokens"
 )
 
-// CreateToken implements tokens.TokenStore: the token, its credential and
-// its ID pointer, the checks on the account and user versions the gates were
-// copied from, and the cloned source, all in one transaction.
+// CreateToken implements tokens.TokenStore: the token, its secret-hash
+// item and its ID pointer, the conditions on the account's and the user's
+// gates, the service's count and (for a clone with a grace period) the
+// source's new expiry, all in one transaction.
 func (s *Store) CreateToken(ctx context.Context, w tokens.TokenWrite) error {
-	t := s.txn()
-	t.put(newTokenItem(w.Token), notExists, nil)
-	t.put(newCredItem(w), notExists, nil)
-	t.put(tokenIDItem{PK: tokenIDPK(w.Token.ID), SK: skTokenID, AccountID: w.Token.AccountID}, notExists, nil)
-	t.check(itemKey(accountPK(w.Account.ID), skAccount), "#version = :v", map[string]types.AttributeValue{":v": num(w.Account.Version)})
-	if w.User != nil {
-		t.check(itemKey(accountPK(w.Token.AccountID), userSK(w.User.ID)), "#version = :v AND attribute_not_exists(#deleting)",
-			map[string]types.AttributeValue{":v": num(w.User.Version)})
-	}
-	if w.Source != nil {
-		t.saveToken(*w.Source)
-	}
-	// Every failed condition is a lost race (or, for a put, a duplicate
-	// ID or secret, which a retry with a fresh token cures): ErrStale.
-	return t.run(ctx, s.db)
+	tok := w.Token
+	return optimistic(ctx, func() error {
+		t := s.txn()
+		t.put(newTokenItem(tok), notExists, nil)
+		t.put(newCredItem(tok), notExists, nil)
+		t.put(tokenIDItem{PK: tokenIDPK(tok.ID), SK: skTokenID, AccountID: tok.AccountID}, notExists, nil)
+		// Rule 7: the token belongs to the key generation that authorised
+		// it, and is made only while that generation is current, so a
+		// replacement either precedes the create (which then fails) or
+		// follows it (and the token reads as replaced).
+		const accountAt = 3
+		t.check(itemKey(accountPK(tok.AccountID), skAccount),
+			"#status = :active AND contains(#services, :service) AND #apiKeyGeneration = :gen",
+			map[string]types.AttributeValue{
+				":active": str(string(tokens.AccountStatusActive)), ":service": str(tok.Service), ":gen": num(tok.KeyGeneration),
+			})
+		userAt := -1
+		if tok.UserID != "" {
+			userAt = len(t.items)
+			t.checkNamed(itemKey(accountPK(tok.AccountID), userSK(tok.UserID)), "#access.#svc = :true",
+				map[string]types.AttributeValue{":true": &types.AttributeValueMemberBOOL{Value: true}}, map[string]string{"#svc": tok.Service})
+		}
+		t.countToken(tok, 1)
+		if w.SourceID != "" {
+			if err := s.bringExpiryForward(ctx, t, tok.AccountID, w.SourceID, *w.RevokeSourceAt); err != nil {
+				return err
+			}
+		}
+		err := t.run(ctx, s.db)
+		switch {
+		case conditionFailedAt(err, accountAt):
+			return s.accountGateError(ctx, tok)
+		case userAt >= 0 && conditionFailedAt(err, userAt):
+			return s.userGateError(ctx, tok)
+		case conditionFailedAt(err, 0), conditionFailedAt(err, 1), conditionFailedAt(err, 2):
+			return apperr.Conflict("token_exists", "a token with this ID or secret exists")
+		}
+		return err
+	})
 }
 
-// saveToken adds the conditional update of a token's mutable fields to the
-// transaction, on the token item and its credential alike. LastUsedAt is
-// MarkUsed's alone, so an admin write never rolls it back.
-func (t *txn) saveToken(tok tokens.Token) {
+// accountGateError tells why a create's condition on the account failed.
+// A gate that reads fine again changed and changed back: a lost race to
+// retry.
+func (s *Store) accountGateError(ctx context.Context, tok tokens.Token) error {
+	it, err := s.accountItem(ctx, tok.AccountID)
+	if err != nil {
+		return err
+	}
+	if err := tokens.AccountGateError(it.gate(), tok.Service, tok.KeyGeneration); err != nil {
+		return err
+	}
+	return apperr.ErrStale
+}
+
+// userGateError tells why a create's condition on the user failed.
+func (s *Store) userGateError(ctx context.Context, tok tokens.Token) error {
+	it, err := s.userItem(ctx, tok.AccountID, tok.UserID)
+	var gate *tokens.UserGate
+	switch {
+	case err == nil:
+		g := tokens.UserGate{Access: it.Access}
+		gate = &g
+	case !errors.Is(err, apperr.ErrNotFound):
+		return err
+	}
+	if err := tokens.UserGateError(gate, tok.Service); err != nil {
+		return err
+	}
+	return apperr.ErrStale
+}
+
+// bringExpiryForward adds to t the clone source's expiry moved to end,
+// unless it already expires sooner, on condition that the source is still
+// as read.
+func (s *Store) bringExpiryForward(ctx context.Context, t *txn, accountID, sourceID string, end time.Time) error {
+	var src tokenItem
+	found, err := s.get(ctx, accountPK(accountID), tokenSK(sourceID), &src)
+	if err != nil {
+		return err
+	}
+	if !found {
+		return apperr.NotFound("token")
+	}
+	cur, err := src.token()
+	if err != nil {
+		return err
+	}
+	if cur.ExpiresAt != nil && !end.Before(*cur.ExpiresAt) {
+		return nil
+	}
+	cur.ExpiresAt = &end
+	t.saveToken(cur, src.Version)
+	return nil
+}
+
+// saveToken adds the update of a token's mutable fields to the
+// transaction, on its item (on condition that it still has the version
+// read) and its secret-hash item alike. LastUsedAt is MarkUsed's alone, so
+// an admin write never rolls it back.
+func (t *txn) saveToken(tok tokens.Token, version int64) {
 	settings, err := attributevalue.Marshal(tok.Settings.Clone())
 	if err != nil {
 		t.err = err
@@ -47,7 +130,7 @@ func (t *txn) saveToken(tok tokens.Token) {
 	}
 	values := map[string]types.AttributeValue{
 		":name": str(tok.Name), ":enabled": &types.AttributeValueMemberBOOL{Value: tok.Enabled}, ":settings": settings,
-		":gen": num(tok.KeyGeneration), ":v": num(tok.Version), ":prev": num(tok.Version - 1),
+		":gen": num(tok.KeyGeneration), ":v": num(version + 1),
 	}
 	sets := []string{"#name = :name", "#enabled = :enabled", "#settings = :settings", "#keyGeneration = :gen", "#version = :v"}
 	var removes []string
@@ -65,17 +148,35 @@ func (t *txn) saveToken(tok tokens.Token) {
 	if len(removes) > 0 {
 		update += " REMOVE " + strings.Join(removes, ", ")
 	}
-	const cond = "#version = :prev"
-	t.update(itemKey(accountPK(tok.AccountID), tokenSK(tok.ID)), update, cond, values)
-	t.update(itemKey(credPK(tok.SecretHash), skCred), update, cond, values)
+	tokenValues := maps.Clone(values)
+	tokenValues[":prev"] = num(version)
+	t.update(itemKey(accountPK(tok.AccountID), tokenSK(tok.ID)), update, "#version = :prev", tokenValues)
+	t.update(itemKey(credPK(tok.SecretHash), skCred), update, exists, values)
 }
 
-// deleteToken adds the deletion of a token's three items to the
-// transaction; cond, if set, guards the token item.
-func (t *txn) deleteToken(accountID, tokenID, secretHash, cond string) {
-	t.delete(itemKey(accountPK(accountID), tokenSK(tokenID)), cond, nil)
-	t.delete(itemKey(credPK(secretHash), skCred), "", nil)
-	t.delete(itemKey(tokenIDPK(tokenID), skTokenID), "", nil)
+// countToken adds delta to the count of tok's type in its service.
+func (t *txn) countToken(tok tokens.Token, delta int64) {
+	attr := "userTokens"
+	if tok.UserID == "" {
+		attr = "userlessTokens"
+	}
+	t.count(tok.AccountID, tok.Service, attr, delta)
+}
+
+// deleteToken adds the deletion of a token's three items and its count to
+// the transaction, on condition that the token item exists (so the count
+// moves once).
+func (t *txn) deleteToken(tok tokens.Token) {
+	t.deleteTokenItems(tok)
+	t.countToken(tok, -1)
+}
+
+// deleteTokenItems adds the deletion of a token's three items, on
+// condition that the token item exists.
+func (t *txn) deleteTokenItems(tok tokens.Token) {
+	t.delete(itemKey(accountPK(tok.AccountID), tokenSK(tok.ID)), exists, nil)
+	t.delete(itemKey(credPK(tok.SecretHash), skCred), "", nil)
+	t.delete(itemKey(tokenIDPK(tok.ID), skTokenID), "", nil)
 }
 
 // GetToken implements tokens.TokenStore.
@@ -128,21 +229,22 @@ func (s *Store) ListTokens(ctx context.Context, accountID string, f tokens.Token
 	return list(ctx, s, accountID, l, page, strings.Join(filters, " AND "), values,
 		func(it tokenItem) (tokens.Token, bool, error) {
 			t, err := it.token()
-			return t, f.Status == "" || t.Status(f.Now) == f.Status, err
+			return t, f.Status == "" || t.UnderKey(f.KeyGeneration).Status(f.Now) == f.Status, err
 		})
 }
 
 // EarliestActiveToken implements tokens.TokenStore: byService in creation
-// order, enabled tokens only, until the first that has not expired at
-// f.Now.
+// order, enabled tokens of the current key generation only, until the
+// first that has not expired at f.Now.
 func (s *Store) EarliestActiveToken(ctx context.Context, accountID string, f tokens.TokenFilter) (tokens.Token, error) {
 	keyCond := "#pk = :pk AND begins_with(#svcSk, :prefix)"
-	filter := "#enabled = :true"
+	filter := "#enabled = :true AND #keyGeneration >= :gen"
 	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
 		TableName: &s.table, IndexName: aws.String(indexByService), ConsistentRead: aws.Bool(true),
 		KeyConditionExpression: &keyCond, FilterExpression: &filter, ExpressionAttributeNames: exprNames(nil, keyCond, filter),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":pk": str(accountPK(accountID)), ":prefix": str(svcPrefix(f.Service)), ":true": &types.AttributeValueMemberBOOL{Value: true},
+			":gen": num(f.KeyGeneration),
 		},
 		ScanIndexForward: aws.Bool(true), Limit: aws.Int32(minQueryPage),
 	})
@@ -160,7 +262,7 @@ func (s *Store) EarliestActiveToken(ctx context.Context, accountID string, f tok
 			if err != nil {
 				return tokens.Token{}, err
 			}
-			if t.Status(f.Now) == tokens.StatusActive {
+			if t.UnderKey(f.KeyGeneration).Status(f.Now) == tokens.StatusActive {
 				return t, nil
 			}
 		}
@@ -168,45 +270,69 @@ func (s *Store) EarliestActiveToken(ctx context.Context, accountID string, f tok
 	return tokens.Token{}, apperr.NotFound("token")
 }
 
-// SaveToken implements tokens.TokenStore.
-func (s *Store) SaveToken(ctx context.Context, tok tokens.Token, a tokens.Account) error {
-	t := s.txn()
-	t.saveToken(tok)
-	t.check(itemKey(accountPK(a.ID), skAccount), "#version = :v", map[string]types.AttributeValue{":v": num(a.Version)})
-	err := t.run(ctx, s.db)
-	return s.staleOrMissing(ctx, err, accountPK(tok.AccountID), tokenSK(tok.ID), "token")
+// UpdateToken implements tokens.TokenStore.
+func (s *Store) UpdateToken(ctx context.Context, accountID, tokenID string, keyGeneration int64, change func(*tokens.Token) error) (tokens.Token, error) {
+	var out tokens.Token
+	err := optimistic(ctx, func() error {
+		var it tokenItem
+		found, err := s.get(ctx, accountPK(accountID), tokenSK(tokenID), &it)
+		if err != nil {
+			return err
+		}
+		if !found {
+			return apperr.NotFound("token")
+		}
+		tok, err := it.token()
+		if err != nil {
+			return err
+		}
+		next := tok
+		next.Settings = tok.Settings.Clone()
+		if err := change(&next); err != nil {
+			return err
+		}
+		// Only the mutable fields are the change's to make.
+		next.AccountID, next.ID, next.Service, next.UserID = tok.AccountID, tok.ID, tok.Service, tok.UserID
+		next.SecretHash, next.Hint, next.CreatedAt, next.LastUsedAt = tok.SecretHash, tok.Hint, tok.CreatedAt, tok.LastUsedAt
+		t := s.txn()
+		t.saveToken(next, it.Version)
+		if keyGeneration != 0 {
+			t.check(itemKey(accountPK(accountID), skAccount), "#apiKeyGeneration = :gen", map[string]types.AttributeValue{":gen": num(keyGeneration)})
+		}
+		err = t.run(ctx, s.db)
+		if keyGeneration != 0 && conditionFailedAt(err, 2) {
+			return tokens.ErrKeyNotCurrent
+		}
+		if err := s.staleOrMissing(ctx, err, accountPK(accountID), tokenSK(tokenID), "token"); err != nil {
+			return err
+		}
+		out = next
+		return nil
+	})
+	return out, err
 }
 
 // DeleteToken implements tokens.TokenStore.
 func (s *Store) DeleteToken(ctx context.Context, accountID, tokenID string) error {
-	tok, err := s.GetToken(ctx, accountID, tokenID)
-	if err != nil {
-		return err
-	}
-	t := s.txn()
-	t.deleteToken(accountID, tokenID, tok.SecretHash, exists)
-	err = t.run(ctx, s.db)
-	return s.staleOrMissing(ctx, err, accountPK(accountID), tokenSK(tokenID), "token")
+	return optimistic(ctx, func() error {
+		tok, err := s.GetToken(ctx, accountID, tokenID)
+		if err != nil {
+			return err
+		}
+		t := s.txn()
+		t.deleteToken(tok)
+		return s.staleOrMissing(ctx, t.run(ctx, s.db), accountPK(accountID), tokenSK(tokenID), "token")
+	})
 }
 
-// CountTokens implements tokens.TokenStore with two COUNT queries on
-// byService.
-func (s *Store) CountTokens(ctx context.Context, accountID, service string) (user, userless int, err error) {
-	countWhere := func(filter string) (int, error) {
-		keyCond := "#pk = :pk AND begins_with(#svcSk, :prefix)"
-		return count(ctx, s.db, &dynamodb.QueryInput{
-			TableName: &s.table, IndexName: aws.String(indexByService), ConsistentRead: aws.Bool(true),
-			KeyConditionExpression: &keyCond, FilterExpression: &filter, ExpressionAttributeNames: exprNames(nil, keyCond, filter),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(accountPK(accountID)), ":prefix": str(svcPrefix(service))},
-		})
+// ServiceStats implements tokens.TokenStore with one GetItem of the
+// service's stats item.
+func (s *Store) ServiceStats(ctx context.Context, accountID, service string) (tokens.ServiceStats, error) {
+	var it statsItem
+	if _, err := s.get(ctx, accountPK(accountID), statsSK(service), &it); err != nil {
+		return tokens.ServiceStats{}, err
 	}
-	if user, err = countWhere("attribute_exists(#userId)"); err != nil {
-		return 0, 0, err
-	}
-	if userless, err = countWhere("attribute_not_exists(#userId)"); err != nil {
-		return 0, 0, err
-	}
-	return user, userless, nil
+	return tokens.ServiceStats{UsersWithAccess: it.UsersWithAccess, UserTokens: it.UserTokens, UserlessTokens: it.UserlessTokens}, nil
 }
 
 // MarkUsed records that the token was used at at, unless a later use is
@@ -226,16 +352,16 @@ func (s *Store) MarkUsed(ctx context.Context, accountID, tokenID string, at time
 	return err
 }
 
-// Credential implements tokens.CredentialStore with one strongly
-// consistent GetItem. The credential's Token carries no LastUsedAt.
-func (s *Store) Credential(ctx context.Context, secretHash string) (tokens.Credential, error) {
+// TokenBySecret implements tokens.CredentialStore with one strongly
+// consistent GetItem. The token carries no LastUsedAt.
+func (s *Store) TokenBySecret(ctx context.Context, secretHash string) (tokens.Token, error) {
 	var it credItem
 	found, err := s.get(ctx, credPK(secretHash), skCred, &it)
 	if err != nil {
-		return tokens.Credential{}, err
+		return tokens.Token{}, err
 	}
 	if !found {
-		return tokens.Credential{}, apperr.NotFound("token")
+		return tokens.Token{}, apperr.NotFound("token")
 	}
-	return it.credential()
+	return it.token()
 }

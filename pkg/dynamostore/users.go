@@ -2,10 +2,10 @@ package dynamostore
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/acmedata/tokenservice/pkg/apperr"
@@ -13,12 +13,14 @@ import (
 	"github.com/acmedata/tokenservice/pkg/tokens"
 )
 
-// CreateUser implements tokens.UserStore: the user and its email claim in
-// one transaction, so the claim is the uniqueness constraint.
+// CreateUser implements tokens.UserStore: the user, its email claim and
+// the counts of its access in one transaction, so the claim is the
+// uniqueness constraint.
 func (s *Store) CreateUser(ctx context.Context, u tokens.User) error {
 	t := s.txn()
-	t.put(newUserItem(u), notExists, nil)
+	t.put(newUserItem(u, 1), notExists, nil)
 	t.put(newEmailItem(u), notExists, nil)
+	t.countAccess(u.AccountID, nil, u.Access)
 	err := t.run(ctx, s.db)
 	switch {
 	case conditionFailedAt(err, 0):
@@ -46,11 +48,10 @@ func (s *Store) GetUser(ctx context.Context, accountID, userID string) (tokens.U
 	return it.user()
 }
 
-// userItem reads a user; one being deleted is already gone.
 func (s *Store) userItem(ctx context.Context, accountID, userID string) (userItem, error) {
 	var it userItem
 	found, err := s.get(ctx, accountPK(accountID), userSK(userID), &it)
-	if err == nil && (!found || it.Deleting) {
+	if err == nil && !found {
 		err = apperr.NotFound("user")
 	}
 	return it, err
@@ -58,123 +59,94 @@ func (s *Store) userItem(ctx context.Context, accountID, userID string) (userIte
 
 // ListUsers implements tokens.UserStore.
 func (s *Store) ListUsers(ctx context.Context, accountID string, page paging.Request) (paging.Page[tokens.User], error) {
-	return list(ctx, s, accountID, usersListing, page, "attribute_not_exists(#deleting)", nil,
+	return list(ctx, s, accountID, usersListing, page, "", nil,
 		func(it userItem) (tokens.User, bool, error) {
 			u, err := it.user()
 			return u, true, err
 		})
 }
 
-// SaveUser implements tokens.UserStore: the user and, if the email
-// changed, the move of its claim in one transaction; then the access gate
-// of every token of the user.
-func (s *Store) SaveUser(ctx context.Context, u tokens.User) error {
-	stored, err := s.userItem(ctx, u.AccountID, u.ID)
-	if err != nil {
-		return err
-	}
-	if stored.Version != u.Version-1 {
-		return apperr.ErrStale
-	}
-	t := s.txn()
-	t.put(newUserItem(u), "#version = :prev AND attribute_not_exists(#deleting)", prevVersion(u.Version))
-	if oldClaim := strings.ToLower(stored.Email); oldClaim != strings.ToLower(u.Email) {
-		t.put(newEmailItem(u), notExists, nil)
-		t.delete(itemKey(accountPK(u.AccountID), emailSK(oldClaim)), "#userId = :uid", map[string]types.AttributeValue{":uid": str(u.ID)})
-	}
-	err = t.run(ctx, s.db)
-	if conditionFailedAt(err, 1) {
-		return emailTaken()
-	}
-	if err != nil {
-		return err
-	}
-	return s.fanOutUser(ctx, u)
-}
-
-// fanOutUser copies u's access onto the credential of each of its tokens,
-// on condition that the credential holds an older user version.
-func (s *Store) fanOutUser(ctx context.Context, u tokens.User) error {
-	refs, err := s.userTokens(ctx, u.AccountID, u.ID)
-	if err != nil {
-		return err
-	}
-	return parallel(ctx, refs, func(ctx context.Context, ref tokenRef) error {
-		values := map[string]types.AttributeValue{
-			":access": &types.AttributeValueMemberBOOL{Value: u.HasAccess(ref.Service)}, ":v": num(u.Version),
+// UpdateUser implements tokens.UserStore: the user, the move of its email
+// claim if the email changed, and the counts of the access it switched, in
+// one transaction. The user item is its tokens' access gate, so switching
+// access is this one write whatever the user holds.
+func (s *Store) UpdateUser(ctx context.Context, accountID, userID string, change func(*tokens.User) error) (tokens.User, error) {
+	var out tokens.User
+	err := optimistic(ctx, func() error {
+		stored, err := s.userItem(ctx, accountID, userID)
+		if err != nil {
+			return err
 		}
-		return s.setGates(ctx, ref.SecretHash, "SET #userAccess = :access, #userVersion = :v", "#userVersion", values, nil)
-	})
-}
-
-// userTokens lists the tokens of a user through the sparse byUser index.
-func (s *Store) userTokens(ctx context.Context, accountID, userID string) ([]tokenRef, error) {
-	keyCond := "#pk = :pk AND begins_with(#userSk, :prefix)"
-	return queryAll[tokenRef](ctx, s.db, &dynamodb.QueryInput{
-		TableName: &s.table, IndexName: aws.String(indexByUser), ConsistentRead: aws.Bool(true),
-		KeyConditionExpression: &keyCond, ProjectionExpression: aws.String(tokenRefProjection),
-		ExpressionAttributeNames: exprNames(nil, keyCond, tokenRefProjection),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": str(accountPK(accountID)), ":prefix": str(userTokensPrefix(userID)),
-		},
-	})
-}
-
-// DeleteUser implements tokens.UserStore. It is safe against concurrent
-// token creation and resumable:
-//  1. mark the user deleting and bump its version, so that GetUser says
-//     NotFound and CreateToken's condition on the user fails from now on;
-//  2. delete every token of the user (each with its credential and ID
-//     pointer, atomically);
-//  3. delete the user and its email claim together.
-//
-// A retry after a failure in 2 or 3 finds the mark and finishes the job.
-func (s *Store) DeleteUser(ctx context.Context, accountID, userID string) error {
-	pk, sk := accountPK(accountID), userSK(userID)
-	err := retryConflicts(ctx, func() error {
-		return s.update(ctx, itemKey(pk, sk), "SET #deleting = :true ADD #version :one", exists,
-			map[string]types.AttributeValue{":true": &types.AttributeValueMemberBOOL{Value: true}, ":one": num(1)}, nil)
-	})
-	if err := s.staleOrMissing(ctx, err, pk, sk, "user"); err != nil {
-		return err
-	}
-	var u userItem
-	found, err := s.get(ctx, pk, sk, &u)
-	if err != nil {
-		return err
-	}
-	if !found { // a concurrent DeleteUser finished first
-		return apperr.NotFound("user")
-	}
-	refs, err := s.userTokens(ctx, accountID, userID)
-	if err != nil {
-		return err
-	}
-	err = parallel(ctx, refs, func(ctx context.Context, ref tokenRef) error {
+		orig, err := stored.user()
+		if err != nil {
+			return err
+		}
+		u := orig
+		u.Access = maps.Clone(orig.Access)
+		if err := change(&u); err != nil {
+			return err
+		}
+		u.AccountID, u.ID, u.CreatedAt = orig.AccountID, orig.ID, orig.CreatedAt
 		t := s.txn()
-		t.deleteToken(accountID, ref.ID, ref.SecretHash, "")
-		return retryConflicts(ctx, func() error { return t.run(ctx, s.db) })
+		t.put(newUserItem(u, stored.Version+1), "#version = :prev", prevVersion(stored.Version))
+		oldClaim := strings.ToLower(orig.Email)
+		moved := oldClaim != strings.ToLower(u.Email)
+		if moved {
+			t.put(newEmailItem(u), notExists, nil)
+			t.delete(itemKey(accountPK(accountID), emailSK(oldClaim)), "#userId = :uid", map[string]types.AttributeValue{":uid": str(userID)})
+		}
+		t.countAccess(accountID, orig.Access, u.Access)
+		err = t.run(ctx, s.db)
+		if moved && conditionFailedAt(err, 1) {
+			return emailTaken()
+		}
+		if err := s.staleOrMissing(ctx, err, accountPK(accountID), userSK(userID), "user"); err != nil {
+			return err
+		}
+		out = u
+		return nil
 	})
-	if err != nil {
-		return err
-	}
-	t := s.txn()
-	t.delete(itemKey(pk, sk), "#deleting = :true", map[string]types.AttributeValue{":true": &types.AttributeValueMemberBOOL{Value: true}})
-	t.delete(itemKey(pk, emailSK(strings.ToLower(u.Email))), "#userId = :uid", map[string]types.AttributeValue{":uid": str(userID)})
-	return t.run(ctx, s.db)
+	return out, err
 }
 
-// CountUsersWithAccess implements tokens.UserStore.
-func (s *Store) CountUsersWithAccess(ctx context.Context, accountID, service string) (int, error) {
-	keyCond := "#pk = :pk AND begins_with(#sk, :prefix)"
-	filter := "#access.#service = :true AND attribute_not_exists(#deleting)"
-	// The service ID is a map key, not an identifier: give it its own placeholder.
-	names := exprNames(map[string]string{"#service": service}, keyCond, filter)
-	return count(ctx, s.db, &dynamodb.QueryInput{
-		TableName: &s.table, ConsistentRead: aws.Bool(true),
-		KeyConditionExpression: &keyCond, FilterExpression: &filter, ExpressionAttributeNames: names,
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": str(accountPK(accountID)), ":prefix": str(prefixUser), ":true": &types.AttributeValueMemberBOOL{Value: true},
-		},
+// countAccess adds to the transaction the moves of the services' counts
+// of users with access, from before to after.
+func (t *txn) countAccess(accountID string, before, after map[string]bool) {
+	for _, svc := range slices.Sorted(maps.Keys(before)) {
+		if before[svc] && !after[svc] {
+			t.count(accountID, svc, "usersWithAccess", -1)
+		}
+	}
+	for _, svc := range slices.Sorted(maps.Keys(after)) {
+		if after[svc] && !before[svc] {
+			t.count(accountID, svc, "usersWithAccess", 1)
+		}
+	}
+}
+
+// count adds delta to one count of a service's stats item (created on
+// first use).
+func (t *txn) count(accountID, service, attr string, delta int64) {
+	t.update(itemKey(accountPK(accountID), statsSK(service)), "ADD #"+attr+" :delta", "",
+		map[string]types.AttributeValue{":delta": num(delta)})
+}
+
+// DeleteUser implements tokens.UserStore: the user, its email claim and
+// its access counts go in one transaction, with a sweep item that tells
+// Sweep to remove its tokens later. The user item is its tokens' gate, so
+// they stop with this write; nothing here grows with the user's tokens.
+func (s *Store) DeleteUser(ctx context.Context, accountID, userID string) error {
+	return optimistic(ctx, func() error {
+		stored, err := s.userItem(ctx, accountID, userID)
+		if err != nil {
+			return err
+		}
+		t := s.txn()
+		t.delete(itemKey(accountPK(accountID), userSK(userID)), "#version = :prev", prevVersion(stored.Version))
+		t.delete(itemKey(accountPK(accountID), emailSK(strings.ToLower(stored.Email))), "#userId = :uid",
+			map[string]types.AttributeValue{":uid": str(userID)})
+		t.put(sweepItem{PK: pkSweeps, SK: sweepSK(accountID, userID), AccountID: accountID, UserID: userID}, "", nil)
+		t.countAccess(accountID, stored.Access, nil)
+		return s.staleOrMissing(ctx, t.run(ctx, s.db), accountPK(accountID), userSK(userID), "user")
 	})
 }

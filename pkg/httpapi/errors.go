@@ -28,11 +28,12 @@ var (
 )
 
 var kindStatus = map[apperr.Kind]int{
-	apperr.KindInvalid:     http.StatusBadRequest,
-	apperr.KindNotFound:    http.StatusNotFound,
-	apperr.KindConflict:    http.StatusConflict,
-	apperr.KindThrottled:   http.StatusTooManyRequests,
-	apperr.KindUnavailable: http.StatusServiceUnavailable,
+	apperr.KindInvalid:      http.StatusBadRequest,
+	apperr.KindNotFound:     http.StatusNotFound,
+	apperr.KindConflict:     http.StatusConflict,
+	apperr.KindThrottled:    http.StatusTooManyRequests,
+	apperr.KindUnavailable:  http.StatusServiceUnavailable,
+	apperr.KindUnauthorized: http.StatusUnauthorized,
 }
 
 // Classify maps an error to the status, code and message a caller sees.

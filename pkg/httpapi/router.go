@@ -32,6 +32,13 @@ type Request struct {
 // malformed IDs as not found, so an absent one needs no special case.
 func (r Request) Param(name string) string { return r.PathParameters[name] }
 
+// KeyGeneration is the generation of the API key the API-key authorizer
+// admitted (0 on other routes): what the request creates belongs to that
+// key, and holds only while it is current (rule 7).
+func (r Request) KeyGeneration() int64 {
+	return authctx.Int(r.RequestContext.Authorizer, authctx.APIKeyGeneration)
+}
+
 // Decode decodes the body strictly into v (see Decode).
 func (r Request) Decode(v any) error { return Decode(r.APIGatewayProxyRequest, v) }
 

@@ -1,7 +1,13 @@
 // Package keyauth is the REQUEST authorizer of the account-admin routes: it
 // admits a request that presents, as Authorization: Bearer, the current API
-// key of an active account, and hands the account ID and key ID to the
-// functions behind it (pkg/authctx).
+// key of an active account, and hands the account ID, key ID and key
+// generation to the functions behind it (pkg/authctx). The generation is
+// what rule 7 turns on: a token the request creates belongs to that key,
+// and a rotation it asks for succeeds only while that key is current.
+//
+// It has the shape of pkg/authz: a typed Outcome per request, decided from
+// the credential apigw.BearerValues reads. It reads the store on every
+// request, with no cache: a replaced key must stop at once.
 //
 // Like pkg/authz it answers 401 with apigw.ErrUnauthorized (missing,
 // malformed, ambiguous, unknown or replaced key, closed account), refuses
@@ -73,68 +79,99 @@ func New(store KeyOwnerReader, opts Options) (*Authorizer, error) {
 	return a, nil
 }
 
-// Why a request was refused, as logged.
+// Outcome is the typed result of checking a request's API key.
+type Outcome int
+
+// Outcomes; every one but Valid refuses the request with a 401.
 const (
-	reasonMissing       = "api_key_missing"
-	reasonMalformed     = "api_key_malformed"
-	reasonAmbiguous     = "api_key_ambiguous"
-	reasonUnknown       = "api_key_unknown" // never issued, or replaced
-	reasonAccountClosed = "account_closed"
+	Valid         Outcome = iota
+	Missing               // no API key presented
+	Malformed             // not shaped like one of the deployment's keys
+	Ambiguous             // two different keys in one request
+	Unknown               // never issued, or replaced
+	AccountClosed         // the key's account is closed
 )
+
+var outcomeCodes = map[Outcome]string{
+	Valid:         "valid",
+	Missing:       "api_key_missing",
+	Malformed:     "api_key_malformed",
+	Ambiguous:     "api_key_ambiguous",
+	Unknown:       "api_key_unknown",
+	AccountClosed: "account_closed",
+}
+
+// Code is the snake_case code of the outcome, as logged.
+func (o Outcome) Code() string { return outcomeCodes[o] }
+
+func (o Outcome) String() string { return o.Code() }
+
+// decision is what Authorize learned about one request, for its answer and
+// its log line.
+type decision struct {
+	outcome Outcome
+	owner   tokens.KeyOwner // set once the store answered
+	err     error           // a failure to decide (500)
+}
 
 // Authorize decides one request.
 func (a *Authorizer) Authorize(ctx context.Context, req events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
 	start := time.Now()
-	var owner tokens.KeyOwner
-	resp, reason, err := a.decide(ctx, &req, &owner)
-	a.logDecision(ctx, &req, owner, reason, err, time.Since(start))
+	var d decision
+	resp, err := a.decide(ctx, &req, &d)
+	a.logDecision(ctx, &req, &d, time.Since(start))
 	return resp, err
 }
 
-func (a *Authorizer) decide(ctx context.Context, req *events.APIGatewayCustomAuthorizerRequestTypeRequest, owner *tokens.KeyOwner) (events.APIGatewayCustomAuthorizerResponse, string, error) {
-	key, reason := a.extractKey(req)
-	if reason != "" {
-		return events.APIGatewayCustomAuthorizerResponse{}, reason, apigw.ErrUnauthorized
+func (a *Authorizer) decide(ctx context.Context, req *events.APIGatewayCustomAuthorizerRequestTypeRequest, d *decision) (events.APIGatewayCustomAuthorizerResponse, error) {
+	var key string
+	if key, d.outcome = a.extractKey(req); d.outcome != Valid {
+		return events.APIGatewayCustomAuthorizerResponse{}, apigw.ErrUnauthorized
 	}
 	arn, err := apigw.ParseMethodARN(req.MethodArn)
 	if err != nil {
-		return events.APIGatewayCustomAuthorizerResponse{}, "", err
+		d.err = err
+		return events.APIGatewayCustomAuthorizerResponse{}, err
 	}
-	*owner, err = a.store.KeyOwner(ctx, secret.Hash(key))
+	d.owner, err = a.store.KeyOwner(ctx, secret.Hash(key))
 	switch {
 	case errors.Is(err, apperr.ErrNotFound):
-		return events.APIGatewayCustomAuthorizerResponse{}, reasonUnknown, apigw.ErrUnauthorized
+		d.outcome = Unknown
+		return events.APIGatewayCustomAuthorizerResponse{}, apigw.ErrUnauthorized
 	case err != nil:
-		return events.APIGatewayCustomAuthorizerResponse{}, "", fmt.Errorf("%w: %w", ErrStoreUnavailable, err)
-	case owner.AccountStatus != tokens.AccountStatusActive:
-		return events.APIGatewayCustomAuthorizerResponse{}, reasonAccountClosed, apigw.ErrUnauthorized
+		d.err = fmt.Errorf("%w: %w", ErrStoreUnavailable, err)
+		return events.APIGatewayCustomAuthorizerResponse{}, d.err
+	case d.owner.AccountStatus != tokens.AccountStatusActive:
+		d.outcome = AccountClosed
+		return events.APIGatewayCustomAuthorizerResponse{}, apigw.ErrUnauthorized
 	}
 	resources := make([]string, len(adminPatterns))
 	for i, p := range adminPatterns {
 		resources[i] = arn.Stage + p
 	}
-	return apigw.Allow(owner.KeyID, resources, map[string]any{
-		authctx.AccountID: owner.AccountID,
-		authctx.APIKeyID:  owner.KeyID,
-	}), "", nil
+	return apigw.Allow(d.owner.KeyID, resources, map[string]any{
+		authctx.AccountID:        d.owner.AccountID,
+		authctx.APIKeyID:         d.owner.KeyID,
+		authctx.APIKeyGeneration: d.owner.KeyGeneration,
+	}), nil
 }
 
-// extractKey returns the one API key the Authorization headers present, or
-// why there is none.
-func (a *Authorizer) extractKey(req *events.APIGatewayCustomAuthorizerRequestTypeRequest) (key, reason string) {
-	reason = reasonMissing
+// extractKey returns the one API key the Authorization headers present,
+// or why there is none.
+func (a *Authorizer) extractKey(req *events.APIGatewayCustomAuthorizerRequestTypeRequest) (string, Outcome) {
+	key, outcome := "", Missing
 	apigw.BearerValues(req.Headers, req.MultiValueHeaders, func(v string) bool {
 		switch {
 		case !secret.IsAPIKey(a.prefix, v):
-			key, reason = "", reasonMalformed
-		case reason == reasonMissing:
-			key, reason = v, ""
+			key, outcome = "", Malformed
+		case outcome == Missing:
+			key, outcome = v, Valid
 		case v != key:
-			key, reason = "", reasonAmbiguous
+			key, outcome = "", Ambiguous
 		}
-		return reason == ""
+		return outcome == Valid
 	})
-	return key, reason
+	return key, outcome
 }
 
 // adminPatterns name every admin route, one pattern per method in use
@@ -160,7 +197,7 @@ const (
 	LogRequestID    = "requestId"
 	LogDecision     = "decision" // allow, unauthorized, error
 	LogStatus       = "status"   // 401 or 500; absent on allow
-	LogReason       = "reason"   // why a request was refused
+	LogOutcome      = "outcome"  // an Outcome code; absent on error
 	LogAccountID    = "accountId"
 	LogAPIKeyID     = "apiKeyId"
 	LogHTTPMethod   = "httpMethod"
@@ -170,26 +207,26 @@ const (
 	LogError        = "error"
 )
 
-func (a *Authorizer) logDecision(ctx context.Context, req *events.APIGatewayCustomAuthorizerRequestTypeRequest, owner tokens.KeyOwner, reason string, err error, took time.Duration) {
-	level, decision, status := slog.LevelInfo, "allow", 0
+func (a *Authorizer) logDecision(ctx context.Context, req *events.APIGatewayCustomAuthorizerRequestTypeRequest, d *decision, took time.Duration) {
+	level, verdict, status := slog.LevelInfo, "allow", 0
 	switch {
-	case errors.Is(err, apigw.ErrUnauthorized):
-		decision, status = "unauthorized", 401
-	case err != nil:
-		level, decision, status = slog.LevelError, "error", 500
+	case d.err != nil:
+		level, verdict, status = slog.LevelError, "error", 500
+	case d.outcome != Valid:
+		verdict, status = "unauthorized", 401
 	}
 	attrs := []slog.Attr{
 		slog.String(LogRequestID, req.RequestContext.RequestID),
-		slog.String(LogDecision, decision),
+		slog.String(LogDecision, verdict),
 	}
 	if status != 0 {
 		attrs = append(attrs, slog.Int(LogStatus, status))
 	}
-	if reason != "" {
-		attrs = append(attrs, slog.String(LogReason, reason))
+	if d.err == nil {
+		attrs = append(attrs, slog.String(LogOutcome, d.outcome.Code()))
 	}
-	if owner.AccountID != "" {
-		attrs = append(attrs, slog.String(LogAccountID, owner.AccountID), slog.String(LogAPIKeyID, owner.KeyID))
+	if d.owner.AccountID != "" {
+		attrs = append(attrs, slog.String(LogAccountID, d.owner.AccountID), slog.String(LogAPIKeyID, d.owner.KeyID))
 	}
 	attrs = append(attrs,
 		slog.String(LogHTTPMethod, req.HTTPMethod),
@@ -197,8 +234,8 @@ func (a *Authorizer) logDecision(ctx context.Context, req *events.APIGatewayCust
 		slog.String(LogSourceIP, req.RequestContext.Identity.SourceIP),
 		slog.Int64(LogLatencyMicro, took.Microseconds()),
 	)
-	if status == 500 {
-		attrs = append(attrs, slog.String(LogError, err.Error()))
+	if d.err != nil {
+		attrs = append(attrs, slog.String(LogError, d.err.Error()))
 	}
 	a.log.LogAttrs(ctx, level, LogMessage, attrs...)
 }

@@ -58,7 +58,7 @@ func (f *fakeKeys) KeyOwner(_ context.Context, hash string) (tokens.KeyOwner, er
 
 func newFixture(t *testing.T, status tokens.AccountStatus) (*Authorizer, *fakeKeys, tokens.KeyOwner, *bytes.Buffer) {
 	t.Helper()
-	owner := tokens.KeyOwner{AccountID: id.New(id.Account), KeyID: id.New(id.APIKey), AccountStatus: status}
+	owner := tokens.KeyOwner{AccountID: id.New(id.Account), KeyID: id.New(id.APIKey), KeyGeneration: 3, AccountStatus: status}
 	store := &fakeKeys{owners: map[string]tokens.KeyOwner{secret.Hash(fixtureKey): owner}}
 	var logs bytes.Buffer
 	a, err := New(store, Options{Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
@@ -80,8 +80,9 @@ func TestAuthorizeAdmitsTheCurrentKeyOfAnActiveAccount(t *testing.T) {
 			if len(st) != 1 || st[0].Effect != "Allow" {
 				t.Fatalf("policy = %+v, want Allow", resp.PolicyDocument)
 			}
-			if resp.Context[authctx.AccountID] != owner.AccountID || resp.Context[authctx.APIKeyID] != owner.KeyID {
-				t.Errorf("context = %v, want account %s and key %s", resp.Context, owner.AccountID, owner.KeyID)
+			if resp.Context[authctx.AccountID] != owner.AccountID || resp.Context[authctx.APIKeyID] != owner.KeyID ||
+				authctx.Int(resp.Context, authctx.APIKeyGeneration) != owner.KeyGeneration {
+				t.Errorf("context = %v, want account %s, key %s of generation %d", resp.Context, owner.AccountID, owner.KeyID, owner.KeyGeneration)
 			}
 			if strings.Contains(logs.String(), fixtureKey) {
 				t.Errorf("the log holds the key: %s", logs.String())
@@ -91,15 +92,25 @@ func TestAuthorizeAdmitsTheCurrentKeyOfAnActiveAccount(t *testing.T) {
 }
 
 func TestAuthorizeRefusesBadKeysWithoutTheStore(t *testing.T) {
-	for _, fixture := range []string{"admin-missing", "admin-data-token", "admin-wrong-prefix", "admin-basic", "admin-header-different"} {
+	for fixture, want := range map[string]Outcome{
+		"admin-missing": Missing, "admin-data-token": Malformed, "admin-wrong-prefix": Malformed,
+		"admin-basic": Malformed, "admin-header-different": Ambiguous,
+	} {
 		t.Run(fixture, func(t *testing.T) {
-			a, store, _, _ := newFixture(t, tokens.AccountStatusActive)
+			a, store, _, logs := newFixture(t, tokens.AccountStatusActive)
 			_, err := a.Authorize(context.Background(), loadEvent(t, fixture))
 			if err == nil || err.Error() != "Unauthorized" {
 				t.Errorf("err = %v, want Unauthorized", err)
 			}
 			if n := store.calls.Load(); n != 0 {
 				t.Errorf("store called %d times", n)
+			}
+			var line map[string]any
+			if err := json.Unmarshal(logs.Bytes(), &line); err != nil {
+				t.Fatal(err)
+			}
+			if line[LogOutcome] != want.Code() {
+				t.Errorf("outcome logged %v, want %s", line[LogOutcome], want)
 			}
 		})
 	}
@@ -110,10 +121,10 @@ func TestAuthorizeRefusesUnknownReplacedAndClosed(t *testing.T) {
 		name   string
 		status tokens.AccountStatus
 		forget bool // the store no longer knows the key (replaced or never issued)
-		reason string
+		want   Outcome
 	}{
-		{"unknown or replaced key", tokens.AccountStatusActive, true, reasonUnknown},
-		{"closed account", tokens.AccountStatusClosed, false, reasonAccountClosed},
+		{"unknown or replaced key", tokens.AccountStatusActive, true, Unknown},
+		{"closed account", tokens.AccountStatusClosed, false, AccountClosed},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -129,8 +140,8 @@ func TestAuthorizeRefusesUnknownReplacedAndClosed(t *testing.T) {
 			if err := json.Unmarshal(logs.Bytes(), &line); err != nil {
 				t.Fatal(err)
 			}
-			if line[LogReason] != tc.reason || line[LogDecision] != "unauthorized" {
-				t.Errorf("log line = %v, want reason %s", line, tc.reason)
+			if line[LogOutcome] != tc.want.Code() || line[LogDecision] != "unauthorized" {
+				t.Errorf("log line = %v, want outcome %s", line, tc.want)
 			}
 		})
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"slices"
 	"time"
 
@@ -15,9 +14,6 @@ import (
 
 // DefaultAPIKeyPrefix marks every API key of a deployment.
 const DefaultAPIKeyPrefix = "tka_"
-
-// maxAttempts bounds the optimistic-concurrency retries of one operation.
-const maxAttempts = 12
 
 // Config configures a Manager.
 type Config struct {
@@ -64,27 +60,6 @@ func (m *Manager) Catalog() []Service { return slices.Clone(m.services) }
 
 func (m *Manager) clock() time.Time { return m.now().UTC().Truncate(time.Millisecond) }
 
-// retry runs op until it succeeds, fails with anything but ErrStale, or the
-// attempts run out. op must re-read what it writes on every attempt.
-func (m *Manager) retry(ctx context.Context, op func() error) error {
-	for attempt := 0; ; attempt++ {
-		err := op()
-		if !errors.Is(err, apperr.ErrStale) {
-			return err
-		}
-		if attempt+1 == maxAttempts {
-			return apperr.Conflict("concurrent_update", "the resource was changed by another request; retry")
-		}
-		// Jittered exponential backoff keeps racing writers from colliding again.
-		backoff := time.Duration(rand.Int64N(int64(time.Millisecond)<<min(attempt, 6))) + time.Millisecond
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(backoff):
-		}
-	}
-}
-
 func (m *Manager) validateServices(services []string) ([]string, error) {
 	out := make([]string, 0, len(services))
 	for i, s := range services {
@@ -118,7 +93,7 @@ func (m *Manager) CreateAccount(ctx context.Context, name string, services []str
 	a := Account{
 		ID: id.New(id.Account), Name: name, Status: AccountStatusActive, Services: services,
 		APIKey:    APIKey{ID: id.New(id.APIKey), Hint: secret.Hint(key), CreatedAt: now, Generation: 1},
-		CreatedAt: now, UpdatedAt: now, Version: 1,
+		CreatedAt: now, UpdatedAt: now,
 	}
 	if err := m.store.CreateAccount(ctx, a, secret.Hash(key)); err != nil {
 		return Account{}, "", fmt.Errorf("create account: %w", err)
@@ -140,8 +115,9 @@ type AccountChange struct {
 	Services *[]string
 }
 
-// UpdateAccount changes an account's status or subscribed services.
-// Closing an account stops its key and tokens on the next request.
+// UpdateAccount changes an account's status or subscribed services: one
+// write, which reaches every token of the account within the revocation
+// delay and closes or reopens its API key at once.
 func (m *Manager) UpdateAccount(ctx context.Context, accountID string, c AccountChange) (Account, error) {
 	if c.Status != nil && *c.Status != AccountStatusActive && *c.Status != AccountStatusClosed {
 		return Account{}, apperr.Invalid("invalid_status", "status must be %q or %q", AccountStatusActive, AccountStatusClosed)
@@ -153,69 +129,57 @@ func (m *Manager) UpdateAccount(ctx context.Context, accountID string, c Account
 			return Account{}, err
 		}
 	}
-	var out Account
-	err := m.retry(ctx, func() error {
-		a, err := m.Account(ctx, accountID)
-		if err != nil {
-			return err
-		}
+	if !id.Valid(id.Account, accountID) {
+		return Account{}, apperr.NotFound("account")
+	}
+	now := m.clock()
+	a, err := m.store.UpdateAccount(ctx, accountID, func(a *Account) error {
 		if c.Status != nil {
 			a.Status = *c.Status
 		}
 		if c.Services != nil {
 			a.Services = services
 		}
-		a.UpdatedAt = m.clock()
-		a.Version++
-		if err := m.store.SaveAccount(ctx, a); err != nil {
-			return fmt.Errorf("save account: %w", err)
-		}
-		out = a
-		return nil
-	})
-	return out, err
-}
-
-// ReplaceAPIKey gives the account a new API key, shown this once. The old
-// key stops at once, and every token made under an older key is disabled
-// with DisabledAPIKeyReplaced until an admin enables it again (rule 7).
-func (m *Manager) ReplaceAPIKey(ctx context.Context, accountID string) (Account, string, error) {
-	var out Account
-	var key string
-	err := m.retry(ctx, func() error {
-		a, err := m.Account(ctx, accountID)
-		if err != nil {
-			return err
-		}
-		key = secret.NewAPIKey(m.prefix)
-		now := m.clock()
-		a.APIKey = APIKey{ID: id.New(id.APIKey), Hint: secret.Hint(key), CreatedAt: now, Generation: a.APIKey.Generation + 1}
 		a.UpdatedAt = now
-		a.Version++
-		if err := m.store.ReplaceAPIKey(ctx, a, secret.Hash(key)); err != nil {
-			return fmt.Errorf("replace api key: %w", err)
-		}
-		out = a
 		return nil
 	})
 	if err != nil {
-		return Account{}, "", err
+		return Account{}, fmt.Errorf("update account: %w", err)
 	}
-	return out, key, nil
+	return a, nil
 }
 
-// AuthenticateAPIKey resolves an API key to the account it opens. Anything
-// but the current key of an active account is ErrNotFound.
-func (m *Manager) AuthenticateAPIKey(ctx context.Context, key string) (KeyOwner, error) {
-	if !secret.IsAPIKey(m.prefix, key) {
-		return KeyOwner{}, apperr.NotFound("api_key")
+// ReplaceAPIKey gives the account a new API key for an operator (a lost
+// key), shown this once. The old key stops at once, and every token made
+// under an older key reads as disabled with DisabledAPIKeyReplaced until an
+// admin enables it again (rule 7).
+func (m *Manager) ReplaceAPIKey(ctx context.Context, accountID string) (Account, string, error) {
+	return m.replaceKey(ctx, accountID, 0)
+}
+
+// RotateAPIKey replaces the account's key for an admin presenting the key
+// of generation presented. It succeeds only while that key is still the
+// current one, so of concurrent rotations with one key exactly one wins and
+// the others fail with ErrKeyNotCurrent (401).
+func (m *Manager) RotateAPIKey(ctx context.Context, accountID string, presented int64) (Account, string, error) {
+	if presented <= 0 {
+		return Account{}, "", ErrKeyNotCurrent
 	}
-	owner, err := m.store.KeyOwner(ctx, secret.Hash(key))
+	return m.replaceKey(ctx, accountID, presented)
+}
+
+func (m *Manager) replaceKey(ctx context.Context, accountID string, presented int64) (Account, string, error) {
+	if !id.Valid(id.Account, accountID) {
+		return Account{}, "", apperr.NotFound("account")
+	}
+	key := secret.NewAPIKey(m.prefix)
+	now := m.clock()
+	a, err := m.store.ReplaceAPIKey(ctx, accountID, KeyReplacement{
+		Key:     APIKey{ID: id.New(id.APIKey), Hint: secret.Hint(key), CreatedAt: now},
+		KeyHash: secret.Hash(key), Presented: presented, UpdatedAt: now,
+	})
 	if err != nil {
-		return KeyOwner{}, err
+		return Account{}, "", fmt.Errorf("replace api key: %w", err)
 	}
-	if owner.AccountStatus != AccountStatusActive {
-		return KeyOwner{}, apperr.NotFound("api_key")
-	}
-	return owner, nil
+	return a, key, nil
 }

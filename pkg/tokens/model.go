@@ -5,6 +5,16 @@ import (
 	"time"
 )
 
+// The revocation delay bounds how long a change that stops or restores a
+// token (disable, delete, expiry, a user's access, a service removed, a key
+// replaced, an account closed) may take to reach every request: the token
+// authorizer may answer from memory that long (PRODUCT.md, "Revocation
+// delay"). API-key changes take effect at once.
+const (
+	DefaultRevocationDelay = time.Second
+	MaxRevocationDelay     = 60 * time.Second
+)
+
 // AccountStatus is an account's lifecycle state.
 type AccountStatus string
 
@@ -23,8 +33,6 @@ type Account struct {
 	APIKey    APIKey   // the one current key
 	CreatedAt time.Time
 	UpdatedAt time.Time
-	// Version counts committed changes; stores write conditionally on it.
-	Version int64
 }
 
 // Subscribes reports whether the account has service.
@@ -38,8 +46,9 @@ type APIKey struct {
 	Hint      string // last four characters
 	CreatedAt time.Time
 	// Generation increases with every replacement. A token remembers the
-	// generation it was made (or last enabled) under; a token of an older
-	// generation is disabled with DisabledAPIKeyReplaced (rule 7).
+	// generation of the key that authorised its creation (or its last
+	// enabling); a token of an older generation reads as disabled with
+	// DisabledAPIKeyReplaced (rule 7, see Token.UnderKey).
 	Generation int64
 }
 
@@ -48,6 +57,7 @@ type APIKey struct {
 type KeyOwner struct {
 	AccountID     string
 	KeyID         string
+	KeyGeneration int64
 	AccountStatus AccountStatus
 }
 
@@ -59,8 +69,7 @@ type User struct {
 	Name      string
 	CreatedAt time.Time
 	// Access maps service ID to the admin's on/off switch; absent is off.
-	Access  map[string]bool
-	Version int64
+	Access map[string]bool
 }
 
 // HasAccess reports whether the user's access to service is on.
@@ -109,10 +118,9 @@ type Token struct {
 	ExpiresAt      *time.Time
 	LastUsedAt     *time.Time
 	Settings       Settings
-	// KeyGeneration is the API key generation the token was made or last
-	// enabled under.
+	// KeyGeneration is the generation of the API key that authorised the
+	// token's creation or its last enabling.
 	KeyGeneration int64
-	Version       int64
 }
 
 // Type returns the token's type.
@@ -123,7 +131,19 @@ func (t Token) Type() TokenType {
 	return TokenUser
 }
 
-// Status returns the token's state at now.
+// UnderKey returns the token as it stands while the account's current key
+// has generation current: a token enabled under an older key reads as
+// disabled with DisabledAPIKeyReplaced (rule 7). This is derived when read,
+// never written, so a key replacement costs the same whatever the account
+// holds.
+func (t Token) UnderKey(current int64) Token {
+	if t.Enabled && t.KeyGeneration < current {
+		t.Enabled, t.DisabledReason = false, DisabledAPIKeyReplaced
+	}
+	return t
+}
+
+// Status returns the token's state at now. Call it on UnderKey's result.
 func (t Token) Status(now time.Time) TokenStatus {
 	switch {
 	case !t.Enabled:
@@ -171,4 +191,7 @@ type TokenFilter struct {
 	UserID  string      // optional
 	Status  TokenStatus // optional
 	Now     time.Time   // the clock Status is evaluated against
+	// KeyGeneration is the account's current key generation, which
+	// Status is evaluated under (Token.UnderKey).
+	KeyGeneration int64
 }

@@ -2,36 +2,52 @@ package tokens
 
 import (
 	"context"
+	"time"
 
 	"github.com/acmedata/tokenservice/pkg/paging"
 )
 
 // The store interfaces are declared here, by their consumer, and kept narrow.
-// Every write is conditional: a store returns ErrStale when the item it is
-// asked to replace has changed since it was read (its Version moved on), and
-// the Service re-reads and retries. Missing items are reported with an error
-// matching ErrNotFound, never with a zero value.
 //
-// Writes that change what the authorizer decides (account status, services,
-// key generation, a user's access, a token's own state) must be visible to
-// CredentialStore.Credential as soon as the write returns: revocation takes
-// effect on the next request.
+// Optimistic concurrency is the store's business: an Update* method reads
+// the item, applies the caller's change and writes it back on condition that
+// nobody wrote it meanwhile, re-reading and re-applying the change until it
+// commits (or the change returns an error, which aborts and is returned as
+// is). Use cases therefore never see versions and never loop.
+//
+// Missing items are reported with an error matching apperr.ErrNotFound,
+// never with a zero value.
+//
+// A token's gates (its account's status, services and current key
+// generation; its user's access) live on one item per account and one per
+// user, which every token shares: an account-wide change is a constant
+// number of writes, and CredentialStore reads the gates beside the token.
 
 // AccountStore keeps accounts and their API keys.
 type AccountStore interface {
 	// CreateAccount stores a new account and the hash of its first API key.
 	CreateAccount(ctx context.Context, a Account, keyHash string) error
 	GetAccount(ctx context.Context, accountID string) (Account, error)
-	// SaveAccount replaces the account whose stored Version is a.Version-1.
-	// It keeps every token's gate (status, services) in line with it.
-	SaveAccount(ctx context.Context, a Account) error
-	// ReplaceAPIKey saves a (whose APIKey is new and Generation one higher,
-	// Version one higher than stored), makes the previous key invalid at
-	// once, registers keyHash, and disables every enabled token of an older
-	// generation with DisabledAPIKeyReplaced.
-	ReplaceAPIKey(ctx context.Context, a Account, keyHash string) error
+	// UpdateAccount applies change to the stored account and saves it
+	// (status, services, UpdatedAt; the key is ReplaceAPIKey's). Closing
+	// the account stops its API key with the same write.
+	UpdateAccount(ctx context.Context, accountID string, change func(*Account) error) (Account, error)
+	// ReplaceAPIKey makes r.Key (given the generation after the stored
+	// one) the account's key: the old key's hash stops resolving and
+	// r.KeyHash starts, in one atomic write. With r.Presented set, it does
+	// so only while the stored key has that generation, else
+	// ErrKeyNotCurrent: of concurrent replacements with one key, one wins.
+	ReplaceAPIKey(ctx context.Context, accountID string, r KeyReplacement) (Account, error)
 	// KeyOwner resolves an API key hash; ErrNotFound for unknown or replaced keys.
 	KeyOwner(ctx context.Context, keyHash string) (KeyOwner, error)
+}
+
+// KeyReplacement is a new API key for ReplaceAPIKey.
+type KeyReplacement struct {
+	Key       APIKey // ID, Hint and CreatedAt; the store sets Generation
+	KeyHash   string
+	Presented int64 // the generation of the key that asked for it; 0 for an operator
+	UpdatedAt time.Time
 }
 
 // UserStore keeps users and their per-service access.
@@ -42,22 +58,26 @@ type UserStore interface {
 	GetUser(ctx context.Context, accountID, userID string) (User, error)
 	// ListUsers lists an account's users, oldest first.
 	ListUsers(ctx context.Context, accountID string, page paging.Request) (paging.Page[User], error)
-	// SaveUser replaces the user whose stored Version is u.Version-1,
-	// moving the email claim if the email changed (Conflict if taken) and
-	// updating the access gate of the user's tokens.
-	SaveUser(ctx context.Context, u User) error
-	// DeleteUser deletes the user, its email claim and all its tokens.
+	// UpdateUser applies change to the stored user and saves it, moving
+	// the email claim if the email changed (Conflict if taken) and keeping
+	// the services' counts of users with access.
+	UpdateUser(ctx context.Context, accountID, userID string, change func(*User) error) (User, error)
+	// DeleteUser deletes the user and its email claim at once, which stops
+	// its tokens; the token items themselves are removed in the background
+	// (see Sweeper), never inside the caller's request.
 	DeleteUser(ctx context.Context, accountID, userID string) error
-	CountUsersWithAccess(ctx context.Context, accountID, service string) (int, error)
 }
 
 // TokenStore keeps tokens.
 type TokenStore interface {
 	// CreateToken stores w.Token, findable by its SecretHash and by its ID
-	// alone, on condition that w.Account (and w.User, for a user token) still
-	// have the Version they were read at; it gates the new credential with
-	// their state. A non-nil w.Source is saved in the same atomic write, on
-	// condition that its stored Version is w.Source.Version-1.
+	// alone, in one atomic write that holds only while the account is
+	// active, subscribes the token's service and its current key has the
+	// token's KeyGeneration (else the precise error: AccountGateError), and,
+	// for a user token, while the user exists with access to the service
+	// (UserGateError). It counts the token in its service's stats, and
+	// with w.RevokeSourceAt set it brings the source's expiry forward to
+	// that time (never later) in the same write.
 	CreateToken(ctx context.Context, w TokenWrite) error
 	GetToken(ctx context.Context, accountID, tokenID string) (Token, error)
 	// TokenAccount returns the ID of the account that owns tokenID.
@@ -65,22 +85,62 @@ type TokenStore interface {
 	// ListTokens lists a service's tokens newest first.
 	ListTokens(ctx context.Context, accountID string, f TokenFilter, page paging.Request) (paging.Page[Token], error)
 	// EarliestActiveToken returns the service's earliest-created token whose
-	// Status at f.Now is active (the "default token"); ErrNotFound if none.
+	// Status under f.KeyGeneration at f.Now is active (the "default
+	// token"); ErrNotFound if none.
 	EarliestActiveToken(ctx context.Context, accountID string, f TokenFilter) (Token, error)
-	// SaveToken replaces the token whose stored Version is t.Version-1, on
-	// condition that the account still has the Version it was read at.
-	SaveToken(ctx context.Context, t Token, a Account) error
+	// UpdateToken applies change to the stored token's mutable fields
+	// (name, enabled, reason, expiry, settings, key generation) and saves
+	// them. With keyGeneration set, it commits only while the account's
+	// current key has that generation, else ErrKeyNotCurrent.
+	UpdateToken(ctx context.Context, accountID, tokenID string, keyGeneration int64, change func(*Token) error) (Token, error)
 	DeleteToken(ctx context.Context, accountID, tokenID string) error
-	// CountTokens counts a service's user and userless tokens.
-	CountTokens(ctx context.Context, accountID, service string) (user, userless int, err error)
+	// ServiceStats returns the General tab's counts of a service, kept by
+	// the writes that change them (no query over the tokens).
+	ServiceStats(ctx context.Context, accountID, service string) (ServiceStats, error)
 }
 
-// CredentialStore resolves a token's secret hash for the authorizer.
+// TokenWrite is a token to create.
+type TokenWrite struct {
+	Token Token
+	// SourceID and RevokeSourceAt, for a clone with a grace period: the
+	// source's expiry is brought forward to RevokeSourceAt.
+	SourceID       string
+	RevokeSourceAt *time.Time
+}
+
+// CredentialStore is what the authorizer reads: a token's own record by its
+// secret's hash, and the shared gates it depends on.
 type CredentialStore interface {
-	Credential(ctx context.Context, secretHash string) (Credential, error)
+	// TokenBySecret returns the token whose secret has this hash;
+	// ErrNotFound if none (never made, or deleted).
+	TokenBySecret(ctx context.Context, secretHash string) (Token, error)
+	// Gates reads the gates r asks for in one round trip.
+	Gates(ctx context.Context, r GateRequest) (Gates, error)
 }
 
-// Store is everything the Service needs.
+// GateRequest names the gate items a decision needs.
+type GateRequest struct {
+	AccountID string
+	Account   bool   // read the account's gate
+	UserID    string // read this user's gate, unless ""
+}
+
+// Gates are what a store found for a GateRequest: nil for an item not
+// asked for or not there (an account never made, a user deleted).
+type Gates struct {
+	Account *AccountGate
+	User    *UserGate
+}
+
+// Sweeper finishes in the background what DeleteUser began: it removes
+// the token items of deleted users, a bounded batch per call.
+type Sweeper interface {
+	// Sweep removes up to limit token items of deleted users and reports
+	// whether work remains.
+	Sweep(ctx context.Context, limit int) (more bool, err error)
+}
+
+// Store is everything the Manager needs.
 type Store interface {
 	AccountStore
 	UserStore

@@ -13,16 +13,6 @@ import (
 	"github.com/acmedata/tokenservice/pkg/secret"
 )
 
-// TokenWrite is a token to create together with the state it was checked
-// against. The store writes it only if Account (and User, and Source) still
-// have the Versions they were read at.
-type TokenWrite struct {
-	Token   Token
-	Account Account
-	User    *User  // the token's user, for a user token
-	Source  *Token // the cloned token, saved in the same write (Version already incremented)
-}
-
 // TokenView is a token as admins see it: its record, its status and whether
 // it is its service's default token.
 type TokenView struct {
@@ -36,11 +26,17 @@ type IssueRequest struct {
 	Name      *string
 	UserID    string // empty for a userless token
 	ExpiresAt *time.Time
+	// KeyGeneration is the generation of the API key that authorised the
+	// request (from the key authorizer): the token belongs to that key, and
+	// is made only while it is still current (rule 7). 0 takes the current
+	// key's, for callers that hold no key (tests, tools).
+	KeyGeneration int64
 }
 
 // CloneRequest describes a clone.
 type CloneRequest struct {
-	Name *string
+	Name          *string
+	KeyGeneration int64 // as in IssueRequest
 	// RevokeSourceAfterSeconds, if set, makes the source expire that many
 	// seconds after the clone (never later than it already would). Whole
 	// seconds, as the API takes them, so the range is checked before any
@@ -67,25 +63,19 @@ func (m *Manager) IssueToken(ctx context.Context, accountID, service string, r I
 			return TokenView{}, "", apperr.Invalid("invalid_expires_at", "expiresAt must be in the future and within %d years", int(MaxTokenLifetime/(365*24*time.Hour)))
 		}
 	}
-	var view TokenView
-	var plain string
-	err := m.retry(ctx, func() error {
-		a, u, err := m.gates(ctx, accountID, service, r.UserID)
-		if err != nil {
-			return err
-		}
-		var t Token
-		t, plain = m.newToken(a, service, r.UserID, name)
-		if r.ExpiresAt != nil {
-			exp := r.ExpiresAt.UTC().Truncate(time.Millisecond)
-			t.ExpiresAt = &exp
-		}
-		if err := m.store.CreateToken(ctx, TokenWrite{Token: t, Account: a, User: u}); err != nil {
-			return fmt.Errorf("create token: %w", err)
-		}
-		view, err = m.view(ctx, t)
-		return err
-	})
+	a, err := m.gates(ctx, accountID, service, r.UserID, r.KeyGeneration)
+	if err != nil {
+		return TokenView{}, "", err
+	}
+	t, plain := m.newToken(a, service, r.UserID, name, r.KeyGeneration)
+	if r.ExpiresAt != nil {
+		exp := r.ExpiresAt.UTC().Truncate(time.Millisecond)
+		t.ExpiresAt = &exp
+	}
+	if err := m.store.CreateToken(ctx, TokenWrite{Token: t}); err != nil {
+		return TokenView{}, "", fmt.Errorf("create token: %w", err)
+	}
+	view, err := m.view(ctx, t, a)
 	if err != nil {
 		return TokenView{}, "", err
 	}
@@ -106,39 +96,28 @@ func (m *Manager) CloneToken(ctx context.Context, accountID, tokenID string, r C
 	if s := r.RevokeSourceAfterSeconds; s != nil && (*s < 0 || *s > int64(MaxGracePeriod/time.Second)) {
 		return TokenView{}, "", apperr.Invalid("invalid_revoke_source_after_seconds", "revokeSourceAfterSeconds must be between 0 and %d", int(MaxGracePeriod.Seconds()))
 	}
-	var view TokenView
-	var plain string
-	err := m.retry(ctx, func() error {
-		src, err := m.token(ctx, accountID, tokenID)
-		if err != nil {
-			return err
-		}
-		a, u, err := m.gates(ctx, accountID, src.Service, src.UserID)
-		if err != nil {
-			return err
-		}
-		cloneName := name
-		if r.Name == nil {
-			cloneName = truncateRunes(src.Name+" (clone)", MaxNameLength)
-		}
-		var t Token
-		t, plain = m.newToken(a, src.Service, src.UserID, cloneName)
-		t.Settings = src.Settings.Clone()
-		w := TokenWrite{Token: t, Account: a, User: u}
-		if r.RevokeSourceAfterSeconds != nil {
-			end := t.CreatedAt.Add(time.Duration(*r.RevokeSourceAfterSeconds) * time.Second)
-			if src.ExpiresAt == nil || end.Before(*src.ExpiresAt) {
-				src.ExpiresAt = &end
-				src.Version++
-				w.Source = &src
-			}
-		}
-		if err := m.store.CreateToken(ctx, w); err != nil {
-			return fmt.Errorf("create clone: %w", err)
-		}
-		view, err = m.view(ctx, t)
-		return err
-	})
+	src, err := m.token(ctx, accountID, tokenID)
+	if err != nil {
+		return TokenView{}, "", err
+	}
+	a, err := m.gates(ctx, accountID, src.Service, src.UserID, r.KeyGeneration)
+	if err != nil {
+		return TokenView{}, "", err
+	}
+	if r.Name == nil {
+		name = truncateRunes(src.Name+" (clone)", MaxNameLength)
+	}
+	t, plain := m.newToken(a, src.Service, src.UserID, name, r.KeyGeneration)
+	t.Settings = src.Settings.Clone()
+	w := TokenWrite{Token: t}
+	if r.RevokeSourceAfterSeconds != nil {
+		end := t.CreatedAt.Add(time.Duration(*r.RevokeSourceAfterSeconds) * time.Second)
+		w.SourceID, w.RevokeSourceAt = src.ID, &end
+	}
+	if err := m.store.CreateToken(ctx, w); err != nil {
+		return TokenView{}, "", fmt.Errorf("create clone: %w", err)
+	}
+	view, err := m.view(ctx, t, a)
 	if err != nil {
 		return TokenView{}, "", err
 	}
@@ -146,46 +125,58 @@ func (m *Manager) CloneToken(ctx context.Context, accountID, tokenID string, r C
 }
 
 // gates reads and checks what a new token for service (and userID) needs:
-// an active account subscribed to the service and, for a user token, a user
-// whose access to it is on.
-func (m *Manager) gates(ctx context.Context, accountID, service, userID string) (Account, *User, error) {
+// an active account subscribed to the service, whose current key is the one
+// of generation keyGen (if set), and, for a user token, a user whose access
+// to it is on. The store checks the same again in the create's own write.
+func (m *Manager) gates(ctx context.Context, accountID, service, userID string, keyGen int64) (Account, error) {
 	a, err := m.store.GetAccount(ctx, accountID)
 	if err != nil {
-		return Account{}, nil, err
+		return Account{}, err
 	}
-	if a.Status != AccountStatusActive {
-		return Account{}, nil, apperr.Conflict("account_closed", "the account is closed")
-	}
-	if !a.Subscribes(service) {
-		return Account{}, nil, apperr.NotFound("service")
+	if err := AccountGateError(a.Gate(), service, keyGen); err != nil {
+		return Account{}, err
 	}
 	if userID == "" {
-		return a, nil, nil
+		return a, nil
 	}
 	u, err := m.store.GetUser(ctx, accountID, userID)
 	if err != nil {
-		return Account{}, nil, err
+		return Account{}, err
 	}
-	if !u.HasAccess(service) {
-		return Account{}, nil, apperr.Conflict("user_access_off", "the user's access to service %q is off; switch it on first", service)
-	}
-	return a, &u, nil
+	g := u.Gate()
+	return a, UserGateError(&g, service)
 }
 
-func (m *Manager) newToken(a Account, service, userID, name string) (Token, string) {
+// newToken makes a token of the key of generation keyGen (0: the
+// account's current key).
+func (m *Manager) newToken(a Account, service, userID, name string, keyGen int64) (Token, string) {
+	if keyGen == 0 {
+		keyGen = a.APIKey.Generation
+	}
 	plain := secret.NewToken()
 	return Token{
 		AccountID: a.ID, ID: id.New(id.Token), Name: name, Service: service, UserID: userID,
 		SecretHash: secret.Hash(plain), Hint: secret.Hint(plain), Enabled: true,
-		CreatedAt: m.clock(), Settings: Settings{}, KeyGeneration: a.APIKey.Generation, Version: 1,
+		CreatedAt: m.clock(), Settings: Settings{}, KeyGeneration: keyGen,
 	}, plain
 }
 
+// token reads one of the account's tokens. A token of a deleted user is
+// gone, even while its item waits for the background sweep.
 func (m *Manager) token(ctx context.Context, accountID, tokenID string) (Token, error) {
 	if !id.Valid(id.Token, tokenID) {
 		return Token{}, apperr.NotFound("token")
 	}
-	return m.store.GetToken(ctx, accountID, tokenID)
+	t, err := m.store.GetToken(ctx, accountID, tokenID)
+	if err != nil || t.UserID == "" {
+		return t, err
+	}
+	if _, err := m.store.GetUser(ctx, accountID, t.UserID); errors.Is(err, apperr.ErrNotFound) {
+		return Token{}, apperr.NotFound("token")
+	} else if err != nil {
+		return Token{}, err
+	}
+	return t, nil
 }
 
 // Token returns one of the account's tokens.
@@ -194,7 +185,11 @@ func (m *Manager) Token(ctx context.Context, accountID, tokenID string) (TokenVi
 	if err != nil {
 		return TokenView{}, err
 	}
-	return m.view(ctx, t)
+	a, err := m.store.GetAccount(ctx, accountID)
+	if err != nil {
+		return TokenView{}, err
+	}
+	return m.view(ctx, t, a)
 }
 
 // Tokens lists a service's tokens, newest first, each marked if it is the
@@ -217,20 +212,22 @@ func (m *Manager) Tokens(ctx context.Context, accountID string, f TokenFilter, p
 	if f.UserID != "" && !id.Valid(id.User, f.UserID) {
 		return paging.Page[TokenView]{}, apperr.Invalid("invalid_user_id", "userId is not a user ID")
 	}
-	if _, err := m.subscribedService(ctx, accountID, f.Service); err != nil {
+	_, a, err := m.subscribedService(ctx, accountID, f.Service)
+	if err != nil {
 		return paging.Page[TokenView]{}, err
 	}
-	f.Now = m.clock()
+	f.Now, f.KeyGeneration = m.clock(), a.APIKey.Generation
 	p, err := m.store.ListTokens(ctx, accountID, f, page)
 	if err != nil {
 		return paging.Page[TokenView]{}, err
 	}
-	def, err := m.defaultTokenID(ctx, accountID, f.Service, f.Now)
+	def, err := m.defaultTokenID(ctx, accountID, f)
 	if err != nil {
 		return paging.Page[TokenView]{}, err
 	}
 	out := paging.Page[TokenView]{Items: make([]TokenView, 0, len(p.Items)), NextCursor: p.NextCursor}
 	for _, t := range p.Items {
+		t = t.UnderKey(f.KeyGeneration)
 		out.Items = append(out.Items, TokenView{Token: t, Status: t.Status(f.Now), IsDefault: t.ID == def})
 	}
 	return out, nil
@@ -239,11 +236,12 @@ func (m *Manager) Tokens(ctx context.Context, accountID string, f TokenFilter, p
 // DefaultToken returns the service's default token: the earliest-created
 // token that is active now.
 func (m *Manager) DefaultToken(ctx context.Context, accountID, service string) (TokenView, error) {
-	if _, err := m.subscribedService(ctx, accountID, service); err != nil {
+	_, a, err := m.subscribedService(ctx, accountID, service)
+	if err != nil {
 		return TokenView{}, err
 	}
 	now := m.clock()
-	t, err := m.store.EarliestActiveToken(ctx, accountID, TokenFilter{Service: service, Now: now})
+	t, err := m.store.EarliestActiveToken(ctx, accountID, TokenFilter{Service: service, Now: now, KeyGeneration: a.APIKey.Generation})
 	if errors.Is(err, apperr.ErrNotFound) {
 		return TokenView{}, &apperr.Error{Kind: apperr.KindNotFound, Code: "default_token_not_found", Message: "the service has no active token"}
 	}
@@ -253,27 +251,33 @@ func (m *Manager) DefaultToken(ctx context.Context, accountID, service string) (
 	return TokenView{Token: t, Status: t.Status(now), IsDefault: true}, nil
 }
 
-func (m *Manager) defaultTokenID(ctx context.Context, accountID, service string, now time.Time) (string, error) {
-	t, err := m.store.EarliestActiveToken(ctx, accountID, TokenFilter{Service: service, Now: now})
+func (m *Manager) defaultTokenID(ctx context.Context, accountID string, f TokenFilter) (string, error) {
+	t, err := m.store.EarliestActiveToken(ctx, accountID, TokenFilter{Service: f.Service, Now: f.Now, KeyGeneration: f.KeyGeneration})
 	if errors.Is(err, apperr.ErrNotFound) {
 		return "", nil
 	}
 	return t.ID, err
 }
 
-func (m *Manager) view(ctx context.Context, t Token) (TokenView, error) {
-	now := m.clock()
-	def, err := m.defaultTokenID(ctx, t.AccountID, t.Service, now)
+// view is t as admins see it under a's current key.
+func (m *Manager) view(ctx context.Context, t Token, a Account) (TokenView, error) {
+	f := TokenFilter{Service: t.Service, Now: m.clock(), KeyGeneration: a.APIKey.Generation}
+	def, err := m.defaultTokenID(ctx, t.AccountID, f)
 	if err != nil {
 		return TokenView{}, err
 	}
-	return TokenView{Token: t, Status: t.Status(now), IsDefault: t.ID == def}, nil
+	t = t.UnderKey(f.KeyGeneration)
+	return TokenView{Token: t, Status: t.Status(f.Now), IsDefault: t.ID == def}, nil
 }
 
 // TokenChange is a partial update of a token; nil fields are kept.
 type TokenChange struct {
 	Name    *string
 	Enabled *bool
+	// KeyGeneration is the generation of the API key that authorised the
+	// change; enabling a token makes it that key's, and only while that key
+	// is current (rule 7). 0 takes the current key's.
+	KeyGeneration int64
 }
 
 // UpdateToken renames, disables or enables a token. Enabling a token
@@ -286,14 +290,22 @@ func (m *Manager) UpdateToken(ctx context.Context, accountID, tokenID string, c 
 			return TokenView{}, err
 		}
 	}
-	return m.changeToken(ctx, accountID, tokenID, func(t *Token, a Account) {
+	gen := c.KeyGeneration
+	if c.Enabled != nil && *c.Enabled && gen == 0 {
+		a, err := m.store.GetAccount(ctx, accountID)
+		if err != nil {
+			return TokenView{}, err
+		}
+		gen = a.APIKey.Generation
+	}
+	return m.changeToken(ctx, accountID, tokenID, gen, func(t *Token) {
 		if c.Name != nil {
 			t.Name = name
 		}
 		switch {
 		case c.Enabled == nil:
 		case *c.Enabled:
-			t.Enabled, t.DisabledReason, t.KeyGeneration = true, "", a.APIKey.Generation
+			t.Enabled, t.DisabledReason, t.KeyGeneration = true, "", gen
 		case t.Enabled:
 			t.Enabled, t.DisabledReason = false, DisabledByAdmin
 		}
@@ -314,44 +326,39 @@ func (m *Manager) SetTokenSettings(ctx context.Context, tokenID string, s Settin
 	if err != nil {
 		return TokenView{}, err
 	}
-	return m.changeToken(ctx, accountID, tokenID, func(t *Token, _ Account) { t.Settings = s })
+	return m.changeToken(ctx, accountID, tokenID, 0, func(t *Token) { t.Settings = s })
 }
 
-func (m *Manager) changeToken(ctx context.Context, accountID, tokenID string, change func(*Token, Account)) (TokenView, error) {
-	var out TokenView
-	err := m.retry(ctx, func() error {
-		t, err := m.token(ctx, accountID, tokenID)
-		if err != nil {
-			return err
-		}
-		a, err := m.store.GetAccount(ctx, accountID)
-		if err != nil {
-			return err
-		}
-		change(&t, a)
-		t.Version++
-		if err := m.store.SaveToken(ctx, t, a); err != nil {
-			return fmt.Errorf("save token: %w", err)
-		}
-		out, err = m.view(ctx, t)
-		return err
+// changeToken saves change to a token, conditional on the account's key
+// having generation keyGen if set.
+func (m *Manager) changeToken(ctx context.Context, accountID, tokenID string, keyGen int64, change func(*Token)) (TokenView, error) {
+	if !id.Valid(id.Token, tokenID) {
+		return TokenView{}, apperr.NotFound("token")
+	}
+	t, err := m.store.UpdateToken(ctx, accountID, tokenID, keyGen, func(t *Token) error {
+		change(t)
+		return nil
 	})
-	return out, err
+	if err != nil {
+		return TokenView{}, fmt.Errorf("update token: %w", err)
+	}
+	a, err := m.store.GetAccount(ctx, accountID)
+	if err != nil {
+		return TokenView{}, err
+	}
+	return m.view(ctx, t, a)
 }
 
-// DeleteToken deletes a token; it stops authorising on the next request.
+// DeleteToken deletes a token; it stops authorising within the
+// revocation delay.
 func (m *Manager) DeleteToken(ctx context.Context, accountID, tokenID string) error {
 	if !id.Valid(id.Token, tokenID) {
 		return apperr.NotFound("token")
 	}
-	// A transaction conflict with a concurrent write surfaces as ErrStale;
-	// the delete itself is unconditional, so retrying it is safe.
-	return m.retry(ctx, func() error {
-		if err := m.store.DeleteToken(ctx, accountID, tokenID); err != nil {
-			return fmt.Errorf("delete token: %w", err)
-		}
-		return nil
-	})
+	if err := m.store.DeleteToken(ctx, accountID, tokenID); err != nil {
+		return fmt.Errorf("delete token: %w", err)
+	}
+	return nil
 }
 
 func truncateRunes(s string, n int) string {

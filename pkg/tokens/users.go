@@ -19,7 +19,7 @@ func (m *Manager) CreateUser(ctx context.Context, accountID, email, name string)
 	if name, err = ValidateName("name", name); err != nil {
 		return User{}, err
 	}
-	u := User{AccountID: accountID, ID: id.New(id.User), Email: email, Name: name, CreatedAt: m.clock(), Access: map[string]bool{}, Version: 1}
+	u := User{AccountID: accountID, ID: id.New(id.User), Email: email, Name: name, CreatedAt: m.clock(), Access: map[string]bool{}}
 	if err := m.store.CreateUser(ctx, u); err != nil {
 		return User{}, fmt.Errorf("create user: %w", err)
 	}
@@ -73,31 +73,26 @@ func (m *Manager) UpdateUser(ctx context.Context, accountID, userID string, c Us
 	})
 }
 
-// DeleteUser deletes a user and all its tokens.
+// DeleteUser deletes a user and all its tokens: they stop at once, and
+// their items are removed in the background.
 func (m *Manager) DeleteUser(ctx context.Context, accountID, userID string) error {
 	if !id.Valid(id.User, userID) {
 		return apperr.NotFound("user")
 	}
-	// DeleteUser resumes a half-done delete, so retrying a conflict is safe.
-	return m.retry(ctx, func() error {
-		if err := m.store.DeleteUser(ctx, accountID, userID); err != nil {
-			return fmt.Errorf("delete user: %w", err)
-		}
-		return nil
-	})
+	if err := m.store.DeleteUser(ctx, accountID, userID); err != nil {
+		return fmt.Errorf("delete user: %w", err)
+	}
+	return nil
 }
 
 // SetAccess switches a user's access to one of the account's services on
-// or off. Switching it off stops the user's tokens for that service on the
-// next request.
+// or off: one write, which reaches every token of the user for that
+// service within the revocation delay.
 func (m *Manager) SetAccess(ctx context.Context, accountID, service, userID string, on bool) (User, error) {
-	if _, err := m.subscribedService(ctx, accountID, service); err != nil {
+	if _, _, err := m.subscribedService(ctx, accountID, service); err != nil {
 		return User{}, err
 	}
 	return m.changeUser(ctx, accountID, userID, func(u *User) {
-		if u.Access == nil {
-			u.Access = map[string]bool{}
-		}
 		if on {
 			u.Access[service] = true
 		} else {
@@ -107,21 +102,20 @@ func (m *Manager) SetAccess(ctx context.Context, accountID, service, userID stri
 }
 
 func (m *Manager) changeUser(ctx context.Context, accountID, userID string, change func(*User)) (User, error) {
-	var out User
-	err := m.retry(ctx, func() error {
-		u, err := m.User(ctx, accountID, userID)
-		if err != nil {
-			return err
+	if !id.Valid(id.User, userID) {
+		return User{}, apperr.NotFound("user")
+	}
+	u, err := m.store.UpdateUser(ctx, accountID, userID, func(u *User) error {
+		if u.Access == nil {
+			u.Access = map[string]bool{}
 		}
-		change(&u)
-		u.Version++
-		if err := m.store.SaveUser(ctx, u); err != nil {
-			return fmt.Errorf("save user: %w", err)
-		}
-		out = u
+		change(u)
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return User{}, fmt.Errorf("update user: %w", err)
+	}
+	return u, nil
 }
 
 // ServiceSummary is a subscribed service with its counts.
@@ -132,17 +126,17 @@ type ServiceSummary struct {
 
 // subscribedService returns the catalog entry of a service the account
 // subscribes to; NotFound otherwise, as for anything not the caller's.
-func (m *Manager) subscribedService(ctx context.Context, accountID, service string) (Service, error) {
+func (m *Manager) subscribedService(ctx context.Context, accountID, service string) (Service, Account, error) {
 	a, err := m.store.GetAccount(ctx, accountID)
 	if err != nil {
-		return Service{}, err
+		return Service{}, Account{}, err
 	}
 	for _, s := range m.services {
 		if s.ID == service && a.Subscribes(service) {
-			return s, nil
+			return s, a, nil
 		}
 	}
-	return Service{}, apperr.NotFound("service")
+	return Service{}, Account{}, apperr.NotFound("service")
 }
 
 // Services lists the account's subscribed services with their counts.
@@ -167,7 +161,7 @@ func (m *Manager) Services(ctx context.Context, accountID string) ([]ServiceSumm
 
 // ServiceSummary returns one subscribed service with its counts.
 func (m *Manager) ServiceSummary(ctx context.Context, accountID, service string) (ServiceSummary, error) {
-	s, err := m.subscribedService(ctx, accountID, service)
+	s, _, err := m.subscribedService(ctx, accountID, service)
 	if err != nil {
 		return ServiceSummary{}, err
 	}
@@ -175,20 +169,16 @@ func (m *Manager) ServiceSummary(ctx context.Context, accountID, service string)
 }
 
 func (m *Manager) summarise(ctx context.Context, accountID string, s Service) (ServiceSummary, error) {
-	users, err := m.store.CountUsersWithAccess(ctx, accountID, s.ID)
+	stats, err := m.store.ServiceStats(ctx, accountID, s.ID)
 	if err != nil {
-		return ServiceSummary{}, fmt.Errorf("count users: %w", err)
+		return ServiceSummary{}, fmt.Errorf("service stats: %w", err)
 	}
-	user, userless, err := m.store.CountTokens(ctx, accountID, s.ID)
-	if err != nil {
-		return ServiceSummary{}, fmt.Errorf("count tokens: %w", err)
-	}
-	return ServiceSummary{Service: s, ServiceStats: ServiceStats{UsersWithAccess: users, UserTokens: user, UserlessTokens: userless}}, nil
+	return ServiceSummary{Service: s, ServiceStats: stats}, nil
 }
 
 // ServiceUsers lists the account's users for the per-service access toggle.
 func (m *Manager) ServiceUsers(ctx context.Context, accountID, service string, page paging.Request) (paging.Page[User], error) {
-	if _, err := m.subscribedService(ctx, accountID, service); err != nil {
+	if _, _, err := m.subscribedService(ctx, accountID, service); err != nil {
 		return paging.Page[User]{}, err
 	}
 	return m.Users(ctx, accountID, page)

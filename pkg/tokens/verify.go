@@ -5,20 +5,37 @@ import (
 	"time"
 )
 
-// Credential is everything the authorizer needs to decide on a token, as a
-// store returns it for one lookup by the secret's hash. The account and user
-// fields are the state the token is gated by; a store keeps them current
-// (the DynamoDB store copies them onto the credential item on every change so
-// that a decision costs one GetItem).
+// Credential is everything the authorizer needs to decide on a token: the
+// token's own record and the gates it shares with the other tokens of its
+// account (and of its user). Stores keep no copies of the gates on the
+// token, so an account-wide change writes one gate item, never one item per
+// token (docs/data-model.md).
 type Credential struct {
-	Token                Token
-	AccountStatus        AccountStatus
-	AccountServices      []string
-	AccountKeyGeneration int64
-	// UserAccess is true when the token's user exists and has access to the
-	// token's service; meaningless for userless tokens.
-	UserAccess bool
+	Token   Token
+	Account AccountGate
+	// User is the token's user's gate; the zero value for a userless token.
+	User UserGate
 }
+
+// AccountGate is what of an account decides every one of its tokens.
+type AccountGate struct {
+	Status        AccountStatus
+	Services      []string
+	KeyGeneration int64 // the current API key's generation
+}
+
+// Gate returns the account's gate.
+func (a Account) Gate() AccountGate {
+	return AccountGate{Status: a.Status, Services: a.Services, KeyGeneration: a.APIKey.Generation}
+}
+
+// UserGate is what of a user decides its tokens: its access per service.
+type UserGate struct {
+	Access map[string]bool
+}
+
+// Gate returns the user's gate.
+func (u User) Gate() UserGate { return UserGate{Access: u.Access} }
 
 // Outcome is the typed result of verifying a token for a request.
 type Outcome int
@@ -71,9 +88,9 @@ func (o Outcome) Forbidden() bool {
 func Verify(c Credential, service string, now time.Time) Outcome {
 	t := c.Token
 	switch {
-	case c.AccountStatus != AccountStatusActive:
+	case c.Account.Status != AccountStatusActive:
 		return AccountClosed
-	case t.KeyGeneration < c.AccountKeyGeneration || (!t.Enabled && t.DisabledReason == DisabledAPIKeyReplaced):
+	case t.KeyGeneration < c.Account.KeyGeneration || (!t.Enabled && t.DisabledReason == DisabledAPIKeyReplaced):
 		return KeyReplaced
 	case !t.Enabled:
 		return Disabled
@@ -81,9 +98,9 @@ func Verify(c Credential, service string, now time.Time) Outcome {
 		return Expired
 	case t.Service != service:
 		return WrongService
-	case !slices.Contains(c.AccountServices, service):
+	case !slices.Contains(c.Account.Services, service):
 		return ServiceNotSubscribed
-	case t.UserID != "" && !c.UserAccess:
+	case t.UserID != "" && !c.User.Access[service]:
 		return AccessOff
 	}
 	return Valid

@@ -10,11 +10,9 @@ func TestVerifyDecidesEveryOutcome(t *testing.T) {
 	past, future := now.Add(-time.Second), now.Add(time.Hour)
 	valid := func() Credential {
 		return Credential{
-			Token:                Token{ID: "tok_1", Service: "tmy", UserID: "usr_1", Enabled: true, KeyGeneration: 2},
-			AccountStatus:        AccountStatusActive,
-			AccountServices:      []string{"timeseries", "tmy"},
-			AccountKeyGeneration: 2,
-			UserAccess:           true,
+			Token:   Token{ID: "tok_1", Service: "tmy", UserID: "usr_1", Enabled: true, KeyGeneration: 2},
+			Account: AccountGate{Status: AccountStatusActive, Services: []string{"timeseries", "tmy"}, KeyGeneration: 2},
+			User:    UserGate{Access: map[string]bool{"tmy": true}},
 		}
 	}
 	for _, tc := range []struct {
@@ -24,19 +22,19 @@ func TestVerifyDecidesEveryOutcome(t *testing.T) {
 		want    Outcome
 	}{
 		{"valid user token", func(*Credential) {}, "tmy", Valid},
-		{"valid userless token ignores user access", func(c *Credential) { c.Token.UserID, c.UserAccess = "", false }, "tmy", Valid},
+		{"valid userless token ignores user access", func(c *Credential) { c.Token.UserID, c.User = "", UserGate{} }, "tmy", Valid},
 		{"expiry in the future", func(c *Credential) { c.Token.ExpiresAt = &future }, "tmy", Valid},
 		{"expired", func(c *Credential) { c.Token.ExpiresAt = &past }, "tmy", Expired},
 		{"expires exactly now", func(c *Credential) { c.Token.ExpiresAt = &now }, "tmy", Expired},
 		{"disabled by admin", func(c *Credential) { c.Token.Enabled, c.Token.DisabledReason = false, DisabledByAdmin }, "tmy", Disabled},
 		{"disabled by key replacement", func(c *Credential) { c.Token.Enabled, c.Token.DisabledReason = false, DisabledAPIKeyReplaced }, "tmy", KeyReplaced},
 		{"older key generation even if still enabled", func(c *Credential) { c.Token.KeyGeneration = 1 }, "tmy", KeyReplaced},
-		{"account closed", func(c *Credential) { c.AccountStatus = AccountStatusClosed }, "tmy", AccountClosed},
-		{"account closed wins over wrong service", func(c *Credential) { c.AccountStatus = AccountStatusClosed }, "timeseries", AccountClosed},
+		{"account closed", func(c *Credential) { c.Account.Status = AccountStatusClosed }, "tmy", AccountClosed},
+		{"account closed wins over wrong service", func(c *Credential) { c.Account.Status = AccountStatusClosed }, "timeseries", AccountClosed},
 		{"another service", func(*Credential) {}, "timeseries", WrongService},
 		{"expired wins over wrong service", func(c *Credential) { c.Token.ExpiresAt = &past }, "timeseries", Expired},
-		{"service no longer subscribed", func(c *Credential) { c.AccountServices = []string{"timeseries"} }, "tmy", ServiceNotSubscribed},
-		{"user access off", func(c *Credential) { c.UserAccess = false }, "tmy", AccessOff},
+		{"service no longer subscribed", func(c *Credential) { c.Account.Services = []string{"timeseries"} }, "tmy", ServiceNotSubscribed},
+		{"user access off", func(c *Credential) { c.User.Access = map[string]bool{"timeseries": true} }, "tmy", AccessOff},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := valid()

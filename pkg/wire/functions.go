@@ -79,7 +79,7 @@ var Authorizers = map[routes.Auth]Build[AuthorizerFunc]{
 		if err != nil {
 			return nil, err
 		}
-		a, err := authz.New(store, authz.Options{RouteServices: routeServices, Logger: d.Log})
+		a, err := authz.New(store, authz.Options{RouteServices: routeServices, Logger: d.Log, RevocationDelay: d.Config.RevocationDelay})
 		if err != nil {
 			return nil, err
 		}

@@ -22,7 +22,7 @@ import (
 // Manager is what the admin API needs of the domain.
 type Manager interface {
 	Account(ctx context.Context, accountID string) (tokens.Account, error)
-	ReplaceAPIKey(ctx context.Context, accountID string) (tokens.Account, string, error)
+	RotateAPIKey(ctx context.Context, accountID string, presented int64) (tokens.Account, string, error)
 
 	CreateUser(ctx context.Context, accountID, email, name string) (tokens.User, error)
 	User(ctx context.Context, accountID, userID string) (tokens.User, error)
@@ -84,7 +84,7 @@ func (h *handler) rotateKey(ctx context.Context, r httpapi.Request) (int, any, e
 	if err := r.Decode(&struct{}{}); err != nil {
 		return 0, nil, err
 	}
-	_, key, err := h.mgr.ReplaceAPIKey(ctx, r.Account)
+	_, key, err := h.mgr.RotateAPIKey(ctx, r.Account, r.KeyGeneration())
 	return httpapi.Result(http.StatusCreated, httpapi.NewKey, key, err)
 }
 
@@ -236,7 +236,7 @@ func (h *handler) updateToken(ctx context.Context, r httpapi.Request) (int, any,
 	if err := r.Decode(&body); err != nil {
 		return 0, nil, err
 	}
-	t, err := h.mgr.UpdateToken(ctx, r.Account, r.Param("tokenId"), tokens.TokenChange{Name: body.Name, Enabled: body.Enabled})
+	t, err := h.mgr.UpdateToken(ctx, r.Account, r.Param("tokenId"), tokens.TokenChange{Name: body.Name, Enabled: body.Enabled, KeyGeneration: r.KeyGeneration()})
 	return httpapi.Result(http.StatusOK, httpapi.Token, t, err)
 }
 

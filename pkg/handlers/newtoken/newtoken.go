@@ -44,6 +44,7 @@ func NewIssue(issuer Issuer, log *slog.Logger) (*httpapi.Router, error) {
 		if err != nil {
 			return 0, nil, err
 		}
+		r.KeyGeneration = req.KeyGeneration()
 		return created(issuer.IssueToken(ctx, req.Account, req.Param("service"), r))
 	}})
 }
@@ -58,7 +59,7 @@ func NewClone(cloner Cloner, log *slog.Logger) (*httpapi.Router, error) {
 		if err := req.Decode(&body); err != nil {
 			return 0, nil, err
 		}
-		r := tokens.CloneRequest{Name: body.Name, RevokeSourceAfterSeconds: body.RevokeSourceAfterSeconds}
+		r := tokens.CloneRequest{Name: body.Name, RevokeSourceAfterSeconds: body.RevokeSourceAfterSeconds, KeyGeneration: req.KeyGeneration()}
 		return created(cloner.CloneToken(ctx, req.Account, req.Param("tokenId"), r))
 	}})
 }

@@ -49,6 +49,9 @@ func newAPI(t *testing.T) *api {
 	stack, err := Build(t.Context(), Config{
 		Client: a.client, Tables: a.tables, OperatorKey: a.operatorKey,
 		UsageFlushInterval: 20 * time.Millisecond, LogOutput: &a.logs, SpoolDir: t.TempDir(),
+		// These tests prove a change on the very next request; those of
+		// the revocation delay build their own stack with the default.
+		RevocationDelay: "0",
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -90,6 +90,10 @@ func TestDeletingAUserDeletesItsTokens(t *testing.T) {
 	if got := a.dataStatus(t, "tmy", tok.Token); got != http.StatusUnauthorized {
 		t.Errorf("data call with the deleted user's token: %d, want 401", got)
 	}
+	// The token items go in the background sweep, as on AWS.
+	if err := a.stack.Sweep(t.Context()); err != nil {
+		t.Fatalf("sweep: %v", err)
+	}
 	list := want[httpapi.List[httpapi.TokenView]](t, a.call(t, "GET", "/admin/services/tmy/tokens", acc.Key, nil), http.StatusOK)
 	if len(list.Items) != 1 || list.Items[0].ID != kept.ID {
 		t.Errorf("tokens after deleting the user: %+v", list.Items)

@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -8,12 +9,14 @@ import (
 	"log/slog"
 	"net/http"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/acmedata/tokenservice/pkg/accesslog"
 	"github.com/acmedata/tokenservice/pkg/config"
+	"github.com/acmedata/tokenservice/pkg/dynamostore"
 	"github.com/acmedata/tokenservice/pkg/local/cwlogs"
 	"github.com/acmedata/tokenservice/pkg/local/gateway"
 	"github.com/acmedata/tokenservice/pkg/routes"
@@ -41,6 +44,13 @@ type Config struct {
 	// to the recorder, so usage outlives a crash, a restart or a DynamoDB
 	// Local outage (cwlogs.Shipper); required.
 	SpoolDir string
+	// RevocationDelay is the token authorizer's, as REVOCATION_DELAY sets
+	// it on AWS ("" for the same default, 1 s).
+	RevocationDelay string
+	// SweepInterval is how often the background sweep removes the token
+	// items of deleted users, as the scheduled sweeper function does on
+	// AWS (DefaultSweepInterval if zero).
+	SweepInterval time.Duration
 }
 
 // Stack is the running service: an http.Handler in front of every route.
@@ -52,7 +62,14 @@ type Stack struct {
 	Manager *tokens.Manager
 
 	accessLog, decisions *cwlogs.Shipper
+	core                 *dynamostore.Store
+	stopSweeps           context.CancelFunc
+	sweeps               sync.WaitGroup
 }
+
+// DefaultSweepInterval is how often the local stack sweeps the token items
+// of deleted users.
+const DefaultSweepInterval = time.Second
 
 // Build assembles the stack.
 func Build(ctx context.Context, cfg Config) (*Stack, error) {
@@ -85,7 +102,11 @@ func Build(ctx context.Context, cfg Config) (*Stack, error) {
 	if err != nil {
 		return nil, fmt.Errorf("localstack: recorder: %w", err)
 	}
-	s := &Stack{Manager: mgr}
+	core, err := deps.CoreStore(ctx, config.ClientOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("localstack: core store: %w", err)
+	}
+	s := &Stack{Manager: mgr, core: core}
 	ship := func(group, dir string, filter func([]byte) bool) (*cwlogs.Shipper, error) {
 		return cwlogs.NewShipper(rec, cwlogs.ShipperOptions{
 			Dir: filepath.Join(cfg.SpoolDir, dir), LogGroup: group, FlushInterval: cfg.UsageFlushInterval, Filter: filter, Log: log,
@@ -120,7 +141,35 @@ func Build(ctx context.Context, cfg Config) (*Stack, error) {
 		return nil, errors.Join(fmt.Errorf("localstack: gateway: %w", err), s.Close(ctx))
 	}
 	s.Handler = gw
+	s.startSweeps(cmp.Or(cfg.SweepInterval, DefaultSweepInterval), log)
 	return s, nil
+}
+
+// startSweeps runs the background sweep every interval until Close, as the
+// scheduled sweeper function does on AWS.
+func (s *Stack) startSweeps(interval time.Duration, log *slog.Logger) {
+	ctx, stop := context.WithCancel(context.Background())
+	s.stopSweeps = stop
+	s.sweeps.Go(func() {
+		tick := time.NewTicker(interval)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				if err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
+					log.Warn("sweep of deleted users' tokens failed; the next one carries on", slog.Any("error", err))
+				}
+			}
+		}
+	})
+}
+
+// Sweep removes the token items of every deleted user now, as the next
+// scheduled sweep would.
+func (s *Stack) Sweep(ctx context.Context) error {
+	return tokens.SweepDeletedUsers(ctx, s.core)
 }
 
 // appEnv is the environment the functions read on AWS, where the stack
@@ -130,6 +179,7 @@ func appEnv(cfg Config) map[string]string {
 	for _, t := range schema.All {
 		env[t.EnvVar] = cfg.Tables[t.ID]
 	}
+	env[config.EnvRevocationDelay] = cfg.RevocationDelay
 	return env
 }
 
@@ -180,6 +230,10 @@ func functions(ctx context.Context, deps wire.Deps, decisionLog io.Writer) (map[
 // Close stops the stack's usage shipping after delivering every queued
 // line, or gives up when ctx ends. Stop serving requests first.
 func (s *Stack) Close(ctx context.Context) error {
+	if s.stopSweeps != nil {
+		s.stopSweeps()
+		s.sweeps.Wait()
+	}
 	return errors.Join(s.accessLog.Close(ctx), s.decisions.Close(ctx))
 }
 

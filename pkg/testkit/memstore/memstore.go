@@ -1,19 +1,22 @@
-// Package memstore is an in-memory tokens.Store and tokens.CredentialStore
-// with the same observable semantics as the DynamoDB store (pkg/dynamostore):
-// versioned conditional writes, case-insensitive email claims, opaque
-// cursors, and credentials whose gates follow every change at once. It
-// exists so that handlers and the domain can be tested fast and without a
-// database; pkg/storetest runs one suite against both stores to keep them
-// honest.
+// Package memstore is an in-memory tokens.Store, tokens.CredentialStore and
+// tokens.Sweeper with the same observable semantics as the DynamoDB store
+// (pkg/dynamostore): shared gate items, conditional creates, counted stats,
+// case-insensitive email claims, opaque cursors, and a deleted user's tokens
+// left for Sweep. It exists so that handlers and the domain can be tested
+// fast and without a database; pkg/testkit/storesuite runs one suite against
+// both stores to keep them honest.
 //
 // Every value is copied on the way in and out, so callers can never alias
 // the store's state. One mutex serialises everything: this is a test double,
-// not a cache.
+// not a cache. Each exported write is one atomic step, counted by Writes;
+// FailWritesAfter makes later ones fail, as a crashed caller would leave
+// them.
 package memstore
 
 import (
 	"cmp"
 	"context"
+	"errors"
 	"maps"
 	"slices"
 	"strings"
@@ -28,12 +31,17 @@ import (
 // Store keeps everything in maps guarded by one mutex.
 type Store struct {
 	mu       sync.Mutex
-	accounts map[string]account      // by account ID
-	keys     map[string]string       // API key hash -> account ID
-	users    map[userKey]tokens.User // by account and user ID
-	emails   map[userKey]string      // account and lowercased email -> user ID
-	tokens   map[string]tokens.Token // by token ID (globally unique)
-	creds    map[string]string       // secret hash -> token ID
+	accounts map[string]account              // by account ID
+	keys     map[string]string               // API key hash -> account ID
+	users    map[userKey]tokens.User         // by account and user ID
+	emails   map[userKey]string              // account and lowercased email -> user ID
+	tokens   map[string]tokens.Token         // by token ID (globally unique)
+	creds    map[string]string               // secret hash -> token ID
+	stats    map[userKey]tokens.ServiceStats // by account and service
+	sweeps   map[userKey]bool                // deleted users whose tokens remain
+
+	writes    int
+	failAfter int // writes left before every write fails; negative: never
 }
 
 type account struct {
@@ -46,18 +54,52 @@ type userKey struct{ accountID, id string }
 var (
 	_ tokens.Store           = (*Store)(nil)
 	_ tokens.CredentialStore = (*Store)(nil)
+	_ tokens.Sweeper         = (*Store)(nil)
 )
 
 // New returns an empty store.
 func New() *Store {
 	return &Store{
-		accounts: map[string]account{},
-		keys:     map[string]string{},
-		users:    map[userKey]tokens.User{},
-		emails:   map[userKey]string{},
-		tokens:   map[string]tokens.Token{},
-		creds:    map[string]string{},
+		accounts:  map[string]account{},
+		keys:      map[string]string{},
+		users:     map[userKey]tokens.User{},
+		emails:    map[userKey]string{},
+		tokens:    map[string]tokens.Token{},
+		creds:     map[string]string{},
+		stats:     map[userKey]tokens.ServiceStats{},
+		sweeps:    map[userKey]bool{},
+		failAfter: -1,
 	}
+}
+
+// ErrInjected is the failure of a write after FailWritesAfter ran out.
+var ErrInjected = errors.New("memstore: injected write failure")
+
+// Writes reports how many atomic writes the store has committed.
+func (s *Store) Writes() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.writes
+}
+
+// FailWritesAfter lets the next n writes commit and fails every one after
+// them with ErrInjected; a negative n lets every write commit again.
+func (s *Store) FailWritesAfter(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failAfter = n
+}
+
+// write admits one atomic write, or fails it as injected. The caller holds mu.
+func (s *Store) write() error {
+	if s.failAfter == 0 {
+		return apperr.Unavailable(ErrInjected)
+	}
+	if s.failAfter > 0 {
+		s.failAfter--
+	}
+	s.writes++
+	return nil
 }
 
 // ---- accounts ----
@@ -71,6 +113,9 @@ func (s *Store) CreateAccount(_ context.Context, a tokens.Account, keyHash strin
 	}
 	if _, ok := s.keys[keyHash]; ok {
 		return apperr.Conflict("api_key_exists", "the API key is already registered")
+	}
+	if err := s.write(); err != nil {
+		return err
 	}
 	s.accounts[a.ID] = account{Account: copyAccount(a), keyHash: keyHash}
 	s.keys[keyHash] = a.ID
@@ -88,53 +133,53 @@ func (s *Store) GetAccount(_ context.Context, accountID string) (tokens.Account,
 	return copyAccount(a.Account), nil
 }
 
-// SaveAccount implements tokens.AccountStore.
-func (s *Store) SaveAccount(_ context.Context, a tokens.Account) error {
+// UpdateAccount implements tokens.AccountStore. The change cannot touch
+// the key: that is ReplaceAPIKey's.
+func (s *Store) UpdateAccount(_ context.Context, accountID string, change func(*tokens.Account) error) (tokens.Account, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	stored, err := s.nextAccount(a)
-	if err != nil {
-		return err
+	stored, ok := s.accounts[accountID]
+	if !ok {
+		return tokens.Account{}, apperr.NotFound("account")
 	}
-	stored.Account = copyAccount(a)
-	s.accounts[a.ID] = stored
-	return nil
+	next := copyAccount(stored.Account)
+	if err := change(&next); err != nil {
+		return tokens.Account{}, err
+	}
+	next.ID, next.APIKey, next.CreatedAt = stored.ID, stored.APIKey, stored.CreatedAt
+	if err := s.write(); err != nil {
+		return tokens.Account{}, err
+	}
+	stored.Account = copyAccount(next)
+	s.accounts[accountID] = stored
+	return next, nil
 }
 
 // ReplaceAPIKey implements tokens.AccountStore.
-func (s *Store) ReplaceAPIKey(_ context.Context, a tokens.Account, keyHash string) error {
+func (s *Store) ReplaceAPIKey(_ context.Context, accountID string, r tokens.KeyReplacement) (tokens.Account, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	stored, err := s.nextAccount(a)
-	if err != nil {
-		return err
+	stored, ok := s.accounts[accountID]
+	switch {
+	case !ok:
+		return tokens.Account{}, apperr.NotFound("account")
+	case r.Presented != 0 && stored.APIKey.Generation != r.Presented:
+		return tokens.Account{}, tokens.ErrKeyNotCurrent
 	}
-	if _, ok := s.keys[keyHash]; ok {
-		return apperr.Conflict("api_key_exists", "the API key is already registered")
+	if _, ok := s.keys[r.KeyHash]; ok {
+		return tokens.Account{}, apperr.Conflict("api_key_exists", "the API key is already registered")
+	}
+	if err := s.write(); err != nil {
+		return tokens.Account{}, err
 	}
 	delete(s.keys, stored.keyHash)
-	s.keys[keyHash] = a.ID
-	s.accounts[a.ID] = account{Account: copyAccount(a), keyHash: keyHash}
-	for tid, t := range s.tokens {
-		if t.AccountID == a.ID && t.Enabled && t.KeyGeneration < a.APIKey.Generation {
-			t.Enabled, t.DisabledReason = false, tokens.DisabledAPIKeyReplaced
-			t.Version++
-			s.tokens[tid] = t
-		}
-	}
-	return nil
-}
-
-// nextAccount returns the stored account a replaces, or why it may not.
-func (s *Store) nextAccount(a tokens.Account) (account, error) {
-	stored, ok := s.accounts[a.ID]
-	if !ok {
-		return account{}, apperr.NotFound("account")
-	}
-	if stored.Version != a.Version-1 {
-		return account{}, apperr.ErrStale
-	}
-	return stored, nil
+	s.keys[r.KeyHash] = accountID
+	gen := stored.APIKey.Generation + 1
+	stored.APIKey = r.Key
+	stored.APIKey.Generation = gen
+	stored.UpdatedAt, stored.keyHash = r.UpdatedAt, r.KeyHash
+	s.accounts[accountID] = stored
+	return copyAccount(stored.Account), nil
 }
 
 // KeyOwner implements tokens.AccountStore.
@@ -146,7 +191,7 @@ func (s *Store) KeyOwner(_ context.Context, keyHash string) (tokens.KeyOwner, er
 		return tokens.KeyOwner{}, apperr.NotFound("api_key")
 	}
 	a := s.accounts[accountID]
-	return tokens.KeyOwner{AccountID: accountID, KeyID: a.APIKey.ID, AccountStatus: a.Status}, nil
+	return tokens.KeyOwner{AccountID: accountID, KeyID: a.APIKey.ID, KeyGeneration: a.APIKey.Generation, AccountStatus: a.Status}, nil
 }
 
 // ---- users ----
@@ -162,8 +207,12 @@ func (s *Store) CreateUser(_ context.Context, u tokens.User) error {
 	if _, ok := s.emails[claim]; ok {
 		return emailTaken()
 	}
+	if err := s.write(); err != nil {
+		return err
+	}
 	s.users[userKey{u.AccountID, u.ID}] = copyUser(u)
 	s.emails[claim] = u.ID
+	s.countAccess(u.AccountID, nil, u.Access)
 	return nil
 }
 
@@ -192,31 +241,36 @@ func (s *Store) ListUsers(_ context.Context, accountID string, page paging.Reque
 	return paginate(all, paging.Scope(accountID, "users"), false, page, func(u tokens.User) string { return u.ID })
 }
 
-// SaveUser implements tokens.UserStore.
-func (s *Store) SaveUser(_ context.Context, u tokens.User) error {
+// UpdateUser implements tokens.UserStore.
+func (s *Store) UpdateUser(_ context.Context, accountID, userID string, change func(*tokens.User) error) (tokens.User, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	key := userKey{u.AccountID, u.ID}
+	key := userKey{accountID, userID}
 	stored, ok := s.users[key]
 	if !ok {
-		return apperr.NotFound("user")
+		return tokens.User{}, apperr.NotFound("user")
 	}
-	if stored.Version != u.Version-1 {
-		return apperr.ErrStale
+	u := copyUser(stored)
+	if err := change(&u); err != nil {
+		return tokens.User{}, err
 	}
+	u.AccountID, u.ID, u.CreatedAt = stored.AccountID, stored.ID, stored.CreatedAt
 	oldClaim, newClaim := emailKey(stored), emailKey(u)
-	if oldClaim != newClaim {
-		if _, taken := s.emails[newClaim]; taken {
-			return emailTaken()
-		}
-		delete(s.emails, oldClaim)
-		s.emails[newClaim] = u.ID
+	if _, taken := s.emails[newClaim]; taken && oldClaim != newClaim {
+		return tokens.User{}, emailTaken()
 	}
+	if err := s.write(); err != nil {
+		return tokens.User{}, err
+	}
+	delete(s.emails, oldClaim)
+	s.emails[newClaim] = u.ID
+	s.countAccess(accountID, stored.Access, u.Access)
 	s.users[key] = copyUser(u)
-	return nil
+	return u, nil
 }
 
-// DeleteUser implements tokens.UserStore.
+// DeleteUser implements tokens.UserStore: the user and its claim go at
+// once; its tokens wait for Sweep.
 func (s *Store) DeleteUser(_ context.Context, accountID, userID string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -225,27 +279,73 @@ func (s *Store) DeleteUser(_ context.Context, accountID, userID string) error {
 	if !ok {
 		return apperr.NotFound("user")
 	}
-	for tid, t := range s.tokens {
-		if t.AccountID == accountID && t.UserID == userID {
-			s.deleteToken(tid)
-		}
+	if err := s.write(); err != nil {
+		return err
 	}
+	s.countAccess(accountID, u.Access, nil)
 	delete(s.emails, emailKey(u))
 	delete(s.users, key)
+	s.sweeps[key] = true
 	return nil
 }
 
-// CountUsersWithAccess implements tokens.UserStore.
-func (s *Store) CountUsersWithAccess(_ context.Context, accountID, service string) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := 0
-	for k, u := range s.users {
-		if k.accountID == accountID && u.HasAccess(service) {
-			n++
+// countAccess moves the services' counts of users with access from
+// before to after.
+func (s *Store) countAccess(accountID string, before, after map[string]bool) {
+	for svc := range before {
+		if before[svc] && !after[svc] {
+			s.count(accountID, svc, func(st *tokens.ServiceStats) { st.UsersWithAccess-- })
 		}
 	}
-	return n, nil
+	for svc := range after {
+		if after[svc] && !before[svc] {
+			s.count(accountID, svc, func(st *tokens.ServiceStats) { st.UsersWithAccess++ })
+		}
+	}
+}
+
+func (s *Store) count(accountID, service string, change func(*tokens.ServiceStats)) {
+	k := userKey{accountID, service}
+	st := s.stats[k]
+	change(&st)
+	s.stats[k] = st
+}
+
+// countToken adds delta to the count of t's type in its service.
+func (s *Store) countToken(t tokens.Token, delta int) {
+	s.count(t.AccountID, t.Service, func(st *tokens.ServiceStats) {
+		if t.UserID == "" {
+			st.UserlessTokens += delta
+		} else {
+			st.UserTokens += delta
+		}
+	})
+}
+
+// Sweep implements tokens.Sweeper.
+func (s *Store) Sweep(_ context.Context, limit int) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, k := range slices.SortedFunc(maps.Keys(s.sweeps), func(a, b userKey) int { return cmp.Compare(a.id, b.id) }) {
+		for _, tid := range slices.Sorted(maps.Keys(s.tokens)) {
+			if t := s.tokens[tid]; t.AccountID != k.accountID || t.UserID != k.id {
+				continue
+			}
+			if limit == 0 {
+				return true, nil
+			}
+			if err := s.write(); err != nil {
+				return true, err
+			}
+			s.deleteToken(tid)
+			limit--
+		}
+		if err := s.write(); err != nil {
+			return true, err
+		}
+		delete(s.sweeps, k)
+	}
+	return false, nil
 }
 
 func emailKey(u tokens.User) userKey { return userKey{u.AccountID, strings.ToLower(u.Email)} }
@@ -261,30 +361,45 @@ func (s *Store) CreateToken(_ context.Context, w tokens.TokenWrite) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t := w.Token
-	if a, ok := s.accounts[w.Account.ID]; !ok || a.Version != w.Account.Version || t.AccountID != a.ID {
-		return apperr.ErrStale
+	a, ok := s.accounts[t.AccountID]
+	if !ok {
+		return apperr.NotFound("account")
 	}
-	if w.User != nil {
-		if u, ok := s.users[userKey{t.AccountID, w.User.ID}]; !ok || u.Version != w.User.Version {
-			return apperr.ErrStale
+	if err := tokens.AccountGateError(a.Gate(), t.Service, t.KeyGeneration); err != nil {
+		return err
+	}
+	if t.UserID != "" {
+		var gate *tokens.UserGate
+		if u, ok := s.users[userKey{t.AccountID, t.UserID}]; ok {
+			g := u.Gate()
+			gate = &g
+		}
+		if err := tokens.UserGateError(gate, t.Service); err != nil {
+			return err
 		}
 	}
-	if w.Source != nil {
-		if src, ok := s.tokens[w.Source.ID]; !ok || src.AccountID != t.AccountID || src.Version != w.Source.Version-1 {
-			return apperr.ErrStale
+	var src tokens.Token
+	if w.SourceID != "" {
+		if src, ok = s.tokens[w.SourceID]; !ok || src.AccountID != t.AccountID {
+			return apperr.NotFound("token")
 		}
 	}
 	if _, ok := s.tokens[t.ID]; ok {
-		return apperr.ErrStale
+		return apperr.Conflict("token_exists", "a token with this ID exists")
 	}
 	if _, ok := s.creds[t.SecretHash]; ok {
-		return apperr.ErrStale
+		return apperr.Conflict("token_exists", "a token with this secret exists")
 	}
-	if w.Source != nil {
-		s.tokens[w.Source.ID] = saved(s.tokens[w.Source.ID], *w.Source)
+	if err := s.write(); err != nil {
+		return err
+	}
+	if w.RevokeSourceAt != nil && (src.ExpiresAt == nil || w.RevokeSourceAt.Before(*src.ExpiresAt)) {
+		src.ExpiresAt = copyTime(w.RevokeSourceAt)
+		s.tokens[src.ID] = src
 	}
 	s.tokens[t.ID] = copyToken(t)
 	s.creds[t.SecretHash] = t.ID
+	s.countToken(t, 1)
 	return nil
 }
 
@@ -316,7 +431,7 @@ func (s *Store) ListTokens(_ context.Context, accountID string, f tokens.TokenFi
 	defer s.mu.Unlock()
 	var all []tokens.Token
 	for _, t := range s.serviceTokens(accountID, f.Service) {
-		if (f.Type == "" || t.Type() == f.Type) && (f.UserID == "" || t.UserID == f.UserID) && (f.Status == "" || t.Status(f.Now) == f.Status) {
+		if (f.Type == "" || t.Type() == f.Type) && (f.UserID == "" || t.UserID == f.UserID) && (f.Status == "" || t.UnderKey(f.KeyGeneration).Status(f.Now) == f.Status) {
 			all = append(all, t)
 		}
 	}
@@ -331,7 +446,7 @@ func (s *Store) EarliestActiveToken(_ context.Context, accountID string, f token
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, t := range s.serviceTokens(accountID, f.Service) {
-		if t.Status(f.Now) == tokens.StatusActive {
+		if t.UnderKey(f.KeyGeneration).Status(f.Now) == tokens.StatusActive {
 			return t, nil
 		}
 	}
@@ -350,31 +465,29 @@ func (s *Store) serviceTokens(accountID, service string) []tokens.Token {
 	return out
 }
 
-// SaveToken implements tokens.TokenStore. Like the DynamoDB store it
-// changes only the mutable fields and leaves LastUsedAt to MarkUsed.
-func (s *Store) SaveToken(_ context.Context, t tokens.Token, a tokens.Account) error {
+// UpdateToken implements tokens.TokenStore. Like the DynamoDB store it
+// saves only the mutable fields and leaves LastUsedAt to MarkUsed.
+func (s *Store) UpdateToken(_ context.Context, accountID, tokenID string, keyGeneration int64, change func(*tokens.Token) error) (tokens.Token, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	stored, ok := s.tokens[t.ID]
-	if !ok || stored.AccountID != t.AccountID {
-		return apperr.NotFound("token")
+	stored, ok := s.tokens[tokenID]
+	if !ok || stored.AccountID != accountID {
+		return tokens.Token{}, apperr.NotFound("token")
 	}
-	if stored.Version != t.Version-1 {
-		return apperr.ErrStale
+	if keyGeneration != 0 && s.accounts[accountID].APIKey.Generation != keyGeneration {
+		return tokens.Token{}, tokens.ErrKeyNotCurrent
 	}
-	if acc, ok := s.accounts[t.AccountID]; !ok || acc.Version != a.Version {
-		return apperr.ErrStale
+	next := copyToken(stored)
+	if err := change(&next); err != nil {
+		return tokens.Token{}, err
 	}
-	s.tokens[t.ID] = saved(stored, t)
-	return nil
-}
-
-// saved returns stored with the mutable fields of t.
-func saved(stored, t tokens.Token) tokens.Token {
-	t = copyToken(t)
-	stored.Name, stored.Enabled, stored.DisabledReason = t.Name, t.Enabled, t.DisabledReason
-	stored.ExpiresAt, stored.Settings, stored.KeyGeneration, stored.Version = t.ExpiresAt, t.Settings, t.KeyGeneration, t.Version
-	return stored
+	if err := s.write(); err != nil {
+		return tokens.Token{}, err
+	}
+	stored.Name, stored.Enabled, stored.DisabledReason = next.Name, next.Enabled, next.DisabledReason
+	stored.ExpiresAt, stored.Settings, stored.KeyGeneration = next.ExpiresAt, next.Settings, next.KeyGeneration
+	s.tokens[tokenID] = stored
+	return copyToken(stored), nil
 }
 
 // DeleteToken implements tokens.TokenStore.
@@ -385,34 +498,30 @@ func (s *Store) DeleteToken(_ context.Context, accountID, tokenID string) error 
 	if !ok || t.AccountID != accountID {
 		return apperr.NotFound("token")
 	}
+	if err := s.write(); err != nil {
+		return err
+	}
 	s.deleteToken(tokenID)
 	return nil
 }
 
 func (s *Store) deleteToken(tokenID string) {
-	delete(s.creds, s.tokens[tokenID].SecretHash)
+	t := s.tokens[tokenID]
+	s.countToken(t, -1)
+	delete(s.creds, t.SecretHash)
 	delete(s.tokens, tokenID)
 }
 
-// CountTokens implements tokens.TokenStore.
-func (s *Store) CountTokens(_ context.Context, accountID, service string) (user, userless int, err error) {
+// ServiceStats implements tokens.TokenStore.
+func (s *Store) ServiceStats(_ context.Context, accountID, service string) (tokens.ServiceStats, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, t := range s.tokens {
-		switch {
-		case t.AccountID != accountID || t.Service != service:
-		case t.UserID == "":
-			userless++
-		default:
-			user++
-		}
-	}
-	return user, userless, nil
+	return s.stats[userKey{accountID, service}], nil
 }
 
 // MarkUsed records that the token was used at at, unless a later use is
 // already recorded. A token deleted meanwhile is not an error. It changes
-// neither the token's Version nor anything an admin writes.
+// nothing an admin writes.
 func (s *Store) MarkUsed(_ context.Context, accountID, tokenID string, at time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -428,29 +537,34 @@ func (s *Store) MarkUsed(_ context.Context, accountID, tokenID string, at time.T
 
 // ---- credentials ----
 
-// Credential implements tokens.CredentialStore. The gates are read live,
-// which is what the DynamoDB store's fan-out achieves by copying them. As
-// there, the credential's Token carries no LastUsedAt.
-func (s *Store) Credential(_ context.Context, secretHash string) (tokens.Credential, error) {
+// TokenBySecret implements tokens.CredentialStore. As in the DynamoDB
+// store, the token carries no LastUsedAt.
+func (s *Store) TokenBySecret(_ context.Context, secretHash string) (tokens.Token, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	tid, ok := s.creds[secretHash]
 	if !ok {
-		return tokens.Credential{}, apperr.NotFound("token")
+		return tokens.Token{}, apperr.NotFound("token")
 	}
 	t := copyToken(s.tokens[tid])
 	t.LastUsedAt = nil
-	a := s.accounts[t.AccountID]
-	c := tokens.Credential{
-		Token:                t,
-		AccountStatus:        a.Status,
-		AccountServices:      slices.Clone(a.Services),
-		AccountKeyGeneration: a.APIKey.Generation,
+	return t, nil
+}
+
+// Gates implements tokens.CredentialStore.
+func (s *Store) Gates(_ context.Context, r tokens.GateRequest) (tokens.Gates, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var g tokens.Gates
+	if a, ok := s.accounts[r.AccountID]; ok && r.Account {
+		gate := copyAccount(a.Account).Gate()
+		g.Account = &gate
 	}
-	if t.UserID != "" {
-		c.UserAccess = s.users[userKey{t.AccountID, t.UserID}].HasAccess(t.Service)
+	if u, ok := s.users[userKey{r.AccountID, r.UserID}]; ok && r.UserID != "" {
+		gate := copyUser(u).Gate()
+		g.User = &gate
 	}
-	return c, nil
+	return g, nil
 }
 
 // ---- pagination ----

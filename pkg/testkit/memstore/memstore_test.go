@@ -8,5 +8,8 @@ import (
 )
 
 func TestStore(t *testing.T) {
-	storesuite.Run(t, func(*testing.T) storesuite.Store { return memstore.New() })
+	storesuite.Run(t, func(*testing.T) (storesuite.Store, storesuite.Faults) {
+		s := memstore.New()
+		return s, s
+	})
 }

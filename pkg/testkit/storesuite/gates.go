@@ -2,6 +2,7 @@ package storesuite
 
 import (
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 
@@ -9,9 +10,9 @@ import (
 	"github.com/acmedata/tokenservice/pkg/tokens"
 )
 
-// testCredentialGates protects revocation on the next request: every write
-// that changes the authorizer's decision is visible to Credential as soon as
-// it returns.
+// testCredentialGates protects revocation: every write that changes the
+// authorizer's decision is visible to a store read as soon as it returns
+// (the authorizer's cache adds at most the revocation delay).
 func testCredentialGates(t *testing.T, e *env) {
 	cases := []struct {
 		name   string
@@ -20,34 +21,37 @@ func testCredentialGates(t *testing.T, e *env) {
 	}{
 		{"nothing changed", func(*env, tokens.Account, tokens.User, tokens.Token) {}, tokens.Valid},
 		{"account closed", func(e *env, a tokens.Account, _ tokens.User, _ tokens.Token) {
-			e.saveAccount(a, func(a *tokens.Account) { a.Status = tokens.AccountStatusClosed })
+			e.updateAccount(a, func(a *tokens.Account) { a.Status = tokens.AccountStatusClosed })
 		}, tokens.AccountClosed},
 		{"service dropped", func(e *env, a tokens.Account, _ tokens.User, _ tokens.Token) {
-			e.saveAccount(a, func(a *tokens.Account) { a.Services = []string{svcB} })
+			e.updateAccount(a, func(a *tokens.Account) { a.Services = []string{svcB} })
 		}, tokens.ServiceNotSubscribed},
 		{"API key replaced", func(e *env, a tokens.Account, _ tokens.User, _ tokens.Token) { e.replaceKey(a) }, tokens.KeyReplaced},
 		{"access off", func(e *env, _ tokens.Account, u tokens.User, _ tokens.Token) {
-			e.saveUser(u, func(u *tokens.User) { delete(u.Access, svcA) })
+			e.updateUser(u, func(u *tokens.User) { delete(u.Access, svcA) })
 		}, tokens.AccessOff},
 		{"access off, then on", func(e *env, _ tokens.Account, u tokens.User, _ tokens.Token) {
-			u = e.saveUser(u, func(u *tokens.User) { delete(u.Access, svcA) })
-			e.saveUser(u, func(u *tokens.User) { u.Access[svcA] = true })
+			u = e.updateUser(u, func(u *tokens.User) { delete(u.Access, svcA) })
+			e.updateUser(u, func(u *tokens.User) { u.Access[svcA] = true })
 		}, tokens.Valid},
 		{"closed, then reopened", func(e *env, a tokens.Account, _ tokens.User, _ tokens.Token) {
-			a = e.saveAccount(a, func(a *tokens.Account) { a.Status = tokens.AccountStatusClosed })
-			e.saveAccount(a, func(a *tokens.Account) { a.Status = tokens.AccountStatusActive })
+			a = e.updateAccount(a, func(a *tokens.Account) { a.Status = tokens.AccountStatusClosed })
+			e.updateAccount(a, func(a *tokens.Account) { a.Status = tokens.AccountStatusActive })
 		}, tokens.Valid},
 		{"token disabled", func(e *env, a tokens.Account, _ tokens.User, tok tokens.Token) {
-			tok.Enabled, tok.DisabledReason = false, tokens.DisabledByAdmin
-			tok.Version++
-			wantErr(e.t, "SaveToken", e.s.SaveToken(e.ctx, tok, a), nil)
+			_, err := e.s.UpdateToken(e.ctx, a.ID, tok.ID, 0, func(t *tokens.Token) error {
+				t.Enabled, t.DisabledReason = false, tokens.DisabledByAdmin
+				return nil
+			})
+			wantErr(e.t, "UpdateToken", err, nil)
 		}, tokens.Disabled},
 		{"token re-enabled after a key replacement", func(e *env, a tokens.Account, _ tokens.User, tok tokens.Token) {
 			a, _ = e.replaceKey(a)
-			tok = e.getToken(tok)
-			tok.Enabled, tok.DisabledReason, tok.KeyGeneration = true, "", a.APIKey.Generation
-			tok.Version++
-			wantErr(e.t, "SaveToken", e.s.SaveToken(e.ctx, tok, a), nil)
+			_, err := e.s.UpdateToken(e.ctx, a.ID, tok.ID, a.APIKey.Generation, func(t *tokens.Token) error {
+				t.Enabled, t.DisabledReason, t.KeyGeneration = true, "", a.APIKey.Generation
+				return nil
+			})
+			wantErr(e.t, "UpdateToken", err, nil)
 		}, tokens.Valid},
 		{"token deleted", func(e *env, a tokens.Account, _ tokens.User, tok tokens.Token) {
 			wantErr(e.t, "DeleteToken", e.s.DeleteToken(e.ctx, a.ID, tok.ID), nil)
@@ -58,7 +62,7 @@ func testCredentialGates(t *testing.T, e *env) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			e := &env{t: t, s: e.s, ctx: t.Context(), now: e.now}
+			e := &env{t: t, s: e.s, faults: e.faults, ctx: t.Context(), now: e.now}
 			a, _ := e.account()
 			u := e.user(a, svcA, svcB)
 			tok := e.token(a, &u, svcA)
@@ -70,40 +74,28 @@ func testCredentialGates(t *testing.T, e *env) {
 	}
 }
 
-// testConcurrentSaveToken protects against lost updates: of many writers
-// holding the same read, exactly one commits.
-func testConcurrentSaveToken(t *testing.T, e *env) {
-	const writers = 20
+// testConcurrentUpdateToken protects against lost updates: concurrent
+// changes of one token each apply to the state the others left.
+func testConcurrentUpdateToken(t *testing.T, e *env) {
+	const writers = 12
 	a, _ := e.account()
 	tok := e.token(a, nil, svcA)
 	errs := make([]error, writers)
 	var wg sync.WaitGroup
 	for i := range writers {
 		wg.Go(func() {
-			next := tok
-			next.Name = "writer " + string(rune('a'+i))
-			next.Version++
-			errs[i] = e.s.SaveToken(e.ctx, next, a)
+			_, errs[i] = e.s.UpdateToken(e.ctx, a.ID, tok.ID, 0, func(t *tokens.Token) error {
+				t.Settings[fmt.Sprintf("writer%02d", i)] = true
+				return nil
+			})
 		})
 	}
 	wg.Wait()
-	won := -1
 	for i, err := range errs {
-		switch {
-		case err == nil && won >= 0:
-			t.Fatalf("writers %d and %d both committed version %d", won, i, tok.Version+1)
-		case err == nil:
-			won = i
-		case !errors.Is(err, apperr.ErrStale):
-			t.Fatalf("writer %d: %v, want success or ErrStale", i, err)
-		}
+		wantErr(t, fmt.Sprintf("writer %d", i), err, nil)
 	}
-	if won < 0 {
-		t.Fatal("no writer committed")
-	}
-	got := e.getToken(tok)
-	if want := "writer " + string(rune('a'+won)); got.Name != want || got.Version != tok.Version+1 {
-		t.Fatalf("stored %q version %d, want the winner's %q version %d", got.Name, got.Version, want, tok.Version+1)
+	if got := e.getToken(tok).Settings; len(got) != writers {
+		t.Fatalf("settings after %d concurrent updates: %v (a write was lost)", writers, got)
 	}
 }
 
@@ -118,30 +110,50 @@ func testCreateTokenRacingAccessOff(t *testing.T, e *env) {
 		tok := e.newToken(a, &u, svcA)
 		var createErr, saveErr error
 		var wg sync.WaitGroup
-		wg.Go(func() { createErr = e.s.CreateToken(e.ctx, tokens.TokenWrite{Token: tok, Account: a, User: &u}) })
+		wg.Go(func() { createErr = e.s.CreateToken(e.ctx, tokens.TokenWrite{Token: tok}) })
 		wg.Go(func() {
-			off := u
-			off.Access = map[string]bool{}
-			off.Version++
-			saveErr = e.s.SaveUser(e.ctx, off)
+			_, saveErr = e.s.UpdateUser(e.ctx, a.ID, u.ID, func(u *tokens.User) error { delete(u.Access, svcA); return nil })
 		})
 		wg.Wait()
-		// Either write may lose the race (ErrStale); what must hold is that
-		// the credential agrees with the stored user.
-		for name, err := range map[string]error{"CreateToken": createErr, "SaveUser": saveErr} {
-			if err != nil && !errors.Is(err, apperr.ErrStale) {
-				t.Fatalf("%s: %v, want success or ErrStale", name, err)
+		wantErr(t, "UpdateUser", saveErr, nil)
+		if createErr != nil && !errors.Is(createErr, apperr.ErrConflict) {
+			t.Fatalf("CreateToken: %v, want success or user_access_off", createErr)
+		}
+		if createErr == nil {
+			if got := e.outcome(tok); got != tokens.AccessOff {
+				t.Fatalf("token created while access was switched off: outcome %v, want %v", got, tokens.AccessOff)
 			}
 		}
-		if createErr != nil {
-			continue
+	}
+}
+
+// testCreateTokenRacingRotation protects rule 7 under concurrency: a create
+// authorised by a key that a rotation replaces meanwhile never yields a
+// working token.
+func testCreateTokenRacingRotation(t *testing.T, e *env) {
+	const creates = 24
+	a, _ := e.account()
+	made := make([]tokens.Token, creates)
+	errs := make([]error, creates)
+	var rotateErr error
+	var wg sync.WaitGroup
+	for i := range creates {
+		made[i] = e.newToken(a, nil, svcA) // authorised by the key of generation 1
+		wg.Go(func() { errs[i] = e.s.CreateToken(e.ctx, tokens.TokenWrite{Token: made[i]}) })
+		if i == creates/2 {
+			wg.Go(func() { _, rotateErr = e.s.ReplaceAPIKey(e.ctx, a.ID, e.newKey(a.APIKey.Generation)) })
 		}
-		want := tokens.AccessOff
-		if e.getUser(u).HasAccess(svcA) {
-			want = tokens.Valid
+	}
+	wg.Wait()
+	wantErr(t, "ReplaceAPIKey", rotateErr, nil)
+	for i, err := range errs {
+		if err != nil && !errors.Is(err, tokens.ErrKeyNotCurrent) {
+			t.Fatalf("create %d: %v, want success or ErrKeyNotCurrent", i, err)
 		}
-		if got := e.outcome(tok); got != want {
-			t.Fatalf("token created while access was switched off: outcome %v, want %v", got, want)
+		if err == nil {
+			if got := e.outcome(made[i]); got != tokens.KeyReplaced {
+				t.Fatalf("create %d of the replaced key committed and reads %v, want %v", i, got, tokens.KeyReplaced)
+			}
 		}
 	}
 }

@@ -1,11 +1,13 @@
-// Package storetest is the one repository test suite every store of the
-// service must pass: the in-memory fake (pkg/memstore) and the DynamoDB store
-// on DynamoDB Local (pkg/dynamostore). Running the same table-driven cases
-// against both keeps the fake honest, so handler tests that use it prove
-// something about production.
+// Package storesuite is the one repository test suite every store of the
+// service must pass: the in-memory fake (pkg/testkit/memstore) and the
+// DynamoDB store on DynamoDB Local (pkg/dynamostore). Running the same
+// table-driven cases against both keeps the fake honest, so handler tests
+// that use it prove something about production.
 //
-// Each test asks newStore for a fresh, empty store; IDs and secrets are
-// generated, never hard-coded, so the suite can also share one database.
+// Each test asks newStore for a fresh, empty store and a handle on its
+// writes (Faults), which the cost and crash tests count and break; IDs and
+// secrets are generated, never hard-coded, so the suite can also share one
+// database.
 package storesuite
 
 import (
@@ -22,11 +24,23 @@ import (
 )
 
 // Store is what the suite exercises: the domain's store, the authorizer's
-// credential lookup and the usage recorder's MarkUsed.
+// reads, the background sweep and the usage recorder's MarkUsed.
 type Store interface {
 	tokens.Store
 	tokens.CredentialStore
+	tokens.Sweeper
 	MarkUsed(ctx context.Context, accountID, tokenID string, at time.Time) error
+}
+
+// Faults counts a store's write requests and fails them on demand, as a
+// caller that crashed part-way would leave them.
+type Faults interface {
+	// Writes is the number of write requests the store has sent (each one
+	// atomic: a transaction counts once).
+	Writes() int
+	// FailWritesAfter lets the next n write requests through and fails
+	// every later one; a negative n lets all through again.
+	FailWritesAfter(n int)
 }
 
 // Services the fixtures subscribe to.
@@ -36,49 +50,54 @@ const (
 )
 
 // Run runs the whole suite; newStore must return an empty store.
-func Run(t *testing.T, newStore func(t *testing.T) Store) {
+func Run(t *testing.T, newStore func(t *testing.T) (Store, Faults)) {
 	tests := []struct {
 		name string
 		run  func(t *testing.T, e *env)
 	}{
 		{"AccountRoundTrip", testAccountRoundTrip},
-		{"SaveAccountIsConditionalOnVersion", testSaveAccountIsConditionalOnVersion},
-		{"ReplaceAPIKeyRetiresOldKeyAndDisablesOlderTokens", testReplaceAPIKey},
+		{"UpdateAccountSavesTheChangeAndClosesTheKey", testUpdateAccount},
+		{"ReplaceAPIKeyRetiresOldKeyAndReplacesOlderTokens", testReplaceAPIKey},
+		{"ConcurrentRotationsWithOneKeyHaveExactlyOneWinner", testConcurrentRotations},
 		{"UserRoundTrip", testUserRoundTrip},
 		{"EmailIsUniquePerAccountCaseInsensitively", testEmailUniqueness},
-		{"SaveUserIsConditionalAndMovesEmailClaim", testSaveUser},
+		{"UpdateUserAppliesTheChangeAndMovesEmailClaim", testUpdateUser},
 		{"ListUsersPagesOldestFirst", testListUsers},
-		{"DeleteUserDeletesItsTokensAndCredentials", testDeleteUser},
-		{"CountUsersWithAccess", testCountUsersWithAccess},
+		{"DeleteUserStopsItsTokensAtOnceAndSweepRemovesThem", testDeleteUser},
+		{"ServiceStatsFollowEveryChange", testServiceStats},
 		{"TokenRoundTrip", testTokenRoundTrip},
-		{"CreateTokenIsConditionalOnWhatItWasCheckedAgainst", testCreateTokenConditions},
-		{"CloneSavesSourceAtomically", testCloneSavesSource},
-		{"SaveTokenIsConditionalOnVersions", testSaveToken},
+		{"CreateTokenHoldsOnlyWhileItsGatesDo", testCreateTokenGates},
+		{"CloneBringsTheSourceExpiryForward", testCloneRevokesSource},
+		{"UpdateTokenAppliesTheChangeToMutableFieldsOnly", testUpdateToken},
 		{"DeleteTokenRemovesEveryLookup", testDeleteToken},
 		{"ListTokensFiltersNewestFirst", testListTokensFilters},
 		{"ListTokensPages", testListTokensPages},
 		{"CursorsAreValidatedAndScopedToTheListing", testCursors},
 		{"EarliestActiveTokenIsTheDefault", testEarliestActiveToken},
-		{"CountTokens", testCountTokens},
 		{"MarkUsedOnlyMovesForwardAndNeverConflicts", testMarkUsed},
 		{"CredentialReflectsEveryGateAtOnce", testCredentialGates},
-		{"ConcurrentSaveTokenHasExactlyOneWinner", testConcurrentSaveToken},
+		{"ConcurrentUpdatesOfATokenLoseNoWrite", testConcurrentUpdateToken},
 		{"CreateTokenRacingAccessOffNeverLeavesAccessOn", testCreateTokenRacingAccessOff},
+		{"CreateTokenRacingRotationNeverYieldsAWorkingTokenOfTheOldKey", testCreateTokenRacingRotation},
+		{"AccountWideChangesCostTheSameWhateverTheAccountHolds", testAccountWideChangeCost},
+		{"ACrashBetweenWritesLeavesNoTokenWorkingThatShouldNot", testCrashBetweenWrites},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			tc.run(t, &env{t: t, s: newStore(t), ctx: t.Context(), now: time.Now().UTC().Truncate(time.Millisecond)})
+			s, f := newStore(t)
+			tc.run(t, &env{t: t, s: s, faults: f, ctx: t.Context(), now: time.Now().UTC().Truncate(time.Millisecond)})
 		})
 	}
 }
 
 // env is one test's store, clock and fixture makers.
 type env struct {
-	t   *testing.T
-	s   Store
-	ctx context.Context
-	now time.Time
+	t      *testing.T
+	s      Store
+	faults Faults
+	ctx    context.Context
+	now    time.Time
 }
 
 // account stores an active account subscribed to svcA and svcB and
@@ -89,7 +108,7 @@ func (e *env) account() (tokens.Account, string) {
 	a := tokens.Account{
 		ID: id.New(id.Account), Name: "Acme", Status: tokens.AccountStatusActive, Services: []string{svcB, svcA},
 		APIKey:    tokens.APIKey{ID: id.New(id.APIKey), Hint: secret.Hint(key), CreatedAt: e.now, Generation: 1},
-		CreatedAt: e.now, UpdatedAt: e.now, Version: 1,
+		CreatedAt: e.now, UpdatedAt: e.now,
 	}
 	if err := e.s.CreateAccount(e.ctx, a, secret.Hash(key)); err != nil {
 		e.t.Fatalf("CreateAccount: %v", err)
@@ -111,7 +130,7 @@ func (e *env) user(a tokens.Account, access ...string) tokens.User {
 }
 
 func (e *env) newUser(a tokens.Account, email string) tokens.User {
-	return tokens.User{AccountID: a.ID, ID: id.New(id.User), Email: email, Name: "Ada", CreatedAt: e.now, Access: map[string]bool{}, Version: 1}
+	return tokens.User{AccountID: a.ID, ID: id.New(id.User), Email: email, Name: "Ada", CreatedAt: e.now, Access: map[string]bool{}}
 }
 
 // newToken returns an unsaved enabled token of service for u (nil: userless).
@@ -120,7 +139,7 @@ func (e *env) newToken(a tokens.Account, u *tokens.User, service string) tokens.
 	t := tokens.Token{
 		AccountID: a.ID, ID: id.New(id.Token), Name: "t", Service: service,
 		SecretHash: secret.Hash(plain), Hint: secret.Hint(plain), Enabled: true, CreatedAt: e.now,
-		Settings: tokens.Settings{}, KeyGeneration: a.APIKey.Generation, Version: 1,
+		Settings: tokens.Settings{}, KeyGeneration: a.APIKey.Generation,
 	}
 	if u != nil {
 		t.UserID = u.ID
@@ -135,7 +154,7 @@ func (e *env) token(a tokens.Account, u *tokens.User, service string, change ...
 	for _, c := range change {
 		c(&t)
 	}
-	if err := e.s.CreateToken(e.ctx, tokens.TokenWrite{Token: t, Account: a, User: u}); err != nil {
+	if err := e.s.CreateToken(e.ctx, tokens.TokenWrite{Token: t}); err != nil {
 		e.t.Fatalf("CreateToken: %v", err)
 	}
 	return t
@@ -168,47 +187,68 @@ func (e *env) getToken(t tokens.Token) tokens.Token {
 	return got
 }
 
-func (e *env) saveAccount(a tokens.Account, change func(*tokens.Account)) tokens.Account {
+func (e *env) updateAccount(a tokens.Account, change func(*tokens.Account)) tokens.Account {
 	e.t.Helper()
-	change(&a)
-	a.Version++
-	if err := e.s.SaveAccount(e.ctx, a); err != nil {
-		e.t.Fatalf("SaveAccount: %v", err)
+	got, err := e.s.UpdateAccount(e.ctx, a.ID, func(a *tokens.Account) error { change(a); return nil })
+	if err != nil {
+		e.t.Fatalf("UpdateAccount: %v", err)
 	}
-	return a
+	return got
 }
 
-func (e *env) saveUser(u tokens.User, change func(*tokens.User)) tokens.User {
+func (e *env) updateUser(u tokens.User, change func(*tokens.User)) tokens.User {
 	e.t.Helper()
-	change(&u)
-	u.Version++
-	if err := e.s.SaveUser(e.ctx, u); err != nil {
-		e.t.Fatalf("SaveUser: %v", err)
+	got, err := e.s.UpdateUser(e.ctx, u.AccountID, u.ID, func(u *tokens.User) error { change(u); return nil })
+	if err != nil {
+		e.t.Fatalf("UpdateUser: %v", err)
 	}
-	return u
+	return got
+}
+
+// newKey returns a replacement key for ReplaceAPIKey and its hash.
+func (e *env) newKey(presented int64) tokens.KeyReplacement {
+	key := secret.NewAPIKey(tokens.DefaultAPIKeyPrefix)
+	return tokens.KeyReplacement{
+		Key:     tokens.APIKey{ID: id.New(id.APIKey), Hint: secret.Hint(key), CreatedAt: e.now},
+		KeyHash: secret.Hash(key), Presented: presented, UpdatedAt: e.now,
+	}
 }
 
 // replaceKey gives a a new API key and returns the new account and key hash.
 func (e *env) replaceKey(a tokens.Account) (tokens.Account, string) {
 	e.t.Helper()
-	key := secret.NewAPIKey(tokens.DefaultAPIKeyPrefix)
-	a.APIKey = tokens.APIKey{ID: id.New(id.APIKey), Hint: secret.Hint(key), CreatedAt: e.now, Generation: a.APIKey.Generation + 1}
-	a.Version++
-	if err := e.s.ReplaceAPIKey(e.ctx, a, secret.Hash(key)); err != nil {
+	r := e.newKey(0)
+	got, err := e.s.ReplaceAPIKey(e.ctx, a.ID, r)
+	if err != nil {
 		e.t.Fatalf("ReplaceAPIKey: %v", err)
 	}
-	return a, secret.Hash(key)
+	return got, r.KeyHash
+}
+
+// sweep runs Sweep until it reports no more work.
+func (e *env) sweep() {
+	e.t.Helper()
+	for range 1000 {
+		more, err := e.s.Sweep(e.ctx, 10)
+		if err != nil {
+			e.t.Fatalf("Sweep: %v", err)
+		}
+		if !more {
+			return
+		}
+	}
+	e.t.Fatal("Sweep never finished")
 }
 
 // outcome verifies t's credential for its own service now.
 func (e *env) outcome(t tokens.Token) tokens.Outcome {
 	e.t.Helper()
-	c, err := e.s.Credential(e.ctx, t.SecretHash)
+	c, err := tokens.LoadCredential(e.ctx, e.s, t.SecretHash)
 	if errors.Is(err, apperr.ErrNotFound) {
 		return tokens.Unknown
 	}
 	if err != nil {
-		e.t.Fatalf("Credential: %v", err)
+		e.t.Fatalf("LoadCredential: %v", err)
 	}
 	return tokens.Verify(c, t.Service, e.now)
 }

@@ -1,6 +1,7 @@
 package storesuite
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -56,27 +57,24 @@ func testEmailUniqueness(t *testing.T, e *env) {
 	}
 }
 
-func testSaveUser(t *testing.T, e *env) {
+func testUpdateUser(t *testing.T, e *env) {
 	a, _ := e.account()
 	u := e.user(a)
 	other := e.user(a)
 
-	stale := u
-	stale.Name = "stale"
-	wantErr(t, "SaveUser(same version)", e.s.SaveUser(e.ctx, stale), apperr.ErrStale)
-	missing := e.newUser(a, "nobody@example.com")
-	missing.Version++
-	wantErr(t, "SaveUser(unknown)", e.s.SaveUser(e.ctx, missing), apperr.ErrNotFound)
+	_, err := e.s.UpdateUser(e.ctx, a.ID, id.New(id.User), func(*tokens.User) error { return nil })
+	wantErr(t, "UpdateUser(unknown)", err, apperr.ErrNotFound)
+	_, err = e.s.UpdateUser(e.ctx, a.ID, u.ID, func(u *tokens.User) error { u.Email = strings.ToUpper(other.Email); return nil })
+	wantErr(t, "UpdateUser(email of another user)", err, apperr.ErrConflict)
+	refused := errors.New("refused")
+	_, err = e.s.UpdateUser(e.ctx, a.ID, u.ID, func(u *tokens.User) error { u.Name = "changed"; return refused })
+	wantErr(t, "UpdateUser(change fails)", err, refused)
+	wantEqual(t, "user after refused updates", e.getUser(u), u)
 
-	taken := u
-	taken.Email, taken.Version = strings.ToUpper(other.Email), u.Version+1
-	wantErr(t, "SaveUser(email of another user)", e.s.SaveUser(e.ctx, taken), apperr.ErrConflict)
-	wantEqual(t, "user after refused save", e.getUser(u), u)
-
-	recased := e.saveUser(u, func(u *tokens.User) { u.Email = strings.ToUpper(u.Email); u.Access[svcA] = true })
+	recased := e.updateUser(u, func(u *tokens.User) { u.Email = strings.ToUpper(u.Email); u.Access[svcA] = true })
 	wantEqual(t, "user with re-cased email", e.getUser(u), recased)
 
-	moved := e.saveUser(recased, func(u *tokens.User) { u.Email = "moved-" + u.Email })
+	moved := e.updateUser(recased, func(u *tokens.User) { u.Email = "moved-" + u.Email })
 	wantEqual(t, "user with new email", e.getUser(u), moved)
 	// The old address is free again, the new one is claimed.
 	wantErr(t, "CreateUser(old email)", e.s.CreateUser(e.ctx, e.newUser(a, u.Email)), nil)
@@ -122,16 +120,24 @@ func testDeleteUser(t *testing.T, e *env) {
 	kept := []tokens.Token{e.token(a, &keep, svcA), e.token(a, nil, svcA)}
 
 	wantErr(t, "DeleteUser", e.s.DeleteUser(e.ctx, a.ID, u.ID), nil)
-
 	_, err := e.s.GetUser(e.ctx, a.ID, u.ID)
 	wantErr(t, "GetUser(deleted)", err, apperr.ErrNotFound)
+	for _, tok := range doomed {
+		if o := e.outcome(tok); o != tokens.Unknown {
+			t.Errorf("outcome of a token of the deleted user before the sweep = %v, want unknown", o)
+		}
+	}
+	err = e.s.CreateToken(e.ctx, tokens.TokenWrite{Token: e.newToken(a, &u, svcA)})
+	wantErr(t, "CreateToken(for the deleted user)", err, apperr.ErrNotFound)
+
+	e.sweep()
 	for _, tok := range doomed {
 		_, err := e.s.GetToken(e.ctx, a.ID, tok.ID)
 		wantErr(t, "GetToken(token of deleted user)", err, apperr.ErrNotFound)
 		_, err = e.s.TokenAccount(e.ctx, tok.ID)
 		wantErr(t, "TokenAccount(token of deleted user)", err, apperr.ErrNotFound)
-		_, err = e.s.Credential(e.ctx, tok.SecretHash)
-		wantErr(t, "Credential(token of deleted user)", err, apperr.ErrNotFound)
+		_, err = e.s.TokenBySecret(e.ctx, tok.SecretHash)
+		wantErr(t, "TokenBySecret(token of deleted user)", err, apperr.ErrNotFound)
 	}
 	for _, tok := range kept {
 		wantEqual(t, "token of another user", e.getToken(tok), tok)
@@ -148,26 +154,52 @@ func testDeleteUser(t *testing.T, e *env) {
 			t.Errorf("ListUsers still lists the deleted user")
 		}
 	}
+	more, err := e.s.Sweep(e.ctx, 10)
+	if err != nil || more {
+		t.Fatalf("Sweep with nothing to do = %v, %v; want false, nil", more, err)
+	}
 }
 
-func testCountUsersWithAccess(t *testing.T, e *env) {
+// testServiceStats protects the General tab: its counts move with every
+// write that changes them, and come from no query over the tokens.
+func testServiceStats(t *testing.T, e *env) {
 	a, _ := e.account()
 	other, _ := e.account()
-	e.user(a, svcA, svcB)
-	e.user(a, svcA)
+	both := e.user(a, svcA, svcB)
+	onlyA := e.user(a, svcA)
 	e.user(a)
 	e.user(other, svcA)
 	off := e.user(a, svcA, svcB)
-	e.saveUser(off, func(u *tokens.User) { delete(u.Access, svcA) })
+	e.updateUser(off, func(u *tokens.User) { delete(u.Access, svcA) })
+	e.token(a, &both, svcA)
+	e.token(a, &both, svcA)
+	e.token(a, &onlyA, svcA)
+	gone := e.token(a, nil, svcA)
+	e.token(a, nil, svcA)
+	e.token(a, nil, svcB)
+	e.token(other, nil, svcA)
+	wantErr(t, "DeleteToken", e.s.DeleteToken(e.ctx, a.ID, gone.ID), nil)
 
-	for _, tc := range []struct {
-		service string
-		want    int
-	}{{svcA, 2}, {svcB, 2}, {"unknown", 0}} {
-		n, err := e.s.CountUsersWithAccess(e.ctx, a.ID, tc.service)
-		wantErr(t, "CountUsersWithAccess", err, nil)
-		if n != tc.want {
-			t.Errorf("CountUsersWithAccess(%s) = %d, want %d", tc.service, n, tc.want)
+	want := map[string]tokens.ServiceStats{
+		svcA:      {UsersWithAccess: 2, UserTokens: 3, UserlessTokens: 1},
+		svcB:      {UsersWithAccess: 2, UserTokens: 0, UserlessTokens: 1},
+		"unknown": {},
+	}
+	check := func(when string) {
+		t.Helper()
+		for svc, w := range want {
+			got, err := e.s.ServiceStats(e.ctx, a.ID, svc)
+			wantErr(t, "ServiceStats", err, nil)
+			wantEqual(t, when+": ServiceStats("+svc+")", got, w)
 		}
 	}
+	check("after creates")
+
+	wantErr(t, "DeleteUser", e.s.DeleteUser(e.ctx, a.ID, both.ID), nil)
+	want[svcA] = tokens.ServiceStats{UsersWithAccess: 1, UserTokens: 3, UserlessTokens: 1}
+	want[svcB] = tokens.ServiceStats{UsersWithAccess: 1, UserTokens: 0, UserlessTokens: 1}
+	check("after deleting a user, before the sweep")
+	e.sweep()
+	want[svcA] = tokens.ServiceStats{UsersWithAccess: 1, UserTokens: 1, UserlessTokens: 1}
+	check("after the sweep")
 }

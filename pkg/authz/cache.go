@@ -1,0 +1,134 @@
+package authz
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	lru "github.com/hashicorp/golang-lru/v2"
+
+	"github.com/acmedata/tokenservice/pkg/apperr"
+	"github.com/acmedata/tokenservice/pkg/tokens"
+)
+
+// Cache bounds: enough for every token and gate a busy instance sees
+// within one delay, small enough (a few tens of MiB at most) that a flood
+// of random tokens only evicts, never grows the instance.
+const (
+	DefaultTokenEntries = 100_000
+	DefaultGateEntries  = 20_000
+)
+
+// validateRevocationDelay checks a revocation delay against the product's
+// range.
+func validateRevocationDelay(d time.Duration) error {
+	if d < 0 || d > tokens.MaxRevocationDelay {
+		return fmt.Errorf("authz: revocation delay %v is outside 0s..%v", d, tokens.MaxRevocationDelay)
+	}
+	return nil
+}
+
+// cachedStore is a tokens.CredentialStore that remembers what the store
+// answered for at most ttl: per token hash (the token, or that there is
+// none, so a deleted token hammered by a popular page costs one read per
+// delay too) and per gate item (an account's, a user's), which every token
+// of the account or user shares. Store failures are never remembered.
+//
+// Expiry is judged against the injected clock rather than by
+// golang-lru's expirable variant, whose timer reads the wall clock: the
+// hot-token simulation runs fifty instances on a fake clock. The LRU bounds
+// the size, and an entry past its deadline is a miss.
+type cachedStore struct {
+	store  tokens.CredentialStore
+	ttl    time.Duration
+	now    func() time.Time
+	tokens *lru.Cache[string, cached[*tokens.Token]]
+	gates  *lru.Cache[gateKey, cached[gate]]
+}
+
+// cached is one remembered answer and when it stops counting.
+type cached[T any] struct {
+	value    T // nil: the store holds no such item
+	deadline time.Time
+}
+
+// gateKey names one gate item: an account's (userID "") or a user's.
+type gateKey struct{ accountID, userID string }
+
+// gate is a remembered gate item; one of the two is set, or neither when
+// the item does not exist.
+type gate struct {
+	account *tokens.AccountGate
+	user    *tokens.UserGate
+}
+
+func newCachedStore(store tokens.CredentialStore, ttl time.Duration, now func() time.Time, tokenEntries, gateEntries int) (*cachedStore, error) {
+	tc, err := lru.New[string, cached[*tokens.Token]](tokenEntries)
+	if err != nil {
+		return nil, fmt.Errorf("authz: token cache: %w", err)
+	}
+	gc, err := lru.New[gateKey, cached[gate]](gateEntries)
+	if err != nil {
+		return nil, fmt.Errorf("authz: gate cache: %w", err)
+	}
+	return &cachedStore{store: store, ttl: ttl, now: now, tokens: tc, gates: gc}, nil
+}
+
+// TokenBySecret implements tokens.CredentialStore.
+func (c *cachedStore) TokenBySecret(ctx context.Context, secretHash string) (tokens.Token, error) {
+	now := c.now()
+	if e, ok := c.tokens.Get(secretHash); ok && now.Before(e.deadline) {
+		if e.value == nil {
+			return tokens.Token{}, apperr.NotFound("token")
+		}
+		return *e.value, nil
+	}
+	t, err := c.store.TokenBySecret(ctx, secretHash)
+	switch {
+	case errors.Is(err, apperr.ErrNotFound):
+		c.tokens.Add(secretHash, cached[*tokens.Token]{deadline: now.Add(c.ttl)})
+	case err == nil:
+		c.tokens.Add(secretHash, cached[*tokens.Token]{value: &t, deadline: now.Add(c.ttl)})
+	}
+	return t, err
+}
+
+// Gates implements tokens.CredentialStore: the gates still remembered
+// come from memory, the others from one store call.
+func (c *cachedStore) Gates(ctx context.Context, r tokens.GateRequest) (tokens.Gates, error) {
+	now := c.now()
+	var out tokens.Gates
+	missing := tokens.GateRequest{AccountID: r.AccountID}
+	if r.Account {
+		if e, ok := c.gates.Get(gateKey{accountID: r.AccountID}); ok && now.Before(e.deadline) {
+			out.Account = e.value.account
+		} else {
+			missing.Account = true
+		}
+	}
+	if r.UserID != "" {
+		if e, ok := c.gates.Get(gateKey{r.AccountID, r.UserID}); ok && now.Before(e.deadline) {
+			out.User = e.value.user
+		} else {
+			missing.UserID = r.UserID
+		}
+	}
+	if !missing.Account && missing.UserID == "" {
+		return out, nil
+	}
+	read, err := c.store.Gates(ctx, missing)
+	if err != nil {
+		return tokens.Gates{}, err
+	}
+	deadline := now.Add(c.ttl)
+	if missing.Account {
+		out.Account = read.Account
+		c.gates.Add(gateKey{accountID: r.AccountID}, cached[gate]{value: gate{account: read.Account}, deadline: deadline})
+	}
+	if missing.UserID != "" {
+		out.User = read.User
+		c.gates.Add(gateKey{r.AccountID, r.UserID}, cached[gate]{value: gate{user: read.User}, deadline: deadline})
+	}
+	return out, nil
+}
