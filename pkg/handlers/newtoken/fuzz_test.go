@@ -1,0 +1,39 @@
+package newtoken_test
+
+import (
+	"testing"
+
+	"github.com/acmedata/tokenservice/pkg/handlers/newtoken"
+	"github.com/acmedata/tokenservice/pkg/routes"
+	"github.com/acmedata/tokenservice/pkg/testkit/handlertest"
+)
+
+// FuzzIssueRoutes: no path parameter, query string or body makes a
+// issue route answer a 5xx, an error or a secret.
+//
+//fuzz:budget 30000x
+func FuzzIssueRoutes(f *testing.F) {
+	handlertest.FuzzRoutes(f, routes.Issue, func(t testing.TB) handlertest.Fixture {
+		env := handlertest.New(t)
+		h, err := newtoken.NewIssue(env.Mgr, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return env.Fixture(t, h.Serve)
+	})
+}
+
+// FuzzCloneRoutes: no path parameter, query string or body makes a
+// clone route answer a 5xx, an error or a secret.
+//
+//fuzz:budget 30000x
+func FuzzCloneRoutes(f *testing.F) {
+	handlertest.FuzzRoutes(f, routes.Clone, func(t testing.TB) handlertest.Fixture {
+		env := handlertest.New(t)
+		h, err := newtoken.NewClone(env.Mgr, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return env.Fixture(t, h.Serve)
+	})
+}
