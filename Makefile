@@ -27,7 +27,7 @@ CDK := npx --yes aws-cdk@$(CDK_CLI_VERSION)
 
 FUNCTIONS := $(notdir $(patsubst %/,%,$(wildcard functions/*/)))
 
-.PHONY: help run test lint build bench synth fuzz tools clean
+.PHONY: help run test lint build bench synth fuzz tools clean redrive
 
 help: ## List the targets
 	@grep -E '^[a-z][a-zA-Z_-]*:.*## ' $(MAKEFILE_LIST) | \
@@ -73,6 +73,9 @@ bench: ## Benchmarks and load runs, printing their figures and target ratios
 
 synth: build ## Synthesize the CDK app into cdk.out (never contacts AWS)
 	CDK_DISABLE_CLI_TELEMETRY=true $(CDK) synth --quiet --no-notices
+
+redrive: ## Replay usage deliveries the recorder could not write (AWS, your credentials; STACK=TokenService-<stage>)
+	scripts/redrive.sh
 
 fuzz: ## Run each fuzz test for FUZZTIME (executions, or a duration)
 	GO=$(GO) FUZZTIME=$(FUZZTIME) scripts/fuzz.sh

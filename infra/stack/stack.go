@@ -263,6 +263,7 @@ func (s *TokenService) createUsagePipeline() {
 		FilterPattern: awslogs.FilterPattern_AllEvents(),
 	})
 	s.TokenAuthorizer.FeedRefusals(s.Functions[recorder])
+	s.createUsageFailurePath()
 }
 
 // createOutputs prints what a deployer needs after a deploy.

@@ -32,8 +32,9 @@ type (
 	ProxyFunc = func(context.Context, events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error)
 	// AuthorizerFunc answers API Gateway REQUEST authorizer events.
 	AuthorizerFunc = func(context.Context, events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error)
-	// RecorderFunc takes CloudWatch Logs subscription deliveries.
-	RecorderFunc = func(context.Context, events.CloudwatchLogsEvent) error
+	// RecorderFunc takes CloudWatch Logs subscription deliveries, and
+	// the failure queue's messages while they are replayed.
+	RecorderFunc = func(context.Context, recorder.Event) (events.SQSEventResponse, error)
 )
 
 // authorizerStore bounds an authorizer's or probe's store calls: 1 s per
@@ -113,7 +114,7 @@ var Recorder Build[RecorderFunc] = func(ctx context.Context, d Deps) (RecorderFu
 	if err != nil {
 		return nil, err
 	}
-	return r.Handle, nil
+	return r.Invoke, nil
 }
 
 // server is what every proxy handler package builds.

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/acmedata/tokenservice/pkg/accesslog"
@@ -22,6 +23,7 @@ import (
 	"github.com/acmedata/tokenservice/pkg/routes"
 	"github.com/acmedata/tokenservice/pkg/schema"
 	"github.com/acmedata/tokenservice/pkg/tokens"
+	"github.com/acmedata/tokenservice/pkg/usage/recorder"
 	"github.com/acmedata/tokenservice/pkg/wire"
 )
 
@@ -107,8 +109,13 @@ func Build(ctx context.Context, cfg Config) (*Stack, error) {
 		return nil, fmt.Errorf("localstack: core store: %w", err)
 	}
 	s := &Stack{Manager: mgr, core: core}
+	// CloudWatch Logs invokes the recorder Lambda with a delivery.
+	deliver := func(ctx context.Context, ev events.CloudwatchLogsEvent) error {
+		_, err := rec(ctx, recorder.Event{AWSLogs: ev.AWSLogs})
+		return err
+	}
 	ship := func(group, dir string, filter func([]byte) bool) (*cwlogs.Shipper, error) {
-		return cwlogs.NewShipper(rec, cwlogs.ShipperOptions{
+		return cwlogs.NewShipper(deliver, cwlogs.ShipperOptions{
 			Dir: filepath.Join(cfg.SpoolDir, dir), LogGroup: group, FlushInterval: cfg.UsageFlushInterval, Filter: filter, Log: log,
 		})
 	}

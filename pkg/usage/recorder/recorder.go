@@ -2,6 +2,7 @@ package recorder
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -215,4 +216,45 @@ func (r *Recorder) markUsed(ctx context.Context, recs []usage.Record) (int, erro
 	}
 	wg.Wait()
 	return len(latest), errors.Join(errs...)
+}
+
+// Event is what the recorder Lambda is invoked with: a CloudWatch Logs
+// subscription delivery (awslogs), or, while make redrive replays the
+// failure queue, a batch of SQS messages each holding a delivery that
+// failed (Records).
+type Event struct {
+	AWSLogs events.CloudwatchLogsRawData `json:"awslogs"`
+	Records []events.SQSMessage          `json:"Records"`
+}
+
+// failedInvocation is the record Lambda sends to an asynchronous
+// invocation's on-failure destination: the event it could not process
+// comes back whole as requestPayload.
+type failedInvocation struct {
+	RequestPayload events.CloudwatchLogsEvent `json:"requestPayload"`
+}
+
+// Invoke is the Lambda handler. A delivery is recorded as Handle does; a
+// replayed message that fails again is reported as a batch item failure,
+// so it stays in the queue and the others are done.
+func (r *Recorder) Invoke(ctx context.Context, ev Event) (events.SQSEventResponse, error) {
+	if len(ev.Records) == 0 {
+		return events.SQSEventResponse{}, r.Handle(ctx, events.CloudwatchLogsEvent{AWSLogs: ev.AWSLogs})
+	}
+	var resp events.SQSEventResponse
+	for _, m := range ev.Records {
+		var failed failedInvocation
+		err := json.Unmarshal([]byte(m.Body), &failed)
+		if err == nil && failed.RequestPayload.AWSLogs.Data == "" {
+			err = errors.New("no requestPayload.awslogs in the message")
+		}
+		if err == nil {
+			err = r.Handle(ctx, failed.RequestPayload)
+		}
+		if err != nil {
+			r.log.LogAttrs(ctx, slog.LevelError, "usage replay failed, message kept", slog.String("messageId", m.MessageId), slog.Any("error", err))
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: m.MessageId})
+		}
+	}
+	return resp, nil
 }

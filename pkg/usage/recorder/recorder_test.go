@@ -348,3 +348,36 @@ type rejectingWriter struct{}
 func (rejectingWriter) PutRecords(_ context.Context, recs []usage.Record) error {
 	return &usage.RejectedError{Records: recs[:1], Cause: errors.New("ValidationException")}
 }
+
+// TestReplayRecordsAFailedDeliveryAndKeepsWhatFailsAgain: make redrive
+// hands the recorder the failure queue's messages, each Lambda's record of
+// a delivery it gave up on; a message that cannot be recorded stays in
+// the queue (a batch item failure), the others are done.
+func TestReplayRecordsAFailedDeliveryAndKeepsWhatFailsAgain(t *testing.T) {
+	e := newEnv(t)
+	payload, err := json.Marshal(map[string]any{
+		"version":         "1.0",
+		"requestContext":  map[string]any{"condition": "RetriesExhausted", "approximateInvokeCount": 3},
+		"requestPayload":  fixture(t, "access-log.json"),
+		"responseContext": map[string]any{"statusCode": 200, "functionError": "Unhandled"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := e.rec.Invoke(t.Context(), Event{Records: []events.SQSMessage{
+		{MessageId: "good", Body: string(payload)},
+		{MessageId: "garbage", Body: `{"requestPayload":{}}`},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.BatchItemFailures) != 1 || resp.BatchItemFailures[0].ItemIdentifier != "garbage" {
+		t.Errorf("batch item failures %+v, want only the garbage message", resp.BatchItemFailures)
+	}
+	if got := len(e.history(t, "acc_fixture1")); got != 3 {
+		t.Errorf("%d records after the replay, want the delivery's 3 calls", got)
+	}
+	if _, err := e.rec.Invoke(t.Context(), Event{AWSLogs: fixture(t, "access-log.json").AWSLogs}); err != nil {
+		t.Errorf("a CloudWatch Logs delivery through Invoke: %v", err)
+	}
+}
