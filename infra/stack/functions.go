@@ -63,6 +63,8 @@ var functions = []function{
 	{name: string(routes.Usage), grants: []grant{{schema.Usage, read}}},
 	// The demo backend trusts the authorizer's context and reads no table.
 	{name: string(routes.Data)},
+	// The console serves files embedded in its binary and reads no table.
+	{name: string(routes.Console)},
 	{name: keyAuthorizer, grants: []grant{{schema.Core, read}}},
 	// The recorder writes usage items and each token's lastUsedAt; a
 	// 10,000-line batch needs more than an API call's time and memory.

@@ -22,6 +22,7 @@ const (
 	Data     Function = "data"     // the demo data backend
 	Health   Function = "health"   // health check
 	Usage    Function = "usage"    // the usage history query
+	Console  Function = "console"  // the admin web console's static files
 )
 
 // Auth says how a route is protected.
@@ -77,6 +78,11 @@ var (
 	CloneToken       = Route{http.MethodPost, "/admin/tokens/{tokenId}/clone", Clone, APIKeyAuth}
 	ListUsage        = Route{http.MethodGet, "/admin/usage", Usage, APIKeyAuth}
 	UsageSummary     = Route{http.MethodGet, "/admin/usage/summary", Usage, APIKeyAuth}
+
+	// The console is static files (pkg/console): public, like any web
+	// page; it reaches the admin routes with the key a person types in.
+	ConsolePage  = Route{http.MethodGet, "/console", Console, Public}
+	ConsoleAsset = Route{http.MethodGet, "/console/{proxy+}", Console, Public}
 )
 
 // All is every route of the service.
@@ -112,6 +118,9 @@ var All = []Route{
 	CloneToken,
 	ListUsage,
 	UsageSummary,
+
+	ConsolePage,
+	ConsoleAsset,
 }
 
 // Of returns the routes fn serves, in the order of All.

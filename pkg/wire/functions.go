@@ -9,6 +9,7 @@ import (
 
 	"github.com/acmedata/tokenservice/pkg/authz"
 	"github.com/acmedata/tokenservice/pkg/config"
+	"github.com/acmedata/tokenservice/pkg/console"
 	"github.com/acmedata/tokenservice/pkg/databackend"
 	"github.com/acmedata/tokenservice/pkg/handlers/health"
 	"github.com/acmedata/tokenservice/pkg/handlers/manage"
@@ -65,6 +66,10 @@ var Proxies = map[routes.Function]Build[ProxyFunc]{
 	},
 	routes.Data: func(_ context.Context, d Deps) (ProxyFunc, error) {
 		return serve(databackend.New(d.Log))
+	},
+	// The console's files are embedded in its binary: it needs no store.
+	routes.Console: func(_ context.Context, d Deps) (ProxyFunc, error) {
+		return serve(console.New(d.Log))
 	},
 }
 

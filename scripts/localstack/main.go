@@ -194,7 +194,8 @@ func printBanner(addr, dbEndpoint, operatorKey, accountID, apiKey string) {
 	if os.Getenv(config.EnvDynamoEndpoint) != "" {
 		where = "from " + config.EnvDynamoEndpoint
 	}
-	fmt.Printf("\nAPI:             %s\nDynamoDB Local:  %s (%s)\n", base, dbEndpoint, where)
+	fmt.Printf("\nConsole:         %s/console/   <- sign in with the API key\n", base)
+	fmt.Printf("API:             %s\nDynamoDB Local:  %s (%s)\n", base, dbEndpoint, where)
 	fmt.Printf("Operator key:    %s\n", operatorKey)
 	if apiKey != "" {
 		fmt.Printf("Demo account:    %s\nDemo API key:    %s   <- shown once, keep it\n", accountID, apiKey)

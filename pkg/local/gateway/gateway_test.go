@@ -142,6 +142,8 @@ func TestRoutingPrefersLiteralThenParameterThenGreedy(t *testing.T) {
 	}{
 		{"/healthz", "/healthz", nil},
 		{"/admin/users", "/admin/users", nil},
+		// API Gateway REST APIs route a trailing slash as the resource itself.
+		{"/admin/users/", "/admin/users", nil},
 		{"/admin/users/usr_1", "/admin/users/{userId}", map[string]string{"userId": "usr_1"}},
 		{"/admin/users/a%2Fb", "/admin/users/{userId}", map[string]string{"userId": "a/b"}},
 		{"/admin/services/tmy/tokens/default", "/admin/services/{service}/tokens/default", map[string]string{"service": "tmy"}},
@@ -173,7 +175,7 @@ func TestUnknownRoutesAndMethodsAnswer404WithErrorBody(t *testing.T) {
 		{"GET", "/"},
 		{"GET", "/nope"},
 		{"DELETE", "/healthz"},
-		{"GET", "/admin/users/"},
+		{"GET", "/admin//users"},
 		{"GET", "/data/tmy"}, // a greedy parameter needs at least one segment
 		{"GET", "/admin/users/usr_1/extra"},
 	} {

@@ -96,8 +96,13 @@ func (r *resource) walk(segs []string, params map[string]string) *resource {
 	}
 	seg, rest := segs[0], segs[1:]
 	if seg == "" {
-		// Empty segments (a//b, a trailing slash) match nothing but a
-		// greedy parameter, which takes the rest verbatim.
+		// A trailing slash names the resource itself (/console/ is
+		// /console), as on API Gateway REST APIs. Other empty segments
+		// (a//b) match nothing but a greedy parameter, which takes the
+		// rest verbatim.
+		if len(rest) == 0 {
+			return r
+		}
 		return r.walkGreedy(segs, params)
 	}
 	if child := r.literal[seg]; child != nil {
