@@ -25,6 +25,10 @@ type Config struct {
 	// AuthorizerCacheTTL enables the token authorizer's result cache, and
 	// is then the revocation delay. Zero keeps it off.
 	AuthorizerCacheTTL time.Duration
+	// RevocationDelay is how long the token authorizer may answer from
+	// its own memory (0 to 60 s): the delay within which a revocation
+	// reaches every request, against one read per hot item per delay.
+	RevocationDelay time.Duration
 	// AuthorizerIdentitySources form the cache key when the cache is on.
 	AuthorizerIdentitySources []string
 	// ThrottleRateLimit (requests/s) and ThrottleBurstLimit apply to the
@@ -51,6 +55,7 @@ const (
 	CtxServices                  = "services"
 	CtxAuthorizerCacheTTLSeconds = "authorizerCacheTtlSeconds"
 	CtxAuthorizerIdentitySource  = "authorizerIdentitySource" // comma-separated
+	CtxRevocationDelaySeconds    = "revocationDelaySeconds"
 	CtxThrottleRateLimit         = "throttleRateLimit"
 	CtxThrottleBurstLimit        = "throttleBurstLimit"
 	CtxLogRetentionDays          = "logRetentionDays"
@@ -67,6 +72,7 @@ func DefaultConfig() Config {
 	return Config{
 		Stage:              "prod",
 		Services:           config.DefaultServices,
+		RevocationDelay:    tokens.DefaultRevocationDelay,
 		ThrottleRateLimit:  100,
 		ThrottleBurstLimit: 200,
 		LogRetentionDays:   30,
@@ -108,6 +114,9 @@ func (c Config) Validate() error {
 	}
 	if c.AssetDir == "" {
 		errs = append(errs, errors.New("asset directory is required"))
+	}
+	if c.RevocationDelay < 0 || c.RevocationDelay > tokens.MaxRevocationDelay {
+		errs = append(errs, fmt.Errorf("revocation delay %v is not between 0 and %v", c.RevocationDelay, tokens.MaxRevocationDelay))
 	}
 	return errors.Join(errs...)
 }
@@ -167,10 +176,12 @@ func ConfigFromContext(lookup func(key string) any) (Config, error) {
 	num(CtxThrottleBurstLimit, &c.ThrottleBurstLimit)
 	flag(CtxDeletionProtection, &c.DeletionProtection)
 
-	ttl, retention := c.AuthorizerCacheTTL.Seconds(), float64(c.LogRetentionDays)
+	ttl, retention, delay := c.AuthorizerCacheTTL.Seconds(), float64(c.LogRetentionDays), c.RevocationDelay.Seconds()
 	num(CtxAuthorizerCacheTTLSeconds, &ttl)
 	num(CtxLogRetentionDays, &retention)
+	num(CtxRevocationDelaySeconds, &delay)
 	c.AuthorizerCacheTTL = time.Duration(ttl) * time.Second
+	c.RevocationDelay = time.Duration(delay * float64(time.Second))
 	c.LogRetentionDays = int(retention)
 
 	var source string

@@ -16,6 +16,7 @@ import (
 const (
 	keyAuthorizer = "keyauthorizer" // the API-key REQUEST authorizer
 	recorder      = "recorder"      // the usage recorder behind the access log
+	sweeper       = "sweeper"       // removes deleted users' token items, on a schedule
 )
 
 // access is what a function may do to a table.
@@ -66,6 +67,9 @@ var functions = []function{
 	// The console serves files embedded in its binary and reads no table.
 	{name: string(routes.Console)},
 	{name: keyAuthorizer, grants: []grant{{schema.Core, read}}},
+	// The sweeper deletes the token items of deleted users (Query and
+	// transactions on the core table), for up to 5 minutes a run.
+	{name: sweeper, grants: []grant{{schema.Core, readWrite}}, timeout: awscdk.Duration_Minutes(jsii.Number(5))},
 	// The recorder writes usage items and each token's lastUsedAt; a
 	// 10,000-line batch needs more than an API call's time and memory.
 	{

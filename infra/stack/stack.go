@@ -15,6 +15,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigateway"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogsdestinations"
@@ -74,6 +76,7 @@ func New(scope constructs.Construct, id string, props Props) (*TokenService, err
 	}
 	s.createGatewayResponses()
 	s.createUsagePipeline()
+	s.createSweepSchedule()
 	s.createAlarms()
 	s.createOutputs()
 	s.suppressNagFindings()
@@ -165,6 +168,7 @@ func (s *TokenService) createAuthorizers() error {
 		CoreTable:       s.Tables[schema.Core.ID],
 		Environment:     s.environment(),
 		CacheTTL:        s.cfg.AuthorizerCacheTTL,
+		RevocationDelay: &s.cfg.RevocationDelay,
 		IdentitySources: s.cfg.AuthorizerIdentitySources,
 		LogRetention:    s.cfg.logRetention(),
 		RemovalPolicy:   s.cfg.removalPolicy(),
@@ -264,6 +268,16 @@ func (s *TokenService) createUsagePipeline() {
 	})
 	s.TokenAuthorizer.FeedRefusals(s.Functions[recorder])
 	s.createUsageFailurePath()
+}
+
+// createSweepSchedule runs the sweeper every minute: deleting a user stops
+// its tokens at once, and the sweeper removes their items afterwards,
+// never inside the admin's request.
+func (s *TokenService) createSweepSchedule() {
+	awsevents.NewRule(s.Stack, jsii.String("SweepSchedule"), &awsevents.RuleProps{
+		Schedule: awsevents.Schedule_Rate(awscdk.Duration_Minutes(jsii.Number(1))),
+		Targets:  &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(s.Functions[sweeper], nil)},
+	})
 }
 
 // createOutputs prints what a deployer needs after a deploy.

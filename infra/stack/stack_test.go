@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
@@ -20,9 +21,11 @@ import (
 
 	"github.com/acmedata/tokenservice/infra/internal/cdktest"
 	"github.com/acmedata/tokenservice/infra/tokenauth"
+	"github.com/acmedata/tokenservice/pkg/config"
 	"github.com/acmedata/tokenservice/pkg/gatewayresp"
 	"github.com/acmedata/tokenservice/pkg/routes"
 	"github.com/acmedata/tokenservice/pkg/schema"
+	"github.com/acmedata/tokenservice/pkg/tokens"
 )
 
 // synthesis is one synthesised stack, checked by cdk-nag.
@@ -520,5 +523,35 @@ func TestRemovalPolicyAndDeletionProtectionFollowTheConfiguration(t *testing.T) 
 		if table.DeletionPolicy != "Retain" {
 			t.Errorf("%s: deletion policy %q by default, want Retain", id, table.DeletionPolicy)
 		}
+	}
+}
+
+func TestTheTokenAuthorizerKeepsAnswersForTheRevocationDelay(t *testing.T) {
+	s := deployed(t)
+	p := s.resources[cdktest.LogicalID(s.stack.Stack, s.stack.TokenAuthorizer.Function)].Properties
+	env, _ := p["Environment"].(map[string]any)
+	vars, _ := env["Variables"].(map[string]any)
+	if got := vars[config.EnvRevocationDelay]; got != tokens.DefaultRevocationDelay.String() {
+		t.Errorf("authorizer %s = %v, want the default %v", config.EnvRevocationDelay, got, tokens.DefaultRevocationDelay)
+	}
+	cfg := DefaultConfig()
+	cfg.RevocationDelay = 61 * time.Second
+	if err := cfg.Validate(); err == nil {
+		t.Error("a revocation delay over 60 s validated")
+	}
+}
+
+func TestDeletedUsersAreSweptOnASchedule(t *testing.T) {
+	s := deployed(t)
+	sweeperID := cdktest.LogicalID(s.stack.Stack, s.stack.Functions[sweeper])
+	rules := s.ofType("AWS::Events::Rule")
+	found := false
+	for _, r := range rules {
+		if r.Properties["ScheduleExpression"] == "rate(1 minute)" && strings.Contains(fmt.Sprint(r.Properties["Targets"]), sweeperID) {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("no rule runs the sweeper every minute: %v", rules)
 	}
 }

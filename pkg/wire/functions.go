@@ -2,6 +2,7 @@ package wire
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 
@@ -120,6 +121,32 @@ var Recorder Build[RecorderFunc] = func(ctx context.Context, d Deps) (RecorderFu
 		return nil, err
 	}
 	return r.Invoke, nil
+}
+
+// SweeperFunc takes the schedule's events, whose content does not matter.
+type SweeperFunc = func(context.Context) error
+
+// Sweeper builds the background sweep of deleted users' token items
+// (functions/sweeper). A run stops a minute before the function's timeout,
+// so the next scheduled run carries on where it left off.
+var Sweeper Build[SweeperFunc] = func(ctx context.Context, d Deps) (SweeperFunc, error) {
+	store, err := d.CoreStore(ctx, config.ClientOptions{})
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context) error {
+		if deadline, ok := ctx.Deadline(); ok {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithDeadline(ctx, deadline.Add(-time.Minute))
+			defer cancel()
+		}
+		err := tokens.SweepDeletedUsers(ctx, store)
+		if errors.Is(err, context.DeadlineExceeded) {
+			d.Log.Info("sweep paused at its deadline; the next run carries on")
+			return nil
+		}
+		return err
+	}, nil
 }
 
 // server is what every proxy handler package builds.

@@ -94,6 +94,8 @@ func run(ctx context.Context) (err error) {
 	svc, err := stack.Build(ctx, stack.Config{
 		Client: client, Tables: tables, OperatorKey: operatorKey, LogOutput: os.Stderr,
 		SpoolDir: filepath.Join(stateDir, "usage"),
+		// As on AWS: REVOCATION_DELAY if set, else the 1 s default.
+		RevocationDelay: os.Getenv(config.EnvRevocationDelay),
 	})
 	if err != nil {
 		return err

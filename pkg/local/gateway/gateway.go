@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/acmedata/tokenservice/pkg/accesslog"
+	"github.com/acmedata/tokenservice/pkg/apigw"
 	"github.com/acmedata/tokenservice/pkg/authctx"
 	"github.com/acmedata/tokenservice/pkg/gatewayresp"
 	"github.com/acmedata/tokenservice/pkg/routes"
@@ -239,19 +240,16 @@ func validQueryEscapes(raw string) bool {
 }
 
 // operator reports whether the request carries the operator key.
+// It reads the credential with the authorizers' own parser
+// (apigw.BearerValues): every Authorization value must be the key.
 func (g *Gateway) operator(headers map[string]string) bool {
-	for name, v := range headers {
-		if !strings.EqualFold(name, "Authorization") {
-			continue
-		}
-		scheme, key, ok := strings.Cut(strings.TrimSpace(v), " ")
-		if !ok || !strings.EqualFold(scheme, "Bearer") {
-			return false
-		}
-		got := sha256.Sum256([]byte(strings.TrimSpace(key)))
-		return subtle.ConstantTimeCompare(got[:], g.operatorKey[:]) == 1
-	}
-	return false
+	seen, ok := false, true
+	apigw.BearerValues(headers, nil, func(key string) bool {
+		got := sha256.Sum256([]byte(key))
+		seen, ok = true, ok && key != "" && subtle.ConstantTimeCompare(got[:], g.operatorKey[:]) == 1
+		return ok
+	})
+	return seen && ok
 }
 
 // authorize runs the route's authorizer and evaluates its answer. It
