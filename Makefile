@@ -17,6 +17,8 @@ STATICCHECK_VERSION := v0.8.2
 ACTIONLINT_VERSION := v1.7.12
 # The CDK CLI released with aws-cdk-lib 2.224.0 (cloud assembly schema 48).
 CDK_CLI_VERSION := 2.1031.2
+# axe-core runs in the console's browser tests (pkg/console), never in the console.
+AXE_CORE_VERSION := 4.14.1
 
 CACHE := $(CURDIR)/.cache
 TOOLS := $(CACHE)/bin
@@ -24,10 +26,11 @@ TOOLS := $(CACHE)/bin
 STATICCHECK := $(TOOLS)/staticcheck-$(STATICCHECK_VERSION)
 ACTIONLINT := $(TOOLS)/actionlint-$(ACTIONLINT_VERSION)
 CDK := npx --yes aws-cdk@$(CDK_CLI_VERSION)
+AXE_CORE := $(CACHE)/npm/axe-core-$(AXE_CORE_VERSION)/node_modules/axe-core/axe.min.js
 
 FUNCTIONS := $(notdir $(patsubst %/,%,$(wildcard functions/*/)))
 
-.PHONY: help run test lint build bench synth fuzz tools clean redrive
+.PHONY: help run test lint build bench synth fuzz tools clean redrive browser
 
 help: ## List the targets
 	@grep -E '^[a-z][a-zA-Z_-]*:.*## ' $(MAKEFILE_LIST) | \
@@ -37,8 +40,26 @@ help: ## List the targets
 run: ## Run the whole service locally (API on PORT, DynamoDB Local on DYNAMODB_PORT)
 	PORT=$(PORT) DYNAMODB_PORT=$(DYNAMODB_PORT) $(GO) run ./scripts/localstack
 
-test: ## Run every test with the race detector; storage tests start their own DynamoDB Local
-	$(GO) test -race -count=1 -timeout 40m ./...
+test: $(AXE_CORE) browser ## Run every test with the race detector; storage tests start their own DynamoDB Local
+	AXE_CORE_JS=$(AXE_CORE) $(GO) test -race -count=1 -timeout 40m ./...
+
+# The console's browser tests need Chromium: Debian's package, installed
+# here when missing and apt-get can (as root, as CI runs). Elsewhere the
+# tests find a local Chrome or fail saying how to install one.
+browser: ## Install Debian's chromium for the console's browser tests, if missing
+	@if [ -n "$${CHROME_PATH:-}" ] || command -v chromium >/dev/null || command -v chromium-browser >/dev/null || \
+		command -v google-chrome >/dev/null || command -v google-chrome-stable >/dev/null; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "Installing Debian's chromium for the console's browser tests..."; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; \
+	else \
+		echo "browser: no Chromium or Chrome found, and apt-get cannot install one here (needs root):" \
+			"the console's browser tests will fail. Install one (Debian: sudo apt-get install chromium) or set CHROME_PATH." >&2; \
+	fi
+
+$(AXE_CORE):
+	npm install --silent --no-save --no-package-lock --no-audit --no-fund \
+		--prefix $(CACHE)/npm/axe-core-$(AXE_CORE_VERSION) axe-core@$(AXE_CORE_VERSION)
 
 lint: $(STATICCHECK) $(ACTIONLINT) ## gofmt, go vet, staticcheck and actionlint (all run, then any failure fails)
 	@status=0; \

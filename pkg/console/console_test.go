@@ -144,7 +144,9 @@ func TestUnknownFilesAnswer404WithTheProductErrorBody(t *testing.T) {
 	h := newTestHandler(t)
 	for _, path := range []string{"/console/nope.js", "/console/../go.mod", "/console/vendor/SHA256SUMS", "/console/views"} {
 		resp := serve(t, h, routes.ConsoleAsset, path, nil)
-		var body struct{ Error struct{ Code, Message string } }
+		var body struct {
+			Error struct{ Code, Message string }
+		}
 		if resp.StatusCode != http.StatusNotFound || json.Unmarshal([]byte(resp.Body), &body) != nil || body.Error.Code != "not_found" || body.Error.Message == "" {
 			t.Errorf("%s: status %d body %s, want 404 with the JSON error body", path, resp.StatusCode, resp.Body)
 		}
