@@ -423,10 +423,10 @@ func jsString(s string) string {
 // detail (which token it acts on) follows in a child element.
 func button(label string) string  { return fmt.Sprintf(`//button[normalize-space(text())=%q]`, label) }
 func link(label string) string    { return fmt.Sprintf(`//a[normalize-space(text())=%q]`, label) }
-func inDialog(x string) string     { return `//dialog[@open]` + x }
-func inToken(id, x string) string  { return fmt.Sprintf(`//li[@data-token-id=%q]`, id) + x }
-func inUser(id, x string) string   { return fmt.Sprintf(`//*[@data-user-id=%q]`, id) + x }
-func inMain(x string) string       { return `//main` + x }
+func inDialog(x string) string    { return `//dialog[@open]` + x }
+func inToken(id, x string) string { return fmt.Sprintf(`//li[@data-token-id=%q]`, id) + x }
+func inUser(id, x string) string  { return fmt.Sprintf(`//*[@data-user-id=%q]`, id) + x }
+func inMain(x string) string      { return `//main` + x }
 
 // click clicks the element an XPath names, as a person would.
 func (tb *tab) click(xpath string) {
@@ -517,6 +517,10 @@ func (tb *tab) screen(name string) {
 		tb.do("resize to "+vp.name, chromedp.EmulateViewport(vp.width, vp.height, opts...))
 		// Two animation frames: the layout and any chart resize have run.
 		eval[bool](tb, `new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))`)
+		// Readable at this width: nothing makes the page scroll sideways.
+		if w := eval[[]float64](tb, `[document.documentElement.scrollWidth, window.innerWidth]`); w[0] > float64(vp.width) {
+			tb.t.Errorf("%s at %s: the page is %v px wide", name, vp.name, w[0])
+		}
 		if !eval[bool](tb, `typeof axe !== 'undefined'`) {
 			get(tb, "inject axe-core", chromedp.Evaluate[chromedp.Void](src))
 		}

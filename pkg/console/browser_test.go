@@ -1,11 +1,16 @@
 package console_test
 
 import (
+	"fmt"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+
+	"github.com/acmedata/tokenservice/pkg/httpapi"
 )
 
 func TestSignInKeepsTheKeyInSessionStorageOnlyAndSignOutForgetsIt(t *testing.T) {
@@ -48,4 +53,242 @@ func TestSignInKeepsTheKeyInSessionStorageOnlyAndSignOutForgetsIt(t *testing.T) 
 		t.Fatalf("after Sign out the browser still stores %v items", n)
 	}
 	tb.waitText("You are signed out.")
+}
+
+func TestAnAdminGivesAUserAccessAndTheirNewTokensCallTheData(t *testing.T) {
+	s := newSite(t)
+	tb := openConsole(t, s)
+	tb.signIn()
+
+	// Users: create one.
+	tb.click(link("Users"))
+	tb.waitText("Create user")
+	tb.typeInto(`input[name="email"]`, "ada@example.com")
+	tb.typeInto(`input[name="name"]`, "Ada <b>Lovelace</b>")
+	tb.click(button("Create user"))
+	tb.waitText("User Ada <b>Lovelace</b> created")
+	// What a person typed is shown as text, never parsed as markup.
+	if n := eval[float64](tb, `document.querySelectorAll('main b').length`); n != 0 {
+		t.Fatalf("a user's name became %v <b> elements", n)
+	}
+	tb.screen("users")
+	userID := eval[string](tb, `document.querySelector('tr[data-user-id]').dataset.userId`)
+
+	// API -> Manage tmy -> Users and user tokens: switch access on, Save.
+	tb.click(link("API"))
+	tb.click(`//a[normalize-space(text())="Manage" and contains(@href, "/services/tmy")]`)
+	tb.waitText("Default token")
+	tb.waitText("No active token yet")
+	tb.screen("service-general-empty")
+	tb.click(link("Users and user tokens"))
+	tb.waitFor("the user's row", `!!document.querySelector('[data-user-id] input[type=checkbox]')`)
+	generate := inUser(userID, button("Generate token"))
+	if !eval[bool](tb, `document.querySelector('[data-user-id] .actions button').disabled`) {
+		t.Fatal("Generate token is enabled for a user without access")
+	}
+	tb.click(inUser(userID, `//input[@type="checkbox"]`))
+	if !eval[bool](tb, `document.querySelector('[data-user-id] .actions button').disabled`) {
+		t.Fatal("Generate token is enabled before the access change is saved")
+	}
+	tb.click(button("Save"))
+	tb.waitText("Access saved.")
+	tb.waitFor("Generate token to be enabled", `!document.querySelector('[data-user-id] .actions button').disabled`)
+	tb.screen("service-users")
+
+	// Generate a user token: named, shown once, copied and downloaded.
+	tb.click(generate)
+	tb.waitFor("the dialog", `!!document.querySelector('dialog[open] input[name=name]')`)
+	tb.typeInto(`dialog[open] input[name="name"]`, "Ada's laptop")
+	tb.click(inDialog(button("Generate")))
+	userToken := tb.secretShown()
+	tb.screen("token-dialog")
+	tb.click(inDialog(button("Copy")))
+	tb.waitText("Copied to the clipboard.")
+	if got := eval[string](tb, `navigator.clipboard.readText()`); got != userToken {
+		t.Fatalf("the clipboard holds %q, want the token", got)
+	}
+	tb.click(inDialog(button("Download")))
+	name, content := tb.download()
+	if !strings.HasPrefix(name, "token-tmy-") || !strings.HasSuffix(name, ".txt") {
+		t.Errorf("downloaded file name %q", name)
+	}
+	for _, want := range []string{"token: " + userToken, "service: tmy", "name: Ada's laptop", "id: tok"} {
+		if !strings.Contains(content, want) {
+			t.Errorf("the downloaded file lacks %q:\n%s", want, content)
+		}
+	}
+	tb.closeDialog(userToken)
+	if got := s.data(t, "tmy", userToken); got != http.StatusOK {
+		t.Fatalf("data call with the generated user token: %d, want 200", got)
+	}
+
+	// The user's tokens, under their Manage link.
+	tb.click(inUser(userID, link("Manage")))
+	tb.waitText("Tokens of Ada <b>Lovelace</b>")
+	tb.waitText("Ada's laptop")
+
+	// A userless token, without a name.
+	tb.click(link("Userless tokens"))
+	tb.waitText("anyone holding one may call the service")
+	tb.click(inMain(button("Generate token")))
+	tb.click(inDialog(button("Generate")))
+	userless := tb.secretShown()
+	tb.closeDialog(userless)
+	tb.waitFor("the userless token in the list", `document.querySelectorAll('li[data-token-id]').length === 1`)
+	if got := s.data(t, "tmy", userless); got != http.StatusOK {
+		t.Fatalf("data call with the generated userless token: %d, want 200", got)
+	}
+	tb.screen("service-userless")
+
+	// General: the counts, and the earliest active token front and centre.
+	tb.click(link("General"))
+	tb.waitFor("the default token", `document.querySelector('.default-token')?.innerText.includes("Ada's laptop")`)
+	tb.screen("service-general")
+}
+
+// tokenFixture is a userless token made through the API and used once, so
+// that it has a last use.
+func tokenFixture(t *testing.T, s *site, name string) httpapi.NewTokenView {
+	t.Helper()
+	tok := s.issue(t, "tmy", map[string]any{"name": name})
+	if got := s.data(t, "tmy", tok.Token); got != http.StatusOK {
+		t.Fatalf("data call: %d", got)
+	}
+	s.flushUsage(t)
+	return tok
+}
+
+func TestTokensAreRenamedDisabledClonedWithGraceAndDeletedFromTheList(t *testing.T) {
+	s := newSite(t)
+	tok := tokenFixture(t, s, "Map widget")
+	tb := openConsole(t, s)
+	tb.signIn()
+	tb.click(`//a[normalize-space(text())="Manage" and contains(@href, "/services/tmy")]`)
+	tb.click(link("Userless tokens"))
+	tb.waitText("Map widget")
+
+	// Rename.
+	tb.click(inToken(tok.ID, button("Rename")))
+	tb.typeInto(`dialog[open] input[name="name"]`, "Public map")
+	tb.click(inDialog(button("Save name")))
+	tb.waitText("Token renamed to “Public map”.")
+
+	// Disable: the data call is refused within the revocation delay.
+	tb.click(inToken(tok.ID, button("Disable")))
+	tb.waitText("Token “Public map” disabled.")
+	tb.waitFor("the disabled badge", fmt.Sprintf(`document.querySelector('li[data-token-id=%q] .badge').textContent.startsWith('disabled')`, tok.ID))
+	s.eventuallyData(t, "tmy", tok.Token, http.StatusUnauthorized)
+	tb.screen("tokens-disabled")
+	tb.click(inToken(tok.ID, button("Enable")))
+	tb.waitText("Token “Public map” enabled.")
+	s.eventuallyData(t, "tmy", tok.Token, http.StatusOK)
+
+	// Status filter: disabled tokens only, then any again.
+	tb.choose(`select[name="status"]`, "disabled")
+	tb.waitText("No tokens match.")
+	tb.choose(`select[name="status"]`, "")
+	tb.waitText("Public map")
+
+	// Clone with a grace period: the clone works, the source until the grace ends.
+	tb.click(inToken(tok.ID, button("Clone")))
+	tb.typeInto(`dialog[open] input[name="name"]`, "Public map 2")
+	tb.choose(`dialog[open] select[name="grace"]`, "3600")
+	tb.screen("token-clone")
+	tb.click(inDialog(button("Clone")))
+	clone := tb.secretShown()
+	tb.closeDialog(clone)
+	if got := s.data(t, "tmy", clone); got != http.StatusOK {
+		t.Fatalf("data call with the clone: %d, want 200", got)
+	}
+	var source httpapi.TokenView
+	s.must(t, "GET", "/admin/tokens/"+tok.ID, s.apiKey, nil, http.StatusOK, &source)
+	if source.ExpiresAt == nil {
+		t.Fatal("the source of a clone with a grace period has no expiry")
+	}
+	if until, err := time.Parse(time.RFC3339, *source.ExpiresAt); err != nil || time.Until(until) < 50*time.Minute || time.Until(until) > 61*time.Minute {
+		t.Fatalf("the source expires at %s, want in about an hour", *source.ExpiresAt)
+	}
+	if got := s.data(t, "tmy", tok.Token); got != http.StatusOK {
+		t.Fatalf("data call with the source during its grace: %d, want 200", got)
+	}
+	tb.waitText("Public map 2")
+
+	// Delete, after a confirmation that names the token and its last use.
+	tb.click(inToken(tok.ID, button("Delete")))
+	tb.waitText("Delete the token “Public map” (…" + tok.Hint + ")?")
+	tb.waitText("It was last used ")
+	tb.screen("token-delete")
+	tb.click(inDialog(button("Delete token")))
+	tb.waitText("Token “Public map” deleted.")
+	tb.waitFor("the token to leave the list", fmt.Sprintf(`!document.querySelector('li[data-token-id=%q]')`, tok.ID))
+	s.eventuallyData(t, "tmy", tok.Token, http.StatusUnauthorized)
+}
+
+func TestRotatingTheAPIKeyStopsTheOldKeyAndItsTokensAndKeepsTheConsoleSignedIn(t *testing.T) {
+	s := newSite(t)
+	tok := tokenFixture(t, s, "Before rotation")
+	tb := openConsole(t, s)
+	tb.signIn()
+	tb.click(link("Account"))
+	tb.waitText("Solar Maps Ltd")
+	tb.waitText("…" + s.apiKey[len(s.apiKey)-4:])
+	tb.screen("account")
+
+	tb.click(inMain(button("Rotate API key")))
+	tb.waitText("api_key_replaced")
+	tb.waitText("stops working now")
+	tb.screen("rotate-confirm")
+	tb.click(inDialog(button("Rotate API key")))
+	newKey := tb.secretShown()
+	if newKey == s.apiKey || !strings.HasPrefix(newKey, "tka_") {
+		t.Fatalf("the dialog shows %q as the new key", newKey)
+	}
+	tb.closeDialog(newKey)
+
+	if status, _ := s.call(t, "GET", "/admin/account", s.apiKey, nil); status != http.StatusUnauthorized {
+		t.Fatalf("the old key answered %d after rotation, want 401", status)
+	}
+	s.eventuallyData(t, "tmy", tok.Token, http.StatusUnauthorized)
+	// The console carries on with the new key: the account shows its hint.
+	tb.waitText("…" + newKey[len(newKey)-4:])
+	if got := eval[string](tb, `sessionStorage.getItem('tokenservice.apiKey')`); got != newKey {
+		t.Fatal("the console did not keep the new key for this tab")
+	}
+	tb.click(link("API"))
+	tb.waitFor("the API screen", `!!document.querySelector('.services')`)
+}
+
+func TestUsersAreRenamedAndDeletedWithTheirTokensAndListedAPageAtATime(t *testing.T) {
+	s := newSite(t)
+	var victim httpapi.UserView
+	s.must(t, "POST", "/admin/users", s.apiKey, map[string]string{"email": "grace@example.com", "name": "Grace Hopper"}, http.StatusCreated, &victim)
+	s.must(t, "PUT", "/admin/services/tmy/users/"+victim.ID, s.apiKey, map[string]bool{"active": true}, http.StatusOK, nil)
+	tok := s.issue(t, "tmy", map[string]any{"userId": victim.ID, "name": "Grace's"})
+	for i := range 21 { // one more than a page
+		s.must(t, "POST", "/admin/users", s.apiKey, map[string]string{"email": fmt.Sprintf("u%02d@example.com", i), "name": fmt.Sprintf("User %02d", i)}, http.StatusCreated, nil)
+	}
+	tb := openConsole(t, s)
+	tb.signIn()
+	tb.click(link("Users"))
+	tb.waitFor("a page of users", `document.querySelectorAll('tr[data-user-id]').length === 20`)
+	tb.click(button("Next page"))
+	tb.waitFor("the second page", `document.querySelectorAll('tr[data-user-id]').length === 2 && document.body.innerText.includes('Page 2')`)
+	tb.click(button("Previous page"))
+	tb.waitFor("the first page again", `document.querySelectorAll('tr[data-user-id]').length === 20`)
+	for tb.text(); !eval[bool](tb, fmt.Sprintf(`!!document.querySelector('tr[data-user-id=%q]')`, victim.ID)); {
+		tb.click(button("Next page"))
+		tb.waitFor("the next page", `!!document.querySelector('tr[data-user-id]')`)
+	}
+
+	tb.click(inUser(victim.ID, button("Rename")))
+	tb.typeInto(`dialog[open] input[name="name"]`, "Grace B. Hopper")
+	tb.click(inDialog(button("Save")))
+	tb.waitText("User Grace B. Hopper saved.")
+
+	tb.click(inUser(victim.ID, button("Delete")))
+	tb.waitText("Their tokens for every service are deleted too")
+	tb.screen("user-delete")
+	tb.click(inDialog(button("Delete user")))
+	tb.waitText("User Grace B. Hopper and their tokens deleted.")
+	s.eventuallyData(t, "tmy", tok.Token, http.StatusUnauthorized)
 }

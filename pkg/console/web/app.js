@@ -70,9 +70,10 @@ async function render() {
   }
   replace(main);
   await found.view(main, { ...context, current: () => n === rendering });
-  // Move focus to the new screen's heading, as a page load would.
+  // Move focus to the new screen's heading, as a page load would, unless
+  // the person is already working in it (typing while a list loads).
   const heading = main.querySelector('h1');
-  if (heading && n === rendering && !document.querySelector('dialog[open]')) {
+  if (heading && n === rendering && !main.contains(document.activeElement) && !document.querySelector('dialog[open]')) {
     heading.tabIndex = -1;
     heading.focus({ preventScroll: false });
   }
