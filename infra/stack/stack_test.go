@@ -215,6 +215,7 @@ func TestFunctionsReachOnlyTheTablesTheyNeed(t *testing.T) {
 		{string(routes.Health), map[string]string{core: "read"}},
 		{string(routes.Usage), map[string]string{usage: "read"}},
 		{string(routes.Data), map[string]string{}},
+		{string(routes.Console), map[string]string{}},
 		{tokenauth.FunctionName, map[string]string{core: "read"}},
 		{keyAuthorizer, map[string]string{core: "read"}},
 		{recorder, map[string]string{core: "readwrite", usage: "readwrite"}},
@@ -304,6 +305,27 @@ func TestRoutesUseTheirAuthorizers(t *testing.T) {
 		}
 		if p["AuthorizationType"] != w.authType || gotAuthorizer != w.authorizer {
 			t.Errorf("%s %s: authorization %v by %q, want %s by %q", r.Method, r.Path, p["AuthorizationType"], gotAuthorizer, w.authType, w.authorizer)
+		}
+	}
+}
+
+// The console is static files: two public GET methods, both integrated
+// with the console function, which reads no table (see above) and costs
+// nothing at rest.
+func TestTheConsoleIsServedWithoutAnAuthorizerByItsOwnFunction(t *testing.T) {
+	s := deployed(t)
+	fn := cdktest.LogicalID(s.stack.Stack, s.stack.Functions[string(routes.Console)])
+	for _, r := range []routes.Route{routes.ConsolePage, routes.ConsoleAsset} {
+		m, ok := s.stack.Methods[r]
+		if !ok {
+			t.Fatalf("%s is not deployed", r)
+		}
+		p := s.resources[cdktest.LogicalID(s.stack.Stack, m)].Properties
+		if p["HttpMethod"] != "GET" || p["AuthorizationType"] != "NONE" {
+			t.Errorf("%s: %v with authorization %v, want GET with NONE", r, p["HttpMethod"], p["AuthorizationType"])
+		}
+		if uri := fmt.Sprint(p["Integration"]); !strings.Contains(uri, fn) || !strings.Contains(uri, "AWS_PROXY") {
+			t.Errorf("%s: integration %s, want a proxy integration of %s", r, uri, fn)
 		}
 	}
 }
