@@ -161,7 +161,7 @@ func newSite(t *testing.T) *site {
 	s := &site{operatorKey: "opk_console_" + strings.ReplaceAll(t.Name(), "/", "_")}
 	st, err := stack.Build(t.Context(), stack.Config{
 		Client: dynamotest.Client(t), Tables: dynamotest.Tables(t), OperatorKey: s.operatorKey,
-		UsageFlushInterval: 20 * time.Millisecond,
+		UsageFlushInterval: 20 * time.Millisecond, SpoolDir: t.TempDir(),
 	})
 	if err != nil {
 		t.Fatal(err)
