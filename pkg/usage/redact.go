@@ -30,8 +30,10 @@ const (
 
 // tokenLike matches what a token looks like (32 hexadecimal characters),
 // in any letter case, wherever it appears: a caller may put a token in any
-// field by mistake, and a longer hex run holds one as well.
-var tokenLike = regexp.MustCompile(`[0-9a-fA-F]{32}`)
+// field by mistake, and a longer hex run holds one as well. It matches an
+// API key's random part too (40 base32 characters, secret.NewAPIKey): an
+// admin may paste a key into a data URL as readily as a token.
+var tokenLike = regexp.MustCompile(`[0-9a-fA-F]{32}|[A-Z2-7]{40}`)
 
 // Redact replaces anything token-shaped in s with Redacted and cuts the
 // result to at most limit bytes, on a rune boundary and as valid UTF-8.

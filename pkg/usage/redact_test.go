@@ -13,6 +13,10 @@ import (
 
 const token = "46a4eccec1414feab118287faafc5c80"
 
+// apiKey has the shape secret.NewAPIKey makes: a prefix and 40 base32
+// characters.
+const apiKey = "tka_XAJ36BXTGGBZFQZHCE7PVUIVXC6EABQK34CSTEP4"
+
 func TestRedactRemovesTokensAnywhere(t *testing.T) {
 	tokenID := id.New(id.Token)
 	tests := []struct {
@@ -28,9 +32,16 @@ func TestRedactRemovesTokensAnywhere(t *testing.T) {
 		{"token ID is not a token", "/admin/tokens/" + tokenID, "/admin/tokens/" + tokenID},
 		{"31 hex characters are not a token", "/data/tmy/" + token[:31], "/data/tmy/" + token[:31]},
 		{"empty", "", ""},
+		{"an API key in a path", "/data/tmy/" + apiKey, "/data/tmy/tka_{token}"},
+		{"an API key in a query", "service=" + apiKey + "&x=1", "service=tka_{token}&x=1"},
+		{"an API key's random part alone", apiKey[4:], "{token}"},
+		{"an account ID is not a key", "/operator/accounts/" + id.New(id.Account), ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			if tt.want == "" {
+				tt.want = tt.in
+			}
 			got := usage.Redact(tt.in, usage.MaxPath)
 			if got != tt.want {
 				t.Errorf("Redact(%q) = %q, want %q", tt.in, got, tt.want)
