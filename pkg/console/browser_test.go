@@ -292,3 +292,63 @@ func TestUsersAreRenamedAndDeletedWithTheirTokensAndListedAPageAtATime(t *testin
 	tb.waitText("User Grace B. Hopper and their tokens deleted.")
 	s.eventuallyData(t, "tmy", tok.Token, http.StatusUnauthorized)
 }
+
+func TestUsageHistoryListsCallsAPageAtATimeChartsThemAndDownloadsCSV(t *testing.T) {
+	s := newSite(t)
+	tok := tokenFixture(t, s, "Busy widget")
+	for range 54 { // with the fixture's call, more than a page of 50
+		if got := s.data(t, "tmy", tok.Token); got != http.StatusOK {
+			t.Fatalf("data call: %d", got)
+		}
+	}
+	other := s.issue(t, "tmy", map[string]any{"name": "Quiet widget"})
+	s.must(t, "PATCH", "/admin/tokens/"+other.ID, s.apiKey, map[string]bool{"enabled": false}, http.StatusOK, nil)
+	s.eventuallyData(t, "tmy", other.Token, http.StatusUnauthorized)
+	s.flushUsage(t)
+
+	// What the chart must add up to, from the summary route itself.
+	var summary struct {
+		Items []map[string]any `json:"items"`
+	}
+	s.must(t, "GET", "/admin/usage/summary?interval=hour", s.apiKey, nil, http.StatusOK, &summary)
+	counts := map[string]int{}
+	for _, it := range summary.Items {
+		for _, c := range []string{"2xx", "4xx", "5xx"} {
+			counts[c] += int(it[c].(float64))
+		}
+	}
+	if counts["2xx"] < 55 || counts["4xx"] < 1 {
+		t.Fatalf("the summary counts %v, want at least 55 served and 1 refused", counts)
+	}
+	wantChart := fmt.Sprintf("%d calls: %d served (2xx), %d refused (4xx), %d failed (5xx).",
+		counts["2xx"]+counts["4xx"]+counts["5xx"], counts["2xx"], counts["4xx"], counts["5xx"])
+
+	tb := openConsole(t, s)
+	tb.signIn()
+	tb.click(link("Usage history"))
+	tb.waitFor("a page of calls", `document.querySelectorAll('table.usage tbody tr').length === 50`)
+	tb.waitFor("the chart", `!!document.querySelector('.chart-box canvas') && document.querySelector('.chart-summary').textContent !== ''`)
+	if got := eval[string](tb, `document.querySelector('.chart-summary').textContent`); got != wantChart {
+		t.Fatalf("the chart says %q, want %q", got, wantChart)
+	}
+	if !eval[bool](tb, `!!Chart.getChart(document.querySelector('.chart-box canvas'))`) {
+		t.Fatal("the canvas holds no Chart.js chart")
+	}
+	tb.screen("usage")
+
+	tb.click(button("Download CSV"))
+	name, csv := tb.download()
+	lines := strings.Split(strings.TrimSpace(csv), "\n")
+	if !strings.HasSuffix(name, ".csv") || len(lines) != 51 || !strings.Contains(lines[0], "requestId") || !strings.Contains(csv, tok.ID) {
+		t.Fatalf("downloaded %q with %d lines, want a header and 50 calls:\n%.300s", name, len(lines), csv)
+	}
+
+	tb.click(button("Next page"))
+	tb.waitFor("the second page", `document.body.innerText.includes('Page 2') && document.querySelectorAll('table.usage tbody tr').length >= 6`)
+
+	// Filters: one token's calls only, and the refused ones show as 401.
+	tb.typeInto(`input[name="tokenId"]`, other.ID)
+	tb.click(button("Apply filters"))
+	tb.waitFor("the filtered calls", fmt.Sprintf(`(rows => rows.length > 0 && rows.every(r => r.textContent.includes(%q)) && rows.some(r => r.textContent.includes('401')))([...document.querySelectorAll('table.usage tbody tr')])`, other.ID))
+	tb.waitFor("the filtered chart", `/^\d+ calls: 0 served/.test(document.querySelector('.chart-summary').textContent)`)
+}

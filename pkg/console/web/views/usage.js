@@ -47,7 +47,6 @@ export async function usageView(main, ctx) {
     field('Service', select('service', [['', 'All services'], ...services.map((s) => [s, s])])),
     field('Token ID', h('input', { name: 'tokenId', autocomplete: 'off', spellcheck: 'false' })),
     field('User ID', h('input', { name: 'userId', autocomplete: 'off', spellcheck: 'false' })),
-    field('Status', select('status', [['', 'Any status'], ...CLASSES.map(([c, label]) => [c, label])])),
     field('From (UTC)', h('input', { name: 'from', type: 'datetime-local' })),
     field('To (UTC)', h('input', { name: 'to', type: 'datetime-local' })),
     field('Chart by', select('interval', [['hour', 'Hour'], ['day', 'Day']], 'hour'))),
@@ -65,7 +64,7 @@ export async function usageView(main, ctx) {
   function read() {
     const e = form.elements;
     Object.assign(filters, {
-      service: e.service.value, tokenId: e.tokenId.value.trim(), userId: e.userId.value.trim(), status: e.status.value,
+      service: e.service.value, tokenId: e.tokenId.value.trim(), userId: e.userId.value.trim(),
       from: toISO(e.from.value), to: toISO(e.to.value),
     });
     return e.interval.value;
@@ -152,12 +151,22 @@ export async function usageView(main, ctx) {
   apply();
 }
 
-/** seriesOf reads the summary route's answer into [{time, counts: {2xx, 4xx, 5xx}}], oldest first. */
+const STEP = { hour: 3600e3, day: 86400e3 };
+
+/**
+ * seriesOf reads the summary route's answer (docs/usage.md) into one bar
+ * per interval from its from to its to, oldest first: the route lists only
+ * intervals with calls, so the gaps are filled with zeros.
+ */
 function seriesOf(summary) {
-  return (summary.items ?? []).map((b) => ({
-    time: b.time,
-    counts: Object.fromEntries(CLASSES.map(([c]) => [c, Number(b.counts?.[c] ?? 0)])),
-  })).sort((a, b) => a.time.localeCompare(b.time));
+  const step = STEP[summary.interval] ?? STEP.hour;
+  const byTime = new Map((summary.items ?? []).map((b) => [Date.parse(b.time), b]));
+  const out = [];
+  for (let t = Date.parse(summary.from); t < Date.parse(summary.to); t += step) {
+    const b = byTime.get(t);
+    out.push({ time: new Date(t).toISOString(), counts: Object.fromEntries(CLASSES.map(([c]) => [c, Number(b?.[c] ?? 0)])) });
+  }
+  return out;
 }
 
 function label(iso, interval) {
