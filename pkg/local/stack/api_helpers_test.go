@@ -37,9 +37,18 @@ type api struct {
 	secrets []string // every token and API key the API has shown
 }
 
-// newAPI starts the stack for one test. When the test ends it checks that
-// no table holds any secret the API handed out, then tears everything down.
+// newAPI starts the stack for one test with no revocation delay, so that
+// a test sees a change on the very next request. When the test ends it
+// checks that no table holds any secret the API handed out, then tears
+// everything down.
 func newAPI(t *testing.T) *api {
+	t.Helper()
+	return newAPIWithDelay(t, "0")
+}
+
+// newAPIWithDelay is newAPI with the token authorizer's revocation delay
+// set as REVOCATION_DELAY would ("" for the default, 1 s).
+func newAPIWithDelay(t *testing.T, delay string) *api {
 	t.Helper()
 	a := &api{
 		operatorKey: "opk_" + strings.Repeat("x", 8) + t.Name(),
@@ -49,9 +58,7 @@ func newAPI(t *testing.T) *api {
 	stack, err := Build(t.Context(), Config{
 		Client: a.client, Tables: a.tables, OperatorKey: a.operatorKey,
 		UsageFlushInterval: 20 * time.Millisecond, LogOutput: &a.logs, SpoolDir: t.TempDir(),
-		// These tests prove a change on the very next request; those of
-		// the revocation delay build their own stack with the default.
-		RevocationDelay: "0",
+		RevocationDelay: delay,
 	})
 	if err != nil {
 		t.Fatal(err)
