@@ -127,7 +127,9 @@ func TestCreatesRacingARotationNeverYieldATokenOfTheOldKey(t *testing.T) {
 	var rotation response
 	var wg sync.WaitGroup
 	for i := range creates {
-		wg.Go(func() { results[i], _ = a.send(context.Background(), "POST", "/admin/services/tmy/tokens", acc.Key, nil) })
+		wg.Go(func() {
+			results[i], _ = a.send(context.Background(), "POST", "/admin/services/tmy/tokens", acc.Key, nil)
+		})
 		if i == creates/3 {
 			wg.Go(func() { rotation, _ = a.send(context.Background(), "POST", "/admin/api-key/rotate", acc.Key, nil) })
 		}
