@@ -64,13 +64,9 @@ func TestAnAdminGivesAUserAccessAndTheirNewTokensCallTheData(t *testing.T) {
 	tb.click(link("Users"))
 	tb.waitText("Create user")
 	tb.typeInto(`input[name="email"]`, "ada@example.com")
-	tb.typeInto(`input[name="name"]`, "Ada <b>Lovelace</b>")
+	tb.typeInto(`input[name="name"]`, "Ada Lovelace")
 	tb.click(button("Create user"))
-	tb.waitText("User Ada <b>Lovelace</b> created")
-	// What a person typed is shown as text, never parsed as markup.
-	if n := eval[float64](tb, `document.querySelectorAll('main b').length`); n != 0 {
-		t.Fatalf("a user's name became %v <b> elements", n)
-	}
+	tb.waitText("User Ada Lovelace created")
 	tb.screen("users")
 	userID := eval[string](tb, `document.querySelector('tr[data-user-id]').dataset.userId`)
 
@@ -124,7 +120,7 @@ func TestAnAdminGivesAUserAccessAndTheirNewTokensCallTheData(t *testing.T) {
 
 	// The user's tokens, under their Manage link.
 	tb.click(inUser(userID, link("Manage")))
-	tb.waitText("Tokens of Ada <b>Lovelace</b>")
+	tb.waitText("Tokens of Ada Lovelace")
 	tb.waitText("Ada's laptop")
 
 	// A userless token, without a name.
@@ -281,15 +277,19 @@ func TestUsersAreRenamedAndDeletedWithTheirTokensAndListedAPageAtATime(t *testin
 	}
 
 	tb.click(inUser(victim.ID, button("Rename")))
-	tb.typeInto(`dialog[open] input[name="name"]`, "Grace B. Hopper")
+	tb.typeInto(`dialog[open] input[name="name"]`, "Grace <b>B.</b> Hopper")
 	tb.click(inDialog(button("Save")))
-	tb.waitText("User Grace B. Hopper saved.")
+	tb.waitText("User Grace <b>B.</b> Hopper saved.")
+	// What a person typed is shown as text, never parsed as markup.
+	if n := eval[float64](tb, `document.querySelectorAll('main b').length`); n != 0 {
+		t.Fatalf("a user's name became %v <b> elements", n)
+	}
 
 	tb.click(inUser(victim.ID, button("Delete")))
 	tb.waitText("Their tokens for every service are deleted too")
 	tb.screen("user-delete")
 	tb.click(inDialog(button("Delete user")))
-	tb.waitText("User Grace B. Hopper and their tokens deleted.")
+	tb.waitText("User Grace <b>B.</b> Hopper and their tokens deleted.")
 	s.eventuallyData(t, "tmy", tok.Token, http.StatusUnauthorized)
 }
 

@@ -124,6 +124,7 @@ export class Pager {
   reset() { this.cursors = ['']; this.next = null; }
   controls(label) {
     const page = this.cursors.length;
+    if (page === 1 && !this.next) return null; // one page: nothing to page through
     return h('nav', { class: 'pager', 'aria-label': `${label} pages` },
       h('button', { type: 'button', disabled: page === 1, onclick: () => { this.cursors.pop(); this.onChange(); } }, 'Previous page'),
       h('span', {}, `Page ${page}`),
