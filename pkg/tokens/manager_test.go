@@ -124,6 +124,18 @@ func TestCreateAccountShowsKeyOnceAndStoresOnlyItsHash(t *testing.T) {
 	wantKind(t, err, apperr.ErrInvalid, "unknown_service")
 }
 
+// TestUnknownServicesAreNamedByPositionNeverRepeated: a token sent as a
+// service name does not come back in the error.
+func TestUnknownServicesAreNamedByPositionNeverRepeated(t *testing.T) {
+	f := newFixture(t)
+	const token = "46a4eccec1414feab118287faafc5c80"
+	_, _, err := f.mgr.CreateAccount(context.Background(), "x", []string{"tmy", token})
+	wantKind(t, err, apperr.ErrInvalid, "unknown_service")
+	if strings.Contains(err.Error(), token) || !strings.Contains(err.Error(), "services[1]") {
+		t.Fatalf("error %q repeats the input or does not name its position", err)
+	}
+}
+
 func TestIssueTokenRules(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()

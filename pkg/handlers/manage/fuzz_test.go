@@ -11,7 +11,7 @@ import (
 // FuzzManageRoutes: no path parameter, query string or body makes a
 // manage route answer a 5xx, an error or a secret.
 //
-//fuzz:budget 30000x
+//fuzz:budget 20000x
 func FuzzManageRoutes(f *testing.F) {
 	handlertest.FuzzRoutes(f, routes.Manage, func(t testing.TB) handlertest.Fixture {
 		env := handlertest.New(t)

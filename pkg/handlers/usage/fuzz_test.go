@@ -36,7 +36,7 @@ func (h echoHistory) Summary(_ context.Context, accountID string, q usage.Summar
 // paging) makes a usage route answer a 5xx or an error, and the store
 // never sees a filter it would refuse.
 //
-//fuzz:budget 30000x
+//fuzz:budget 15000x
 func FuzzUsageRoutes(f *testing.F) {
 	f.Add(uint8(0), "", "service=tmy&tokenId=tok_1&from=2025-01-01T00:00:00Z&to=2024-01-01T00:00:00Z&format=csv", "")
 	f.Add(uint8(1), "", "groupBy=token&interval=day&from=2025-01-01T00:00:00Z", "")

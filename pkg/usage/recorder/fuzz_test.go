@@ -37,7 +37,7 @@ var tokenShaped = regexp.MustCompile(`[0-9a-fA-F]{32}`)
 // counted once, every record kept is valid, and no token-shaped text of
 // the input reaches the recorder's log.
 //
-//fuzz:budget 30000x
+//fuzz:budget 10000x
 func FuzzRecorderLines(f *testing.F) {
 	at := time.Now().UTC().Add(-time.Hour).Truncate(time.Millisecond)
 	good := accesslog.Entry{
