@@ -69,7 +69,7 @@ async function render() {
     else a.removeAttribute('aria-current');
   }
   replace(main);
-  await found.view(main, { ...context, current: () => n === rendering });
+  await found.view(main, context);
   // Move focus to the new screen's heading, as a page load would, unless
   // the person is already working in it (typing while a list loads).
   const heading = main.querySelector('h1');

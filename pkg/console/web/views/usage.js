@@ -30,13 +30,16 @@ function loadChartJS() {
 
 export async function usageView(main, ctx) {
   ctx.title('Usage history');
+  const heading = h('h1', {}, 'Usage history');
+  replace(main, heading, loading());
   let services = [];
   try {
     services = (await get('admin/account')).services;
   } catch (err) {
-    replace(main, h('h1', {}, 'Usage history'), errorBox(err, () => usageView(main, ctx)));
+    replace(main, heading, errorBox(err, () => usageView(main, ctx)));
     return;
   }
+  if (!main.contains(heading)) return; // the person has moved on to another screen
   const filters = {};
   const pager = new Pager(() => loadRecords());
   const form = h('form', {
@@ -143,7 +146,7 @@ export async function usageView(main, ctx) {
   }
 
   replace(main,
-    h('h1', {}, 'Usage history'),
+    heading,
     h('p', {}, 'Every call made with your tokens, served or refused, in the last 7 days (older calls are deleted). The chart counts calls per hour or day.'),
     form,
     h('section', { class: 'card', 'aria-labelledby': 'chart-title' }, h('h2', { id: 'chart-title' }, 'Calls by status'), chartStatus, chartBox, chartSummary),
