@@ -55,17 +55,17 @@ var Core = Table{
 
 // Index names of the usage table.
 const (
-	UsageByToken   = "byToken"
-	UsageByUser    = "byUser"
-	UsageByService = "byService"
+	UsageByToken = "byToken"
+	UsageByUser  = "byUser"
 )
 
-// Usage holds the seven-day usage history, deleted by native TTL. Every
-// partition key is an account (plus a token, user or service) and a write
-// shard; every sort key is the call time then the request ID, so each
-// query reads one account's calls newest first within a time window. The
-// layout and the sharding argument are in docs/usage.md and
-// pkg/usagestore.
+// Usage holds the seven-day usage history, deleted by native TTL, and the
+// 90-day hourly counts. A record item packs the calls of one token in one
+// minute of one delivery; its partition keys are the account (plus the
+// token or user) and a write shard, its sort key the minute then the
+// pack's ID, so each query reads one account's calls newest first within
+// a time window. The layout, the cost and the sharding argument are in
+// docs/usage.md and pkg/usagestore.
 var Usage = Table{
 	ID:           "Usage",
 	EnvVar:       "USAGE_TABLE",
@@ -74,7 +74,6 @@ var Usage = Table{
 	GlobalIndexes: []Index{
 		{Name: UsageByToken, PartitionKey: "tokenPk", SortKey: "sk"},
 		{Name: UsageByUser, PartitionKey: "userPk", SortKey: "sk"},
-		{Name: UsageByService, PartitionKey: "servicePk", SortKey: "sk"},
 	},
 	TTLAttribute: "expiresAt",
 }

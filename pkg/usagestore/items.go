@@ -1,21 +1,39 @@
 package usagestore
 
 import (
+	"bytes"
+	"compress/flate"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
+	"hash/fnv"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
-	"hash/fnv"
-	"strconv"
-	"time"
 
 	"github.com/acmedata/tokenservice/pkg/schema"
 	"github.com/acmedata/tokenservice/pkg/usage"
 )
 
-// Shards is the number of write shards per account: see the package doc.
+// Shards is the number of write shards per account and per token: see the
+// package doc.
 const Shards = 4
+
+// Packing bounds: a pack holds the calls of one token in one minute of
+// one delivery, at most packCalls of them and packBytes of encoded calls
+// before compression, so no pack nears DynamoDB's 400 KB item limit
+// whatever the calls hold.
+const (
+	bucketWidth = time.Minute
+	packCalls   = 256
+	packBytes   = 256 << 10
+)
 
 // Attribute names beyond the keys in schema.Usage.
 const (
@@ -23,83 +41,211 @@ const (
 	attrSK        = "sk"
 	attrTokenPK   = "tokenPk"
 	attrUserPK    = "userPk"
-	attrServicePK = "servicePk"
-	attrTokenID   = "tokenId"
 	attrUserID    = "userId"
 	attrService   = "service"
+	attrServices  = "services"
 )
 
-// item is a record as stored.
-type item struct {
-	PK        string `dynamodbav:"pk"`
-	SK        string `dynamodbav:"sk"`
-	TokenPK   string `dynamodbav:"tokenPk,omitempty"`
-	UserPK    string `dynamodbav:"userPk,omitempty"`
-	ServicePK string `dynamodbav:"servicePk,omitempty"`
-	// ExpiresAt is epoch seconds, the only form DynamoDB's TTL reads.
-	ExpiresAt int64  `dynamodbav:"expiresAt"`
-	TimeMs    int64  `dynamodbav:"timeMs"`
-	RequestID string `dynamodbav:"requestId"`
-	AccountID string `dynamodbav:"accountId"`
-	TokenID   string `dynamodbav:"tokenId"`
-	UserID    string `dynamodbav:"userId,omitempty"`
-	Service   string `dynamodbav:"service,omitempty"`
-	Method    string `dynamodbav:"method"`
-	Path      string `dynamodbav:"path"`
-	Query     string `dynamodbav:"query,omitempty"`
-	Status    int    `dynamodbav:"status"`
-	LatencyMs int64  `dynamodbav:"latencyMs"`
-	SourceIP  string `dynamodbav:"sourceIp,omitempty"`
+// pack is the stored form of up to packCalls calls of one token in one
+// minute: the calls, compressed, under keys that name the account (table),
+// the token (byToken) and its user (byUser, user tokens only).
+type pack struct {
+	PK      string `dynamodbav:"pk"`
+	SK      string `dynamodbav:"sk"`
+	TokenPK string `dynamodbav:"tokenPk"`
+	UserPK  string `dynamodbav:"userPk,omitempty"`
+	// ExpiresAt is epoch seconds, the only form DynamoDB's TTL reads: the
+	// newest call's time plus usage.Retention.
+	ExpiresAt int64    `dynamodbav:"expiresAt"`
+	AccountID string   `dynamodbav:"accountId"`
+	TokenID   string   `dynamodbav:"tokenId"`
+	UserID    string   `dynamodbav:"userId,omitempty"`
+	Services  []string `dynamodbav:"services,stringset"`
+	N         int      `dynamodbav:"n"`
+	// Calls is the calls as a JSON array of packedCall, DEFLATE-compressed.
+	Calls []byte `dynamodbav:"calls"`
+
+	records []usage.Record // the calls, for writing; never stored
 }
 
-func newItem(r usage.Record) item {
-	r = r.Bounded()
-	shard := shardOf(r.RequestID)
-	it := item{
-		PK:        accountKey(r.AccountID, shard),
-		SK:        sortKey(r.Time, r.RequestID),
-		TokenPK:   partKey(r.AccountID, "TOKEN", r.TokenID, shard),
-		ExpiresAt: r.ExpiresAt().Unix(),
-		TimeMs:    r.Time.UnixMilli(),
-		RequestID: r.RequestID, AccountID: r.AccountID, TokenID: r.TokenID, UserID: r.UserID,
-		Service: r.Service, Method: r.Method, Path: r.Path, Query: r.Query,
-		Status: r.Status, LatencyMs: r.LatencyMs, SourceIP: r.SourceIP,
-	}
-	// Sparse indexes: a userless call has no place in byUser.
-	if r.UserID != "" {
-		it.UserPK = partKey(r.AccountID, "USER", r.UserID, shard)
-	}
-	if r.Service != "" {
-		it.ServicePK = partKey(r.AccountID, "SERVICE", r.Service, shard)
-	}
-	return it
+// packedCall is one call inside a pack; what the pack's keys say (account,
+// token, user) is not repeated.
+type packedCall struct {
+	TimeMs    int64  `json:"t"`
+	RequestID string `json:"r"`
+	Service   string `json:"s,omitempty"`
+	Method    string `json:"m,omitempty"`
+	Path      string `json:"p,omitempty"`
+	Query     string `json:"q,omitempty"`
+	Status    int    `json:"c"`
+	LatencyMs int64  `json:"l,omitempty"`
+	SourceIP  string `json:"i,omitempty"`
 }
 
-// Item returns r as the store writes it, for tools that write the table
-// directly (the benchmark's raw BatchWriteItem baseline).
-func Item(r usage.Record) (map[string]types.AttributeValue, error) { return newItem(r).marshal() }
+// packs groups recs (bounded, one per request ID) into packs. The grouping
+// depends only on the records, never on their order: a delivery written
+// again makes the same packs under the same keys, which overwrite
+// themselves.
+func packs(recs []usage.Record) ([]pack, error) {
+	type group struct {
+		account, token, user string
+		bucket               int64
+	}
+	groups := map[group][]usage.Record{}
+	var order []group
+	for _, r := range recs {
+		r = r.Bounded()
+		g := group{r.AccountID, r.TokenID, r.UserID, r.Time.Truncate(bucketWidth).UnixMilli()}
+		if _, ok := groups[g]; !ok {
+			order = append(order, g)
+		}
+		groups[g] = append(groups[g], r)
+	}
+	var out []pack
+	for _, g := range order {
+		rs := groups[g]
+		slices.SortFunc(rs, func(a, b usage.Record) int { return strings.Compare(a.RequestID, b.RequestID) })
+		for len(rs) > 0 {
+			n, size := 0, 0
+			for n < len(rs) && n < packCalls {
+				size += len(rs[n].Path) + len(rs[n].Query) + len(rs[n].RequestID) + 128
+				if n > 0 && size > packBytes {
+					break
+				}
+				n++
+			}
+			p, err := newPack(g.bucket, rs[:n])
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, p)
+			rs = rs[n:]
+		}
+	}
+	return out, nil
+}
 
-func (it item) marshal() (map[string]types.AttributeValue, error) {
-	av, err := attributevalue.MarshalMap(it)
+func newPack(bucketMs int64, rs []usage.Record) (pack, error) {
+	calls := make([]packedCall, len(rs))
+	ids := make([]string, len(rs))
+	services := map[string]bool{}
+	var newest time.Time
+	for i, r := range rs {
+		calls[i] = packedCall{
+			TimeMs: r.Time.UnixMilli() - bucketMs, RequestID: r.RequestID, Service: r.Service, Method: r.Method,
+			Path: r.Path, Query: r.Query, Status: r.Status, LatencyMs: r.LatencyMs, SourceIP: r.SourceIP,
+		}
+		ids[i] = r.RequestID
+		services[r.Service] = true
+		if r.Time.After(newest) {
+			newest = r.Time
+		}
+	}
+	raw, err := json.Marshal(calls)
 	if err != nil {
-		return nil, fmt.Errorf("usagestore: marshal record %s: %w", it.RequestID, err)
+		return pack{}, fmt.Errorf("usagestore: encode calls: %w", err)
+	}
+	var z bytes.Buffer
+	w, _ := flate.NewWriter(&z, flate.DefaultCompression) // the level is valid: no error
+	_, _ = w.Write(raw)                                  // a bytes.Buffer does not fail
+	if err := w.Close(); err != nil {
+		return pack{}, fmt.Errorf("usagestore: compress calls: %w", err)
+	}
+	sum := sha256.Sum256([]byte(strings.Join(ids, "\x00")))
+	id := hex.EncodeToString(sum[:10])
+	first := rs[0]
+	shard := shardOf(id)
+	p := pack{
+		PK:        accountKey(first.AccountID, shard),
+		SK:        fmt.Sprintf("%013d#%s", bucketMs, id),
+		TokenPK:   partKey(first.AccountID, "TOKEN", first.TokenID, shard),
+		ExpiresAt: newest.Add(usage.Retention).Unix(),
+		AccountID: first.AccountID, TokenID: first.TokenID, UserID: first.UserID,
+		Services: sortedKeys(services), N: len(rs), Calls: z.Bytes(), records: rs,
+	}
+	if first.UserID != "" {
+		p.UserPK = partKey(first.AccountID, "USER", first.UserID, shard)
+	}
+	return p, nil
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		if k == "" {
+			k = "-" // a string set holds no empty string
+		}
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func (p pack) marshal() (map[string]types.AttributeValue, error) {
+	av, err := attributevalue.MarshalMap(p)
+	if err != nil {
+		return nil, fmt.Errorf("usagestore: marshal pack %s: %w", p.SK, err)
 	}
 	return av, nil
 }
 
-func (it item) record() usage.Record {
-	return usage.Record{
-		Time: time.UnixMilli(it.TimeMs).UTC(), RequestID: it.RequestID, AccountID: it.AccountID,
-		TokenID: it.TokenID, UserID: it.UserID, Service: it.Service, Method: it.Method, Path: it.Path, Query: it.Query,
-		Status: it.Status, LatencyMs: it.LatencyMs, SourceIP: it.SourceIP,
+// calls decodes a pack's calls.
+func (p pack) calls() ([]usage.Record, error) {
+	bucketMs, _, _ := strings.Cut(p.SK, "#")
+	base, err := strconv.ParseInt(bucketMs, 10, 64)
+	if err != nil {
+		return nil, fmt.Errorf("usagestore: pack %s: bad sort key", p.SK)
 	}
+	raw, err := io.ReadAll(io.LimitReader(flate.NewReader(bytes.NewReader(p.Calls)), 4<<20))
+	if err != nil {
+		return nil, fmt.Errorf("usagestore: pack %s: %w", p.SK, err)
+	}
+	var calls []packedCall
+	if err := json.Unmarshal(raw, &calls); err != nil {
+		return nil, fmt.Errorf("usagestore: pack %s: %w", p.SK, err)
+	}
+	out := make([]usage.Record, len(calls))
+	for i, c := range calls {
+		out[i] = usage.Record{
+			Time: time.UnixMilli(base + c.TimeMs).UTC(), RequestID: c.RequestID, AccountID: p.AccountID, TokenID: p.TokenID,
+			UserID: p.UserID, Service: c.Service, Method: c.Method, Path: c.Path, Query: c.Query, Status: c.Status,
+			LatencyMs: c.LatencyMs, SourceIP: c.SourceIP,
+		}
+	}
+	return out, nil
 }
 
-// shardOf spreads calls over the shards by request ID, so that the same
-// call always maps to the same shard.
-func shardOf(requestID string) int {
+// Item returns r alone as the store would write it (a pack of one call),
+// for tests and tools that write the table directly.
+func Item(r usage.Record) (map[string]types.AttributeValue, error) {
+	ps, err := packs([]usage.Record{r})
+	if err != nil {
+		return nil, err
+	}
+	return ps[0].marshal()
+}
+
+// Items returns recs as the store writes them, for the benchmark's raw
+// BatchWriteItem baseline.
+func Items(recs []usage.Record) ([]map[string]types.AttributeValue, error) {
+	ps, err := packs(recs)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]map[string]types.AttributeValue, len(ps))
+	for i, p := range ps {
+		if out[i], err = p.marshal(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// shardOf spreads packs over the shards by their ID, so the same pack
+// always maps to the same shard.
+func shardOf(packID string) int {
 	h := fnv.New32a()
-	h.Write([]byte(requestID))
+	h.Write([]byte(packID))
 	return int(h.Sum32() % Shards)
 }
 
@@ -111,47 +257,40 @@ func partKey(accountID, kind, value string, shard int) string {
 	return "ACCOUNT#" + accountID + "#" + kind + "#" + value + "#" + strconv.Itoa(shard)
 }
 
-// sortKey orders by time (fixed-width epoch milliseconds sort as strings)
-// and makes the key unique per call.
+// sortKey orders calls by time (fixed-width epoch milliseconds sort as
+// strings) and makes the key unique per call: a page cursor is the last
+// call's sortKey.
 func sortKey(t time.Time, requestID string) string {
 	return timePrefix(t) + "#" + requestID
 }
 
 func timePrefix(t time.Time) string { return fmt.Sprintf("%013d", t.UnixMilli()) }
 
-// Key bounds for a time window: every sort key of a call at t lies in
-// [lowerBound(t), upperBound(t)], since '#' < '~' and request IDs are
-// printable ASCII below '~'.
-func lowerBound(t time.Time) string { return timePrefix(t) + "#" }
-func upperBound(t time.Time) string { return timePrefix(t) + "#~" }
+// Pack sort-key bounds for the calls at times [from, to]: every pack
+// holding such a call starts at a minute in [from's minute, to's minute],
+// and '#' < '~' bounds the pack IDs.
+func lowerBound(from time.Time) string { return timePrefix(from.Truncate(bucketWidth)) + "#" }
+func upperBound(to time.Time) string   { return timePrefix(to.Truncate(bucketWidth)) + "#~" }
 
-// index is one way to query: an index (empty: the table) and the
-// partition key attribute and value for a shard.
+// index is one way to query: an index (empty: the table), the partition
+// key attribute and value for a shard, and what a filter must still check.
 type index struct {
-	name    string
-	attr    string
-	keyOf   func(shard int) string
-	filters map[string]string // attribute -> value, applied as a filter expression
+	name            string
+	attr            string
+	keyOf           func(shard int) string
+	userID, service string // filters the key does not cover
 }
 
-// chooseIndex picks the most selective index f allows for accountID.
+// chooseIndex picks the most selective index f allows for accountID: the
+// token's, then the user's, else the account's. A service narrows by
+// filter: a token's calls name one service almost always, so an index per
+// service would cost a write per call for little.
 func chooseIndex(accountID string, f usage.Filter) index {
-	rest := map[string]string{}
-	add := func(attr, v string) {
-		if v != "" {
-			rest[attr] = v
-		}
-	}
 	switch {
 	case f.TokenID != "":
-		add(attrUserID, f.UserID)
-		add(attrService, f.Service)
-		return index{schema.UsageByToken, attrTokenPK, func(s int) string { return partKey(accountID, "TOKEN", f.TokenID, s) }, rest}
+		return index{schema.UsageByToken, attrTokenPK, func(s int) string { return partKey(accountID, "TOKEN", f.TokenID, s) }, f.UserID, f.Service}
 	case f.UserID != "":
-		add(attrService, f.Service)
-		return index{schema.UsageByUser, attrUserPK, func(s int) string { return partKey(accountID, "USER", f.UserID, s) }, rest}
-	case f.Service != "":
-		return index{schema.UsageByService, attrServicePK, func(s int) string { return partKey(accountID, "SERVICE", f.Service, s) }, rest}
+		return index{schema.UsageByUser, attrUserPK, func(s int) string { return partKey(accountID, "USER", f.UserID, s) }, "", f.Service}
 	}
-	return index{"", attrPK, func(s int) string { return accountKey(accountID, s) }, rest}
+	return index{"", attrPK, func(s int) string { return accountKey(accountID, s) }, "", f.Service}
 }

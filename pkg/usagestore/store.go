@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"sort"
+	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -85,9 +87,18 @@ func New(api API, table string, opts ...Option) (*Store, error) {
 // no retry cures) are left out and reported in a *usage.RejectedError once
 // the rest are stored and counted.
 func (s *Store) PutRecords(ctx context.Context, recs []usage.Record) error {
-	unique, reqs, err := s.writeRequests(recs)
+	unique := dedupe(recs)
+	ps, err := packs(unique)
 	if err != nil {
 		return err
+	}
+	reqs := make([]types.WriteRequest, len(ps))
+	for i, p := range ps {
+		av, err := p.marshal()
+		if err != nil {
+			return err
+		}
+		reqs[i] = types.WriteRequest{PutRequest: &types.PutRequest{Item: av}}
 	}
 	rejected, err := s.putItems(ctx, reqs)
 	if err != nil {
@@ -95,15 +106,14 @@ func (s *Store) PutRecords(ctx context.Context, recs []usage.Record) error {
 	}
 	var refused []usage.Record
 	if len(rejected) > 0 {
-		kept := unique[:0:0]
-		for i, r := range unique {
+		unique = unique[:0:0]
+		for i, p := range ps {
 			if rejected[i] {
-				refused = append(refused, r)
+				refused = append(refused, p.records...)
 			} else {
-				kept = append(kept, r)
+				unique = append(unique, p.records...)
 			}
 		}
-		unique = kept
 	}
 	if err := s.addCounts(ctx, unique); err != nil {
 		return err
@@ -112,6 +122,20 @@ func (s *Store) PutRecords(ctx context.Context, recs []usage.Record) error {
 		return &usage.RejectedError{Records: refused, Cause: errRefusedItem}
 	}
 	return nil
+}
+
+// dedupe keeps one record per request ID: a line delivered twice in one
+// batch is the same call.
+func dedupe(recs []usage.Record) []usage.Record {
+	seen := make(map[string]bool, len(recs))
+	out := make([]usage.Record, 0, len(recs))
+	for _, r := range recs {
+		if !seen[r.RequestID] {
+			seen[r.RequestID] = true
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // errRefusedItem is the cause of a RejectedError: it names no value.
@@ -179,28 +203,6 @@ func isValidation(err error) bool {
 	return errors.As(err, &api) && api.ErrorCode() == "ValidationException"
 }
 
-// writeRequests keeps one record per request ID (a line delivered twice
-// in one batch is the same call, and a batch must not name a key twice)
-// and marshals each.
-func (s *Store) writeRequests(recs []usage.Record) ([]usage.Record, []types.WriteRequest, error) {
-	seen := make(map[string]bool, len(recs))
-	unique := make([]usage.Record, 0, len(recs))
-	reqs := make([]types.WriteRequest, 0, len(recs))
-	for _, r := range recs {
-		if seen[r.RequestID] {
-			continue
-		}
-		seen[r.RequestID] = true
-		av, err := newItem(r).marshal()
-		if err != nil {
-			return nil, nil, err
-		}
-		unique = append(unique, r)
-		reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: av}})
-	}
-	return unique, reqs, nil
-}
-
 // writeBatch writes up to 25 requests, retrying what DynamoDB leaves
 // unprocessed (it does so under throttling) with backoff and jitter.
 func (s *Store) writeBatch(ctx context.Context, reqs []types.WriteRequest) error {
@@ -250,97 +252,111 @@ func (s *Store) Records(ctx context.Context, accountID string, f usage.Filter, p
 			return paging.Page[usage.Record]{}, err
 		}
 		after = c
-		hi = min(hi, c)
+		ms, _ := strconv.ParseInt(c[:13], 10, 64) // decodeCursor checked the 13 digits
+		hi = min(hi, upperBound(time.UnixMilli(ms)))
 	}
 	if lo > hi {
 		return paging.Page[usage.Record]{}, nil
 	}
 
-	// Each shard contributes up to limit+1 items: if the merged result
+	// Each shard answers its newest limit+1 calls: if the merged result
 	// holds more than limit, there is a next page; if not, every shard was
 	// read to its end.
-	results := make([][]item, Shards)
+	results := make([][]usage.Record, Shards)
 	errs := make([]error, Shards)
 	var wg sync.WaitGroup
 	for shard := range Shards {
 		wg.Go(func() {
-			results[shard], errs[shard] = s.queryShard(ctx, ix, ix.keyOf(shard), lo, hi, after, limit+1)
+			results[shard], errs[shard] = s.queryShard(ctx, ix, ix.keyOf(shard), lo, hi, from, to, after, limit+1)
 		})
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return paging.Page[usage.Record]{}, err
 	}
-	var merged []item
-	for _, r := range results {
-		merged = append(merged, r...)
-	}
-	sort.Slice(merged, func(i, j int) bool { return merged[i].SK > merged[j].SK })
+	merged := newest(slices.Concat(results...))
 	var p paging.Page[usage.Record]
 	if len(merged) > limit {
 		merged = merged[:limit]
-		p.NextCursor = encodeCursor(qid, merged[limit-1].SK)
+		p.NextCursor = encodeCursor(qid, sortKey(merged[limit-1].Time, merged[limit-1].RequestID))
 	}
-	p.Items = make([]usage.Record, 0, len(merged))
-	for _, it := range merged {
-		p.Items = append(p.Items, it.record())
-	}
+	p.Items = merged
 	return p, nil
 }
 
-// queryShard reads up to want items of one shard with sort keys in
-// [lo, hi], newest first, skipping the cursor's own item (after).
-func (s *Store) queryShard(ctx context.Context, ix index, pk, lo, hi, after string, want int) ([]item, error) {
+// newest sorts calls newest first by sort key and drops a call seen twice
+// (CloudWatch Logs may deliver a line in two batches: two packs hold it).
+func newest(calls []usage.Record) []usage.Record {
+	slices.SortFunc(calls, func(a, b usage.Record) int {
+		return strings.Compare(sortKey(b.Time, b.RequestID), sortKey(a.Time, a.RequestID))
+	})
+	return slices.CompactFunc(calls, func(a, b usage.Record) bool { return a.RequestID == b.RequestID && a.Time.Equal(b.Time) })
+}
+
+// queryShard returns one shard's newest want calls in [from, to] older
+// than the cursor key after (if any) that match the index's filters. It
+// reads packs newest minute first and stops only at the end of a minute:
+// packs of one minute may hold its calls in any order, and every call of
+// an older minute is older than all of them.
+func (s *Store) queryShard(ctx context.Context, ix index, pk, lo, hi string, from, to time.Time, after string, want int) ([]usage.Record, error) {
 	in := &dynamodb.QueryInput{
 		TableName:                 aws.String(s.table),
 		KeyConditionExpression:    aws.String("#pk = :pk AND #sk BETWEEN :lo AND :hi"),
 		ExpressionAttributeNames:  map[string]string{"#pk": ix.attr, "#sk": attrSK},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(pk), ":lo": str(lo), ":hi": str(hi)},
 		ScanIndexForward:          aws.Bool(false),
-		Limit:                     aws.Int32(int32(want)),
+		Limit:                     aws.Int32(int32(min(want, 25))),
 	}
 	if ix.name != "" {
 		in.IndexName = aws.String(ix.name)
 	}
-	addFilter(in, ix.filters)
-	var items []item
+	var filters []string
+	if ix.userID != "" {
+		filters = append(filters, "#u = :u")
+		in.ExpressionAttributeNames["#u"], in.ExpressionAttributeValues[":u"] = attrUserID, str(ix.userID)
+	}
+	if ix.service != "" {
+		filters = append(filters, "contains(#svcs, :svc)")
+		in.ExpressionAttributeNames["#svcs"], in.ExpressionAttributeValues[":svc"] = attrServices, str(ix.service)
+	}
+	if len(filters) > 0 {
+		in.FilterExpression = aws.String(strings.Join(filters, " AND "))
+	}
+	var calls []usage.Record
+	minute := ""
 	for {
 		out, err := s.api.Query(ctx, in)
 		if err != nil {
 			return nil, fmt.Errorf("usagestore: query: %w", storeErr(err))
 		}
-		var page []item
+		var page []pack
 		if err := attributevalue.UnmarshalListOfMaps(out.Items, &page); err != nil {
-			return nil, fmt.Errorf("usagestore: unmarshal records: %w", err)
+			return nil, fmt.Errorf("usagestore: unmarshal packs: %w", err)
 		}
-		for _, it := range page {
-			if it.SK != after {
-				items = append(items, it)
+		for _, p := range page {
+			if m, _, _ := strings.Cut(p.SK, "#"); m != minute {
+				if len(calls) >= want {
+					return newest(calls)[:want], nil
+				}
+				minute = m
+			}
+			rs, err := p.calls()
+			if err != nil {
+				return nil, err
+			}
+			for _, r := range rs {
+				if r.Time.Before(from) || r.Time.After(to) || (ix.service != "" && r.Service != ix.service) ||
+					(after != "" && sortKey(r.Time, r.RequestID) >= after) {
+					continue
+				}
+				calls = append(calls, r)
 			}
 		}
-		if len(items) >= want || out.LastEvaluatedKey == nil {
-			return items[:min(len(items), want)], nil
+		if out.LastEvaluatedKey == nil {
+			calls = newest(calls)
+			return calls[:min(len(calls), want)], nil
 		}
 		in.ExclusiveStartKey = out.LastEvaluatedKey
-	}
-}
-
-// addFilter narrows a query on attributes its key does not cover.
-func addFilter(in *dynamodb.QueryInput, filters map[string]string) {
-	var expr string
-	i := 0
-	for attr, v := range filters {
-		name, val := fmt.Sprintf("#f%d", i), fmt.Sprintf(":f%d", i)
-		if expr != "" {
-			expr += " AND "
-		}
-		expr += name + " = " + val
-		in.ExpressionAttributeNames[name] = attr
-		in.ExpressionAttributeValues[val] = str(v)
-		i++
-	}
-	if expr != "" {
-		in.FilterExpression = aws.String(expr)
 	}
 }
 

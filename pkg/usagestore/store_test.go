@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -177,7 +176,7 @@ func TestRecordsNeverOlderThanSevenDaysEvenBeforeTTLDeletes(t *testing.T) {
 	e.put(t, fresh)
 	// Insert the old record directly, as it would sit in the table between
 	// its expiry and TTL's sweep.
-	av, err := attributevalue.MarshalMap(newItem(old))
+	av, err := Item(old)
 	if err != nil {
 		t.Fatal(err)
 	}

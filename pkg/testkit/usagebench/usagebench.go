@@ -74,22 +74,28 @@ func Record(ctx context.Context, client *dynamodb.Client, table string, ev event
 	return took, err
 }
 
-// Raw writes the items the recorder would write for entries with a plain
-// sequential loop of BatchWriteItem calls (retrying unprocessed items at
-// once), and returns how long the writes took, marshalling excluded.
+// Raw writes the items the recorder would write for entries (packs) with a
+// plain sequential loop of BatchWriteItem calls (retrying unprocessed items
+// at once), and returns how long packing and writing took.
 func Raw(ctx context.Context, client *dynamodb.Client, table string, entries []accesslog.Entry) (time.Duration, error) {
-	reqs := make([]types.WriteRequest, 0, len(entries))
-	for _, e := range entries {
-		item, err := usagestore.Item(usage.Record{
+	recs := make([]usage.Record, len(entries))
+	for i, e := range entries {
+		recs[i] = usage.Record{
 			Time: e.Time(), RequestID: e.RequestID, AccountID: e.AccountID, TokenID: e.TokenID, Service: e.Service,
 			Method: e.HTTPMethod, Path: e.ResourcePath, Status: e.Status, LatencyMs: e.ResponseLatency, SourceIP: e.SourceIP,
-		})
-		if err != nil {
-			return 0, err
 		}
-		reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: item}})
 	}
+	// The items are built inside the timing: a loop writing records packs
+	// them as the store does.
 	start := time.Now()
+	items, err := usagestore.Items(recs)
+	if err != nil {
+		return 0, err
+	}
+	reqs := make([]types.WriteRequest, len(items))
+	for i, item := range items {
+		reqs[i] = types.WriteRequest{PutRequest: &types.PutRequest{Item: item}}
+	}
 	for i := 0; i < len(reqs); i += 25 {
 		batch := reqs[i:min(i+25, len(reqs))]
 		for len(batch) > 0 {
