@@ -37,13 +37,13 @@ const (
 
 // Attribute names beyond the keys in schema.Usage.
 const (
-	attrPK        = "pk"
-	attrSK        = "sk"
-	attrTokenPK   = "tokenPk"
-	attrUserPK    = "userPk"
-	attrUserID    = "userId"
-	attrService   = "service"
-	attrServices  = "services"
+	attrPK       = "pk"
+	attrSK       = "sk"
+	attrTokenPK  = "tokenPk"
+	attrUserPK   = "userPk"
+	attrUserID   = "userId"
+	attrService  = "service"
+	attrServices = "services"
 )
 
 // pack is the stored form of up to packCalls calls of one token in one
@@ -147,7 +147,7 @@ func newPack(bucketMs int64, rs []usage.Record) (pack, error) {
 	}
 	var z bytes.Buffer
 	w, _ := flate.NewWriter(&z, flate.DefaultCompression) // the level is valid: no error
-	_, _ = w.Write(raw)                                  // a bytes.Buffer does not fail
+	_, _ = w.Write(raw)                                   // a bytes.Buffer does not fail
 	if err := w.Close(); err != nil {
 		return pack{}, fmt.Errorf("usagestore: compress calls: %w", err)
 	}
