@@ -9,8 +9,13 @@
 //   - pkg/accesslog: the API Gateway access-log line a record is made from;
 //   - pkg/usage/recorder: the Lambda logic that turns CloudWatch Logs
 //     deliveries of those lines into records;
-//   - pkg/usagestore: the DynamoDB table (keys, sharding, TTL);
-//   - pkg/handlers/usage: GET /admin/usage.
+//   - pkg/usagestore: the DynamoDB table (packs, counts, keys, sharding, TTL);
+//   - pkg/handlers/usage: GET /admin/usage (JSON or CSV) and
+//     GET /admin/usage/summary.
+//
+// This package also owns the redaction every part of the pipeline uses
+// (Redact, RequestPath, RequestQuery, Service) and the summary's model
+// (SummaryQuery, Bucket, Counts).
 //
 // docs/usage.md describes the whole pipeline and its design choices.
 package usage
