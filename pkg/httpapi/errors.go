@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -49,14 +48,6 @@ func Classify(err error) (status int, code, message string) {
 		if s, ok := kindStatus[te.Kind]; ok {
 			return s, te.Code, te.Message
 		}
-	}
-	if errors.Is(err, apperr.ErrStale) {
-		// The Manager retries lost races; one that still loses is a conflict
-		// the caller may retry, not a server fault.
-		return http.StatusConflict, "concurrent_update", "the resource was changed by another request; retry"
-	}
-	if errors.Is(err, context.DeadlineExceeded) {
-		return http.StatusServiceUnavailable, "store_unavailable", "the token store did not answer in time, try again"
 	}
 	return http.StatusInternalServerError, "internal_error", "something went wrong on our side"
 }

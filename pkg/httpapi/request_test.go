@@ -108,7 +108,7 @@ func TestClassifyMapsEveryDomainKindAndHidesInternals(t *testing.T) {
 		{apperr.Unavailable(nil), 503, "store_unavailable"},
 		{paging.ErrBadCursor, 400, "bad_cursor"},
 		{ErrBodyTooLarge, 413, "payload_too_large"},
-		{fmt.Errorf("save: %w", apperr.ErrStale), 409, "concurrent_update"},
+		{fmt.Errorf("save: %w", apperr.Conflict("concurrent_update", "changed meanwhile")), 409, "concurrent_update"},
 		{errSecretDetail, 500, "internal_error"},
 	} {
 		status, code, msg := Classify(tc.err)
