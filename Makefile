@@ -29,6 +29,11 @@ CDK := npx --yes aws-cdk@$(CDK_CLI_VERSION)
 AXE_CORE := $(CACHE)/npm/axe-core-$(AXE_CORE_VERSION)/node_modules/axe-core/axe.min.js
 
 FUNCTIONS := $(notdir $(patsubst %/,%,$(wildcard functions/*/)))
+# Where and for which CPU build-% puts each bootstrap. The deployment's is
+# linux/arm64 in bin/; the emulator tests (pkg/testkit/lambdarie) build the
+# same way for the host, into a directory of their own.
+LAMBDA_GOARCH ?= arm64
+BIN_DIR ?= bin
 
 .PHONY: help run test lint build bench synth fuzz tools clean redrive browser
 
@@ -73,8 +78,8 @@ lint: $(STATICCHECK) $(ACTIONLINT) ## gofmt, go vet, staticcheck and actionlint 
 build: $(addprefix build-,$(FUNCTIONS)) ## Build every functions/<name> into bin/<name>/bootstrap (linux/arm64)
 
 build-%:
-	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath \
-		-ldflags "-s -w" -o bin/$*/bootstrap ./functions/$*
+	GOOS=linux GOARCH=$(LAMBDA_GOARCH) CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath \
+		-ldflags "-s -w" -o $(BIN_DIR)/$*/bootstrap ./functions/$*
 
 bench: ## Benchmarks and load runs, printing their figures and target ratios
 	@# Every step runs even when one misses its target, so one run prints

@@ -60,7 +60,9 @@ func Start[H any](build Build[H]) {
 	ctx := context.Background()
 	cfg, err := config.FromEnv(os.Getenv)
 	if err != nil {
-		slog.Error("invalid configuration", "error", err)
+		// The configured logger needs the configuration: this one line is
+		// JSON all the same, as CloudWatch Logs Insights reads every other.
+		slog.New(slog.NewJSONHandler(os.Stderr, nil)).Error("invalid configuration", "error", err)
 		os.Exit(1)
 	}
 	d := Deps{Config: cfg, Log: cfg.Logger(), Getenv: os.Getenv, clients: map[config.ClientOptions]*dynamodb.Client{}}

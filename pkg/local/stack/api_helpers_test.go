@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -20,6 +21,7 @@ import (
 	"github.com/acmedata/tokenservice/pkg/httpapi"
 	"github.com/acmedata/tokenservice/pkg/local/gateway"
 	"github.com/acmedata/tokenservice/pkg/secret"
+	"github.com/acmedata/tokenservice/pkg/testkit/apicontract"
 	"github.com/acmedata/tokenservice/pkg/testkit/dynamotest"
 	"github.com/acmedata/tokenservice/pkg/tokens"
 )
@@ -116,21 +118,27 @@ func (a *api) call(t *testing.T, method, path, credential string, body any) resp
 }
 
 // send is call for goroutines other than the test's, which must not
-// call t.Fatal.
+// call t.Fatal. Every exchange is checked against the OpenAPI document
+// (pkg/openapi): an answer it does not describe, or a request it refuses
+// that the service serves, is an error.
 func (a *api) send(ctx context.Context, method, path, credential string, body any) (response, error) {
-	var r io.Reader
+	var payload []byte
 	switch b := body.(type) {
 	case nil:
 	case string:
-		r = strings.NewReader(b)
+		payload = []byte(b)
 	case []byte:
-		r = bytes.NewReader(b)
+		payload = b
 	default:
 		raw, err := json.Marshal(b)
 		if err != nil {
 			return response{}, err
 		}
-		r = bytes.NewReader(raw)
+		payload = raw
+	}
+	var r io.Reader
+	if body != nil {
+		r = bytes.NewReader(payload)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, a.url+path, r)
 	if err != nil {
@@ -153,8 +161,18 @@ func (a *api) send(ctx context.Context, method, path, credential string, body an
 	}
 	out := response{Status: res.StatusCode, Body: raw}
 	a.remember(out.Body)
+	checker, err := contract()
+	if err != nil {
+		return out, err
+	}
+	if err := checker.Check(req, payload, res, raw); err != nil {
+		return out, fmt.Errorf("contract: %w", err)
+	}
 	return out, nil
 }
+
+// contract is the checker of every exchange, built once per test binary.
+var contract = sync.OnceValues(apicontract.New)
 
 // remember keeps every "token" and "apiKey" an answer shows, for the
 // final check that none of them is stored in plain text.

@@ -20,6 +20,7 @@ import (
 	"github.com/acmedata/tokenservice/pkg/dynamostore"
 	"github.com/acmedata/tokenservice/pkg/local/cwlogs"
 	"github.com/acmedata/tokenservice/pkg/local/gateway"
+	"github.com/acmedata/tokenservice/pkg/openapi"
 	"github.com/acmedata/tokenservice/pkg/routes"
 	"github.com/acmedata/tokenservice/pkg/schema"
 	"github.com/acmedata/tokenservice/pkg/tokens"
@@ -55,7 +56,8 @@ type Config struct {
 	SweepInterval time.Duration
 }
 
-// Stack is the running service: an http.Handler in front of every route.
+// Stack is the running service: an http.Handler in front of every route,
+// and of the OpenAPI document at GET /openapi.json.
 // Close it to deliver the usage it has recorded.
 type Stack struct {
 	http.Handler
@@ -147,7 +149,12 @@ func Build(ctx context.Context, cfg Config) (*Stack, error) {
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("localstack: gateway: %w", err), s.Close(ctx))
 	}
-	s.Handler = gw
+	// The API's description is the local stack's alone: API Gateway
+	// serves only the routes of pkg/routes.
+	mux := http.NewServeMux()
+	mux.Handle("GET "+openapi.Path, openapi.Handler())
+	mux.Handle("/", gw)
+	s.Handler = mux
 	s.startSweeps(cmp.Or(cfg.SweepInterval, DefaultSweepInterval), log)
 	return s, nil
 }
