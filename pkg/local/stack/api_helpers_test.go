@@ -253,7 +253,11 @@ func (a *api) setAccess(t *testing.T, acc account, service, userID string, on bo
 // issue makes a token; body may be nil for a userless one without a name.
 func (a *api) issue(t *testing.T, acc account, service string, body map[string]any) httpapi.NewTokenView {
 	t.Helper()
-	tok := want[httpapi.NewTokenView](t, a.call(t, "POST", "/admin/services/"+service+"/tokens", acc.Key, body), http.StatusCreated)
+	var payload any // no body, not a JSON null, for a nil map
+	if body != nil {
+		payload = body
+	}
+	tok := want[httpapi.NewTokenView](t, a.call(t, "POST", "/admin/services/"+service+"/tokens", acc.Key, payload), http.StatusCreated)
 	if !secret.IsToken(tok.Token) {
 		t.Fatalf("issued token %q is not 32 lowercase hex", tok.Token)
 	}
