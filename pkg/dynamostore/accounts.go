@@ -2,10 +2,12 @@ package dynamostore
 
 import (
 	"context"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/acmedata/tokenservice/pkg/apperr"
+	"github.com/acmedata/tokenservice/pkg/paging"
 	"github.com/acmedata/tokenservice/pkg/tokens"
 )
 
@@ -126,4 +128,32 @@ func (s *Store) KeyOwner(ctx context.Context, keyHash string) (tokens.KeyOwner, 
 
 func prevVersion(v int64) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{":prev": num(v)}
+}
+
+// ListAccounts implements tokens.AccountStore with a Query of the
+// accounts index (newest first) or, with a name prefix, of the key range
+// of that prefix in accountsByName; status and service are filtered in
+// DynamoDB. Both indexes hold every account in one partition: accounts
+// are written rarely (an operator's change, a key rotation), far below a
+// partition's write rate, and a listing reads only the accounts it skips
+// over for a filter plus one page.
+func (s *Store) ListAccounts(ctx context.Context, f tokens.AccountFilter, page paging.Request) (paging.Page[tokens.Account], error) {
+	l := accountsListing(f.NamePrefix)
+	var filters []string
+	values := map[string]types.AttributeValue{}
+	if f.Status != "" {
+		filters, values[":status"] = append(filters, "#status = :status"), str(string(f.Status))
+	}
+	if f.Service != "" {
+		filters, values[":service"] = append(filters, "contains(#services, :service)"), str(f.Service)
+	}
+	if len(values) == 0 {
+		values = nil
+	}
+	l.filters = []string{string(f.Status), f.Service}
+	return list(ctx, s, "", l, page, strings.Join(filters, " AND "), values,
+		func(it accountItem) (tokens.Account, bool, error) {
+			a, err := it.account()
+			return a, true, err
+		})
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/acmedata/tokenservice/pkg/restrict"
 	"github.com/acmedata/tokenservice/pkg/tokens"
 )
 
@@ -18,6 +19,11 @@ const (
 	attrSK     = "sk"
 	attrSvcSK  = "svcSk"
 	attrUserSK = "userSk"
+	attrNameSK = "nameSk"
+	// The accounts indexes' keys, on account items only.
+	attrListPK     = "listPk"
+	attrListSK     = "listSk"
+	attrListNameSK = "listNameSk"
 
 	skAccount   = "ACCOUNT"
 	skCred      = "CRED"
@@ -27,6 +33,9 @@ const (
 	prefixEmail = "EMAIL#"
 	prefixToken = "TOKEN#"
 	prefixStats = "STATS#"
+
+	// pkAccounts is the one partition of the accounts indexes.
+	pkAccounts = "ACCOUNTS"
 
 	// pkSweeps is the partition of the sweep items: one per deleted user
 	// whose token items remain to be removed.
@@ -42,7 +51,13 @@ func tokenIDPK(tokenID string) string       { return "TOKID#" + tokenID }
 func keyPK(keyHash string) string           { return "KEY#" + keyHash }
 func svcPrefix(service string) string       { return prefixToken + service + "#" }
 func userTokensPrefix(userID string) string { return prefixToken + userID + "#" }
-func statsSK(service string) string         { return prefixStats + service }
+
+// tokenNameSK sorts a service's tokens by NameKey, then ID; a name search
+// is begins_with(nameSk, svcPrefix(service)+NameKey(prefix)).
+func tokenNameSK(t tokens.Token) string {
+	return svcPrefix(t.Service) + tokens.NameKey(t.Name) + "#" + t.ID
+}
+func statsSK(service string) string { return prefixStats + service }
 func sweepSK(accountID, userID string) string {
 	return prefixUser + accountID + "#" + userID
 }
@@ -105,11 +120,17 @@ type accountItem struct {
 	UpdatedAt  string `dynamodbav:"updatedAt"`
 	// Version counts the item's writes, for optimistic concurrency.
 	Version int64 `dynamodbav:"version"`
+	// ListPK, ListSK and ListNameSK place the account in the operators'
+	// listings (the accounts and accountsByName indexes).
+	ListPK     string `dynamodbav:"listPk"`
+	ListSK     string `dynamodbav:"listSk"`
+	ListNameSK string `dynamodbav:"listNameSk"`
 }
 
 func newAccountItem(a tokens.Account, keyHash string, version int64) accountItem {
 	return accountItem{
 		PK: accountPK(a.ID), SK: skAccount, ID: a.ID, Name: a.Name, Status: string(a.Status),
+		ListPK: pkAccounts, ListSK: accountPK(a.ID), ListNameSK: tokens.NameKey(a.Name) + "#" + a.ID,
 		Services: nonNil(a.Services), APIKeyID: a.APIKey.ID, APIKeyHint: a.APIKey.Hint,
 		APIKeyCreatedAt: formatTime(a.APIKey.CreatedAt), APIKeyGeneration: a.APIKey.Generation, APIKeyHash: keyHash,
 		CreatedAt: formatTime(a.CreatedAt), UpdatedAt: formatTime(a.UpdatedAt), Version: version,
@@ -200,16 +221,23 @@ type tokenFields struct {
 	LastUsedAt     string         `dynamodbav:"lastUsedAt,omitempty"`
 	Settings       map[string]any `dynamodbav:"settings"`
 	KeyGeneration  int64          `dynamodbav:"keyGeneration"`
+	// Origins and IPRanges are the token's restrictions, canonical.
+	Origins    []string `dynamodbav:"origins,omitempty"`
+	IPRanges   []string `dynamodbav:"ipRanges,omitempty"`
+	Protected  bool     `dynamodbav:"protected,omitempty"`
+	ClonedFrom string   `dynamodbav:"clonedFrom,omitempty"`
 	// Version counts the token's writes, for optimistic concurrency.
 	Version int64 `dynamodbav:"version"`
 }
 
 func newTokenFields(t tokens.Token, version int64) tokenFields {
+	r := t.Restrictions.Restrictions()
 	return tokenFields{
 		AccountID: t.AccountID, ID: t.ID, Name: t.Name, Service: t.Service, UserID: t.UserID,
 		SecretHash: t.SecretHash, Hint: t.Hint, Enabled: t.Enabled, DisabledReason: string(t.DisabledReason),
 		CreatedAt: formatTime(t.CreatedAt), ExpiresAt: formatOptTime(t.ExpiresAt), LastUsedAt: formatOptTime(t.LastUsedAt),
 		Settings: t.Settings.Clone(), KeyGeneration: t.KeyGeneration, Version: version,
+		Origins: r.Origins, IPRanges: r.IPRanges, Protected: t.Protected, ClonedFrom: t.ClonedFrom,
 	}
 }
 
@@ -222,8 +250,14 @@ func (f tokenFields) token() (tokens.Token, error) {
 		SecretHash: f.SecretHash, Hint: f.Hint, Enabled: f.Enabled, DisabledReason: tokens.DisabledReason(f.DisabledReason),
 		CreatedAt: created, ExpiresAt: expires, LastUsedAt: lastUsed,
 		Settings: tokens.Settings(f.Settings).Clone(), KeyGeneration: f.KeyGeneration,
+		Protected: f.Protected, ClonedFrom: f.ClonedFrom,
 	}
-	return t, errors.Join(err1, err2, err3)
+	// Compiled on every read, so that the authorizer's cached token checks
+	// requests without parsing; an unreadable list fails the read rather
+	// than restricting less.
+	policy, err4 := restrict.Compile(restrict.Restrictions{Origins: f.Origins, IPRanges: f.IPRanges})
+	t.Restrictions = policy
+	return t, errors.Join(err1, err2, err3, err4)
 }
 
 type tokenItem struct {
@@ -231,11 +265,12 @@ type tokenItem struct {
 	SK     string `dynamodbav:"sk"`
 	SvcSK  string `dynamodbav:"svcSk"`
 	UserSK string `dynamodbav:"userSk,omitempty"` // user tokens only: byUser is sparse
+	NameSK string `dynamodbav:"nameSk"`
 	tokenFields
 }
 
 func newTokenItem(t tokens.Token) tokenItem {
-	it := tokenItem{PK: accountPK(t.AccountID), SK: tokenSK(t.ID), SvcSK: svcPrefix(t.Service) + t.ID, tokenFields: newTokenFields(t, 1)}
+	it := tokenItem{PK: accountPK(t.AccountID), SK: tokenSK(t.ID), SvcSK: svcPrefix(t.Service) + t.ID, NameSK: tokenNameSK(t), tokenFields: newTokenFields(t, 1)}
 	if t.UserID != "" {
 		it.UserSK = userTokensPrefix(t.UserID) + t.ID
 	}

@@ -18,6 +18,9 @@ import (
 const (
 	indexByService = schema.CoreByService
 	indexByUser    = schema.CoreByUser
+	indexByName    = schema.CoreByName
+	indexAccounts  = schema.CoreAccounts
+	indexAccName   = schema.CoreAccountsByName
 )
 
 // minQueryPage is the least a listing asks DynamoDB for per round trip, so
@@ -34,6 +37,9 @@ type listing struct {
 	// filters are the caller's filters beyond the key range; a cursor is
 	// bound to them as to the account and the key range.
 	filters []string
+	// accounts marks a listing of every account (a global index over the
+	// accounts partition) rather than of one account's partition.
+	accounts bool
 }
 
 var usersListing = listing{sortAttr: attrSK, prefix: prefixUser, forward: true}
@@ -46,6 +52,29 @@ func userListing(userID string) listing {
 	return listing{index: indexByUser, sortAttr: attrUserSK, prefix: userTokensPrefix(userID)}
 }
 
+// accountsListing is every account, newest first, or those whose NameKey
+// begins with namePrefix in name order.
+func accountsListing(namePrefix string) listing {
+	if namePrefix != "" {
+		return listing{index: indexAccName, sortAttr: attrListNameSK, prefix: namePrefix, forward: true, accounts: true}
+	}
+	return listing{index: indexAccounts, sortAttr: attrListSK, prefix: accountPK(""), accounts: true}
+}
+
+// partition is the key attribute and value of the listing's partition.
+func (l listing) partition(accountID string) (attr, value string) {
+	if l.accounts {
+		return attrListPK, pkAccounts
+	}
+	return attrPK, accountPK(accountID)
+}
+
+// nameListing is a service's tokens whose NameKey begins with namePrefix,
+// in name order.
+func nameListing(service, namePrefix string) listing {
+	return listing{index: indexByName, sortAttr: attrNameSK, prefix: svcPrefix(service) + namePrefix, forward: true}
+}
+
 // list reads pages until page.Limit items pass filter (in DynamoDB) and
 // keep (in Go), or the listing ends. NextCursor is the key of the last item
 // returned; it is empty when the listing is known to hold nothing more.
@@ -55,14 +84,17 @@ func list[I, T any](ctx context.Context, s *Store, accountID string, l listing, 
 		return paging.Page[T]{}, err
 	}
 	limit := max(page.Limit, 1)
-	keyCond := "#pk = :pk AND begins_with(#" + l.sortAttr + ", :prefix)"
+	partAttr, partition := l.partition(accountID)
+	keyCond := "#" + partAttr + " = :pk AND begins_with(#" + l.sortAttr + ", :prefix)"
 	values := maps.Clone(filterValues)
 	if values == nil {
 		values = map[string]types.AttributeValue{}
 	}
-	values[":pk"], values[":prefix"] = str(accountPK(accountID)), str(l.prefix)
+	values[":pk"], values[":prefix"] = str(partition), str(l.prefix)
 	in := &dynamodb.QueryInput{
-		TableName: &s.table, IndexName: optional(l.index), ConsistentRead: aws.Bool(true),
+		// A global index cannot be read consistently: a new account may
+		// take a moment to appear in the operators' listing.
+		TableName: &s.table, IndexName: optional(l.index), ConsistentRead: aws.Bool(!l.accounts),
 		KeyConditionExpression: &keyCond, FilterExpression: optional(filter),
 		ExpressionAttributeNames: exprNames(nil, keyCond, filter), ExpressionAttributeValues: values,
 		ScanIndexForward: aws.Bool(l.forward), ExclusiveStartKey: start, Limit: aws.Int32(int32(max(limit+1, minQueryPage))),
@@ -127,12 +159,20 @@ func (l listing) start(accountID, cursor string) (map[string]types.AttributeValu
 		return nil, err
 	}
 	sortKey := keys[0]
-	id, ok := strings.CutPrefix(sortKey, l.prefix)
+	rest, ok := strings.CutPrefix(sortKey, l.prefix)
+	// The token ID ends every index sort key (after the name, in byName);
+	// IDs hold no '#'.
+	id := rest[strings.LastIndex(rest, "#")+1:]
 	if !ok || id == "" {
 		return nil, paging.ErrBadCursor
 	}
 	if l.sortAttr == attrSK {
 		return itemKey(accountPK(accountID), sortKey), nil
+	}
+	if l.accounts {
+		key := itemKey(accountPK(id), skAccount)
+		key[attrListPK], key[l.sortAttr] = str(pkAccounts), str(sortKey)
+		return key, nil
 	}
 	key := itemKey(accountPK(accountID), tokenSK(id))
 	key[l.sortAttr] = str(sortKey)

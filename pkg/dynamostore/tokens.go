@@ -134,6 +134,28 @@ func (t *txn) saveToken(tok tokens.Token, version int64) {
 	}
 	sets := []string{"#name = :name", "#enabled = :enabled", "#settings = :settings", "#keyGeneration = :gen", "#version = :v"}
 	var removes []string
+	r := tok.Restrictions.Restrictions()
+	for _, l := range []struct {
+		attr string
+		list []string
+	}{{"origins", r.Origins}, {"ipRanges", r.IPRanges}} {
+		attr, list := l.attr, l.list
+		if len(list) == 0 {
+			removes = append(removes, "#"+attr)
+			continue
+		}
+		av, err := attributevalue.Marshal(list)
+		if err != nil {
+			t.err = err
+			return
+		}
+		sets, values[":"+attr] = append(sets, "#"+attr+" = :"+attr), av
+	}
+	if tok.Protected {
+		sets, values[":protected"] = append(sets, "#protected = :protected"), &types.AttributeValueMemberBOOL{Value: true}
+	} else {
+		removes = append(removes, "#protected")
+	}
 	if tok.DisabledReason != "" {
 		sets, values[":reason"] = append(sets, "#disabledReason = :reason"), str(string(tok.DisabledReason))
 	} else {
@@ -149,8 +171,11 @@ func (t *txn) saveToken(tok tokens.Token, version int64) {
 		update += " REMOVE " + strings.Join(removes, ", ")
 	}
 	tokenValues := maps.Clone(values)
-	tokenValues[":prev"] = num(version)
-	t.update(itemKey(accountPK(tok.AccountID), tokenSK(tok.ID)), update, "#version = :prev", tokenValues)
+	tokenValues[":prev"], tokenValues[":nameSk"] = num(version), str(tokenNameSK(tok))
+	// The name's sort key is on the token item alone: byName is an index
+	// of the account partition, and the credential is not in it.
+	tokenUpdate := strings.Replace(update, "SET ", "SET #nameSk = :nameSk, ", 1)
+	t.update(itemKey(accountPK(tok.AccountID), tokenSK(tok.ID)), tokenUpdate, "#version = :prev", tokenValues)
 	t.update(itemKey(credPK(tok.SecretHash), skCred), update, exists, values)
 }
 
@@ -164,10 +189,11 @@ func (t *txn) countToken(tok tokens.Token, delta int64) {
 }
 
 // deleteToken adds the deletion of a token's three items and its count to
-// the transaction, on condition that the token item exists (so the count
-// moves once).
-func (t *txn) deleteToken(tok tokens.Token) {
-	t.deleteTokenItems(tok)
+// the transaction, on condition that the token item still has version (so
+// the count moves once, and the deletion is of the token as read).
+func (t *txn) deleteToken(tok tokens.Token, version int64) {
+	t.delete(itemKey(accountPK(tok.AccountID), tokenSK(tok.ID)), "#version = :prev", prevVersion(version))
+	t.deleteLookups(tok)
 	t.countToken(tok, -1)
 }
 
@@ -175,6 +201,12 @@ func (t *txn) deleteToken(tok tokens.Token) {
 // condition that the token item exists.
 func (t *txn) deleteTokenItems(tok tokens.Token) {
 	t.delete(itemKey(accountPK(tok.AccountID), tokenSK(tok.ID)), exists, nil)
+	t.deleteLookups(tok)
+}
+
+// deleteLookups adds the deletion of a token's secret-hash item and ID
+// pointer.
+func (t *txn) deleteLookups(tok tokens.Token) {
 	t.delete(itemKey(credPK(tok.SecretHash), skCred), "", nil)
 	t.delete(itemKey(tokenIDPK(tok.ID), skTokenID), "", nil)
 }
@@ -205,14 +237,21 @@ func (s *Store) TokenAccount(ctx context.Context, tokenID string) (string, error
 	return it.AccountID, nil
 }
 
-// ListTokens implements tokens.TokenStore. A user's tokens come from the
-// sparse byUser index, all others from byService; type is filtered in
-// DynamoDB, status (which depends on f.Now) in Go.
+// ListTokens implements tokens.TokenStore. A name search reads the key
+// range of its prefix in byName, a user's tokens come from the sparse
+// byUser index, all others from byService; type (and a name search's user)
+// is filtered in DynamoDB, status (which depends on f.Now) in Go.
 func (s *Store) ListTokens(ctx context.Context, accountID string, f tokens.TokenFilter, page paging.Request) (paging.Page[tokens.Token], error) {
 	l := serviceListing(f.Service)
 	var filters []string
 	values := map[string]types.AttributeValue{}
-	if f.UserID != "" {
+	switch {
+	case f.NamePrefix != "":
+		l = nameListing(f.Service, f.NamePrefix)
+		if f.UserID != "" {
+			filters, values[":userId"] = append(filters, "#userId = :userId"), str(f.UserID)
+		}
+	case f.UserID != "":
 		l = userListing(f.UserID)
 		filters, values[":service"] = append(filters, "#service = :service"), str(f.Service)
 	}
@@ -225,7 +264,7 @@ func (s *Store) ListTokens(ctx context.Context, accountID string, f tokens.Token
 	if len(values) == 0 {
 		values = nil
 	}
-	l.filters = []string{f.Service, string(f.Type), string(f.Status)}
+	l.filters = []string{f.Service, f.UserID, string(f.Type), string(f.Status)}
 	return list(ctx, s, accountID, l, page, strings.Join(filters, " AND "), values,
 		func(it tokenItem) (tokens.Token, bool, error) {
 			t, err := it.token()
@@ -294,6 +333,7 @@ func (s *Store) UpdateToken(ctx context.Context, accountID, tokenID string, keyG
 		// Only the mutable fields are the change's to make.
 		next.AccountID, next.ID, next.Service, next.UserID = tok.AccountID, tok.ID, tok.Service, tok.UserID
 		next.SecretHash, next.Hint, next.CreatedAt, next.LastUsedAt = tok.SecretHash, tok.Hint, tok.CreatedAt, tok.LastUsedAt
+		next.ClonedFrom = tok.ClonedFrom
 		t := s.txn()
 		t.saveToken(next, it.Version)
 		if keyGeneration != 0 {
@@ -312,15 +352,28 @@ func (s *Store) UpdateToken(ctx context.Context, accountID, tokenID string, keyG
 	return out, err
 }
 
-// DeleteToken implements tokens.TokenStore.
-func (s *Store) DeleteToken(ctx context.Context, accountID, tokenID string) error {
+// DeleteToken implements tokens.TokenStore: the guard sees the token as
+// read, and the deletion holds only while the token still has the version
+// read, so a concurrent protect is never overtaken.
+func (s *Store) DeleteToken(ctx context.Context, accountID, tokenID string, guard func(tokens.Token) error) error {
 	return optimistic(ctx, func() error {
-		tok, err := s.GetToken(ctx, accountID, tokenID)
+		var it tokenItem
+		found, err := s.get(ctx, accountPK(accountID), tokenSK(tokenID), &it)
 		if err != nil {
 			return err
 		}
+		if !found {
+			return apperr.NotFound("token")
+		}
+		tok, err := it.token()
+		if err != nil {
+			return err
+		}
+		if err := guard(tok); err != nil {
+			return err
+		}
 		t := s.txn()
-		t.deleteToken(tok)
+		t.deleteToken(tok, it.Version)
 		return s.staleOrMissing(ctx, t.run(ctx, s.db), accountPK(accountID), tokenSK(tokenID), "token")
 	})
 }

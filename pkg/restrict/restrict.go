@@ -61,8 +61,13 @@ type Request struct {
 	Origin, Referer, SourceIP string
 }
 
-// Policy is a compiled Restrictions.
+// Policy is a compiled Restrictions. It is immutable, so copies of a
+// token that carry it share it safely, and it keeps the lists it was
+// compiled from (Restrictions) for storage and for admins to read: a token
+// holds its Policy, compiled once when the store is read, and a cached
+// token costs no compilation per request.
 type Policy struct {
+	lists     Restrictions
 	exact     map[string]bool // canonical origins
 	wildcards []wildcard
 	prefixes  []netip.Prefix
@@ -115,7 +120,9 @@ func Parse(origins, ipRanges []string) (Restrictions, error) {
 // canonicalised by Parse; an entry that no longer parses is an error, never
 // silently dropped, since dropping one could widen what a token allows.
 func Compile(r Restrictions) (Policy, error) {
-	p := Policy{origins: len(r.Origins) > 0}
+	// Empty lists are kept as nil, so that a Policy compiled from nothing
+	// equals the zero Policy.
+	p := Policy{lists: Restrictions{Origins: nilIfEmpty(r.Origins), IPRanges: nilIfEmpty(r.IPRanges)}, origins: len(r.Origins) > 0}
 	for _, o := range r.Origins {
 		c, ok := canonicalPattern(o)
 		if !ok {
@@ -139,6 +146,24 @@ func Compile(r Restrictions) (Policy, error) {
 		p.prefixes = append(p.prefixes, pr)
 	}
 	return p, nil
+}
+
+// Restrictions returns the lists p was compiled from, as copies.
+func (p Policy) Restrictions() Restrictions {
+	return Restrictions{Origins: clone(p.lists.Origins), IPRanges: clone(p.lists.IPRanges)}
+}
+
+// IsZero reports whether p restricts nothing.
+func (p Policy) IsZero() bool { return p.lists.IsZero() }
+
+// clone copies s, never returning nil, so lists always render as [].
+func clone(s []string) []string { return append([]string{}, s...) }
+
+func nilIfEmpty(s []string) []string {
+	if len(s) == 0 {
+		return nil
+	}
+	return clone(s)
 }
 
 // Check decides req. The IP ranges are checked first: they are the real

@@ -35,6 +35,12 @@ type Table struct {
 const (
 	CoreByService = "byService"
 	CoreByUser    = "byUser"
+	CoreByName    = "byName"
+	// CoreAccounts and CoreAccountsByName list every account (operators'
+	// search), newest first and by name: global, because accounts live
+	// in partitions of their own.
+	CoreAccounts       = "accounts"
+	CoreAccountsByName = "accountsByName"
 )
 
 // Core holds accounts, users, email claims, tokens and the lookup items the
@@ -50,6 +56,11 @@ var Core = Table{
 	LocalIndexes: []Index{
 		{Name: CoreByService, SortKey: "svcSk"},
 		{Name: CoreByUser, SortKey: "userSk"},
+		{Name: CoreByName, SortKey: "nameSk"},
+	},
+	GlobalIndexes: []Index{
+		{Name: CoreAccounts, PartitionKey: "listPk", SortKey: "listSk"},
+		{Name: CoreAccountsByName, PartitionKey: "listPk", SortKey: "listNameSk"},
 	},
 }
 

@@ -2,7 +2,10 @@ package tokens
 
 import (
 	"slices"
+	"strings"
 	"time"
+
+	"github.com/acmedata/tokenservice/pkg/restrict"
 )
 
 // The revocation delay bounds how long a change that stops or restores a
@@ -121,7 +124,22 @@ type Token struct {
 	// KeyGeneration is the generation of the API key that authorised the
 	// token's creation or its last enabling.
 	KeyGeneration int64
+	// Restrictions are the origins and source IP ranges the token may be
+	// used from, compiled: stores compile them when they read the token,
+	// so the authorizer's cached token checks a request without parsing.
+	Restrictions restrict.Policy
+	// Protected tokens cannot be deleted (ErrTokenProtected) until an admin
+	// unprotects them; disabling still works.
+	Protected bool
+	// ClonedFrom is the ID of the token this one was cloned from, if any.
+	ClonedFrom string
 }
+
+// NameKey is the form of a token's (or an account's) name that name
+// searches match a prefix of: lower case, so that a search is
+// case-insensitive, and stores keep it in a sort key so that it costs a
+// key range, never a scan.
+func NameKey(name string) string { return strings.ToLower(name) }
 
 // Type returns the token's type.
 func (t Token) Type() TokenType {
@@ -194,4 +212,8 @@ type TokenFilter struct {
 	// KeyGeneration is the account's current key generation, which
 	// Status is evaluated under (Token.UnderKey).
 	KeyGeneration int64
+	// NamePrefix, if set, keeps the tokens whose NameKey starts with it
+	// (already a NameKey). Such a listing is in name order: it reads a
+	// key range of names, not the whole service.
+	NamePrefix string
 }

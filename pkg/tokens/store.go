@@ -40,6 +40,17 @@ type AccountStore interface {
 	ReplaceAPIKey(ctx context.Context, accountID string, r KeyReplacement) (Account, error)
 	// KeyOwner resolves an API key hash; ErrNotFound for unknown or replaced keys.
 	KeyOwner(ctx context.Context, keyHash string) (KeyOwner, error)
+	// ListAccounts lists every account newest first, or in name order
+	// with f.NamePrefix (a key range of names, never a scan). The listing
+	// may lag a write by a moment (an eventually consistent index).
+	ListAccounts(ctx context.Context, f AccountFilter, page paging.Request) (paging.Page[Account], error)
+}
+
+// AccountFilter narrows the operators' account listing.
+type AccountFilter struct {
+	Status     AccountStatus // optional
+	Service    string        // optional: accounts subscribing to it
+	NamePrefix string        // optional, a NameKey
 }
 
 // KeyReplacement is a new API key for ReplaceAPIKey.
@@ -82,18 +93,22 @@ type TokenStore interface {
 	GetToken(ctx context.Context, accountID, tokenID string) (Token, error)
 	// TokenAccount returns the ID of the account that owns tokenID.
 	TokenAccount(ctx context.Context, tokenID string) (string, error)
-	// ListTokens lists a service's tokens newest first.
+	// ListTokens lists a service's tokens newest first, or in name order
+	// with f.NamePrefix (a key range of names, never a scan).
 	ListTokens(ctx context.Context, accountID string, f TokenFilter, page paging.Request) (paging.Page[Token], error)
 	// EarliestActiveToken returns the service's earliest-created token whose
 	// Status under f.KeyGeneration at f.Now is active (the "default
 	// token"); ErrNotFound if none.
 	EarliestActiveToken(ctx context.Context, accountID string, f TokenFilter) (Token, error)
 	// UpdateToken applies change to the stored token's mutable fields
-	// (name, enabled, reason, expiry, settings, key generation) and saves
-	// them. With keyGeneration set, it commits only while the account's
+	// (name, enabled, reason, expiry, settings, key generation,
+	// restrictions, protected) and saves them. With keyGeneration set, it commits only while the account's
 	// current key has that generation, else ErrKeyNotCurrent.
 	UpdateToken(ctx context.Context, accountID, tokenID string, keyGeneration int64, change func(*Token) error) (Token, error)
-	DeleteToken(ctx context.Context, accountID, tokenID string) error
+	// DeleteToken deletes the token if guard, given the token as stored,
+	// returns nil (else guard's error), on condition that the token is
+	// still as guard saw it.
+	DeleteToken(ctx context.Context, accountID, tokenID string, guard func(Token) error) error
 	// ServiceStats returns the General tab's counts of a service, kept by
 	// the writes that change them (no query over the tokens).
 	ServiceStats(ctx context.Context, accountID, service string) (ServiceStats, error)

@@ -10,8 +10,12 @@ import (
 	"github.com/acmedata/tokenservice/pkg/apperr"
 	"github.com/acmedata/tokenservice/pkg/id"
 	"github.com/acmedata/tokenservice/pkg/paging"
+	"github.com/acmedata/tokenservice/pkg/restrict"
 	"github.com/acmedata/tokenservice/pkg/secret"
 )
+
+// ErrTokenProtected refuses the deletion of a protected token.
+var ErrTokenProtected = apperr.Conflict("token_protected", "the token is protected; unprotect it before deleting it")
 
 // TokenView is a token as admins see it: its record, its status and whether
 // it is its service's default token.
@@ -26,6 +30,9 @@ type IssueRequest struct {
 	Name      *string
 	UserID    string // empty for a userless token
 	ExpiresAt *time.Time
+	// Restrictions as the admin sent them (nil: none), validated here.
+	Restrictions *restrict.Restrictions
+	Protected    bool
 	// KeyGeneration is the generation of the API key that authorised the
 	// request (from the key authorizer): the token belongs to that key, and
 	// is made only while it is still current (rule 7). 0 takes the current
@@ -35,7 +42,9 @@ type IssueRequest struct {
 
 // CloneRequest describes a clone.
 type CloneRequest struct {
-	Name          *string
+	Name *string
+	// Restrictions replace the source's, which the clone copies if nil.
+	Restrictions  *restrict.Restrictions
 	KeyGeneration int64 // as in IssueRequest
 	// RevokeSourceAfterSeconds, if set, makes the source expire that many
 	// seconds after the clone (never later than it already would). Whole
@@ -54,6 +63,10 @@ func (m *Manager) IssueToken(ctx context.Context, accountID, service string, r I
 			return TokenView{}, "", err
 		}
 	}
+	policy, err := compileRestrictions(r.Restrictions)
+	if err != nil {
+		return TokenView{}, "", err
+	}
 	if r.UserID != "" && !id.Valid(id.User, r.UserID) {
 		return TokenView{}, "", apperr.NotFound("user")
 	}
@@ -68,6 +81,7 @@ func (m *Manager) IssueToken(ctx context.Context, accountID, service string, r I
 		return TokenView{}, "", err
 	}
 	t, plain := m.newToken(a, service, r.UserID, name, r.KeyGeneration)
+	t.Restrictions, t.Protected = policy, r.Protected
 	if r.ExpiresAt != nil {
 		exp := r.ExpiresAt.UTC().Truncate(time.Millisecond)
 		t.ExpiresAt = &exp
@@ -96,6 +110,10 @@ func (m *Manager) CloneToken(ctx context.Context, accountID, tokenID string, r C
 	if s := r.RevokeSourceAfterSeconds; s != nil && (*s < 0 || *s > int64(MaxGracePeriod/time.Second)) {
 		return TokenView{}, "", apperr.Invalid("invalid_revoke_source_after_seconds", "revokeSourceAfterSeconds must be between 0 and %d", int(MaxGracePeriod.Seconds()))
 	}
+	policy, err := compileRestrictions(r.Restrictions)
+	if err != nil {
+		return TokenView{}, "", err
+	}
 	src, err := m.token(ctx, accountID, tokenID)
 	if err != nil {
 		return TokenView{}, "", err
@@ -108,7 +126,10 @@ func (m *Manager) CloneToken(ctx context.Context, accountID, tokenID string, r C
 		name = truncateRunes(src.Name+" (clone)", MaxNameLength)
 	}
 	t, plain := m.newToken(a, src.Service, src.UserID, name, r.KeyGeneration)
-	t.Settings = src.Settings.Clone()
+	t.Settings, t.Restrictions, t.ClonedFrom = src.Settings.Clone(), src.Restrictions, src.ID
+	if r.Restrictions != nil {
+		t.Restrictions = policy
+	}
 	w := TokenWrite{Token: t}
 	if r.RevokeSourceAfterSeconds != nil {
 		end := t.CreatedAt.Add(time.Duration(*r.RevokeSourceAfterSeconds) * time.Second)
@@ -122,6 +143,19 @@ func (m *Manager) CloneToken(ctx context.Context, accountID, tokenID string, r C
 		return TokenView{}, "", err
 	}
 	return view, plain, nil
+}
+
+// compileRestrictions validates restrictions an admin sent (nil: none) and
+// compiles them.
+func compileRestrictions(r *restrict.Restrictions) (restrict.Policy, error) {
+	if r == nil {
+		return restrict.Policy{}, nil
+	}
+	lists, err := restrict.Parse(r.Origins, r.IPRanges)
+	if err != nil {
+		return restrict.Policy{}, err
+	}
+	return restrict.Compile(lists)
 }
 
 // gates reads and checks what a new token for service (and userID) needs:
@@ -212,6 +246,13 @@ func (m *Manager) Tokens(ctx context.Context, accountID string, f TokenFilter, p
 	if f.UserID != "" && !id.Valid(id.User, f.UserID) {
 		return paging.Page[TokenView]{}, apperr.Invalid("invalid_user_id", "userId is not a user ID")
 	}
+	if f.NamePrefix != "" {
+		prefix, err := ValidateName("name", f.NamePrefix)
+		if err != nil {
+			return paging.Page[TokenView]{}, err
+		}
+		f.NamePrefix = NameKey(prefix)
+	}
 	_, a, err := m.subscribedService(ctx, accountID, f.Service)
 	if err != nil {
 		return paging.Page[TokenView]{}, err
@@ -272,16 +313,19 @@ func (m *Manager) view(ctx context.Context, t Token, a Account) (TokenView, erro
 
 // TokenChange is a partial update of a token; nil fields are kept.
 type TokenChange struct {
-	Name    *string
-	Enabled *bool
+	Name         *string
+	Enabled      *bool
+	Restrictions *restrict.Restrictions // replace both lists
+	Protected    *bool
 	// KeyGeneration is the generation of the API key that authorised the
 	// change; enabling a token makes it that key's, and only while that key
 	// is current (rule 7). 0 takes the current key's.
 	KeyGeneration int64
 }
 
-// UpdateToken renames, disables or enables a token. Enabling a token
-// disabled by a key replacement adopts it under the current key.
+// UpdateToken renames, disables or enables, restricts or protects a
+// token. Enabling a token disabled by a key replacement adopts it under the
+// current key.
 func (m *Manager) UpdateToken(ctx context.Context, accountID, tokenID string, c TokenChange) (TokenView, error) {
 	var name string
 	if c.Name != nil {
@@ -289,6 +333,10 @@ func (m *Manager) UpdateToken(ctx context.Context, accountID, tokenID string, c 
 		if name, err = ValidateName("name", *c.Name); err != nil {
 			return TokenView{}, err
 		}
+	}
+	policy, err := compileRestrictions(c.Restrictions)
+	if err != nil {
+		return TokenView{}, err
 	}
 	gen := c.KeyGeneration
 	if c.Enabled != nil && *c.Enabled && gen == 0 {
@@ -301,6 +349,12 @@ func (m *Manager) UpdateToken(ctx context.Context, accountID, tokenID string, c 
 	return m.changeToken(ctx, accountID, tokenID, gen, func(t *Token) {
 		if c.Name != nil {
 			t.Name = name
+		}
+		if c.Restrictions != nil {
+			t.Restrictions = policy
+		}
+		if c.Protected != nil {
+			t.Protected = *c.Protected
 		}
 		switch {
 		case c.Enabled == nil:
@@ -319,6 +373,17 @@ func (m *Manager) SetTokenSettings(ctx context.Context, tokenID string, s Settin
 	if err != nil {
 		return TokenView{}, err
 	}
+	return m.operatorChange(ctx, tokenID, func(t *Token) { t.Settings = s })
+}
+
+// SetTokenProtected protects or unprotects a token (operators; admins do
+// it with UpdateToken). The token is found by ID alone.
+func (m *Manager) SetTokenProtected(ctx context.Context, tokenID string, protected bool) (TokenView, error) {
+	return m.operatorChange(ctx, tokenID, func(t *Token) { t.Protected = protected })
+}
+
+// operatorChange saves change to a token found by ID alone.
+func (m *Manager) operatorChange(ctx context.Context, tokenID string, change func(*Token)) (TokenView, error) {
 	if !id.Valid(id.Token, tokenID) {
 		return TokenView{}, apperr.NotFound("token")
 	}
@@ -326,7 +391,7 @@ func (m *Manager) SetTokenSettings(ctx context.Context, tokenID string, s Settin
 	if err != nil {
 		return TokenView{}, err
 	}
-	return m.changeToken(ctx, accountID, tokenID, 0, func(t *Token) { t.Settings = s })
+	return m.changeToken(ctx, accountID, tokenID, 0, change)
 }
 
 // changeToken saves change to a token, conditional on the account's key
@@ -349,13 +414,20 @@ func (m *Manager) changeToken(ctx context.Context, accountID, tokenID string, ke
 	return m.view(ctx, t, a)
 }
 
-// DeleteToken deletes a token; it stops authorising within the
-// revocation delay.
+// DeleteToken deletes a token unless it is protected; it stops authorising
+// within the revocation delay. The store decides on the token as it
+// deletes it, so an unprotect racing the delete cannot be overtaken.
 func (m *Manager) DeleteToken(ctx context.Context, accountID, tokenID string) error {
 	if !id.Valid(id.Token, tokenID) {
 		return apperr.NotFound("token")
 	}
-	if err := m.store.DeleteToken(ctx, accountID, tokenID); err != nil {
+	err := m.store.DeleteToken(ctx, accountID, tokenID, func(t Token) error {
+		if t.Protected {
+			return ErrTokenProtected
+		}
+		return nil
+	})
+	if err != nil {
 		return fmt.Errorf("delete token: %w", err)
 	}
 	return nil

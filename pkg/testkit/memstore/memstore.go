@@ -194,6 +194,27 @@ func (s *Store) KeyOwner(_ context.Context, keyHash string) (tokens.KeyOwner, er
 	return tokens.KeyOwner{AccountID: accountID, KeyID: a.APIKey.ID, KeyGeneration: a.APIKey.Generation, AccountStatus: a.Status}, nil
 }
 
+// ListAccounts implements tokens.AccountStore: newest first, or in name
+// order with a name prefix, as the DynamoDB store's indexes.
+func (s *Store) ListAccounts(_ context.Context, f tokens.AccountFilter, page paging.Request) (paging.Page[tokens.Account], error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var all []tokens.Account
+	for _, a := range s.accounts {
+		if (f.Status == "" || a.Status == f.Status) && (f.Service == "" || a.Subscribes(f.Service)) && strings.HasPrefix(tokens.NameKey(a.Name), f.NamePrefix) {
+			all = append(all, copyAccount(a.Account))
+		}
+	}
+	scope := paging.Scope("accounts", string(f.Status), f.Service, f.NamePrefix)
+	if f.NamePrefix != "" {
+		key := func(a tokens.Account) string { return tokens.NameKey(a.Name) + "#" + a.ID }
+		slices.SortFunc(all, func(a, b tokens.Account) int { return cmp.Compare(key(a), key(b)) })
+		return paginate(all, scope, false, page, key)
+	}
+	slices.SortFunc(all, func(a, b tokens.Account) int { return cmp.Compare(b.ID, a.ID) })
+	return paginate(all, scope, true, page, func(a tokens.Account) string { return a.ID })
+}
+
 // ---- users ----
 
 // CreateUser implements tokens.UserStore.
@@ -431,14 +452,21 @@ func (s *Store) ListTokens(_ context.Context, accountID string, f tokens.TokenFi
 	defer s.mu.Unlock()
 	var all []tokens.Token
 	for _, t := range s.serviceTokens(accountID, f.Service) {
-		if (f.Type == "" || t.Type() == f.Type) && (f.UserID == "" || t.UserID == f.UserID) && (f.Status == "" || t.UnderKey(f.KeyGeneration).Status(f.Now) == f.Status) {
+		if (f.Type == "" || t.Type() == f.Type) && (f.UserID == "" || t.UserID == f.UserID) && (f.Status == "" || t.UnderKey(f.KeyGeneration).Status(f.Now) == f.Status) &&
+			strings.HasPrefix(tokens.NameKey(t.Name), f.NamePrefix) {
 			all = append(all, t)
 		}
 	}
-	slices.Reverse(all)
 	// The listing's identity is part of the cursor, as in the DynamoDB
-	// store, where a per-user listing reads another index.
-	return paginate(all, paging.Scope(accountID, "tokens", f.Service, f.UserID, string(f.Type), string(f.Status)), true, page, func(t tokens.Token) string { return t.ID })
+	// store, where a per-user listing or a name search reads another index.
+	scope := paging.Scope(accountID, "tokens", f.Service, f.UserID, string(f.Type), string(f.Status), f.NamePrefix)
+	if f.NamePrefix != "" { // name order, as byName
+		key := func(t tokens.Token) string { return tokens.NameKey(t.Name) + "#" + t.ID }
+		slices.SortFunc(all, func(a, b tokens.Token) int { return cmp.Compare(key(a), key(b)) })
+		return paginate(all, scope, false, page, key)
+	}
+	slices.Reverse(all)
+	return paginate(all, scope, true, page, func(t tokens.Token) string { return t.ID })
 }
 
 // EarliestActiveToken implements tokens.TokenStore.
@@ -486,17 +514,21 @@ func (s *Store) UpdateToken(_ context.Context, accountID, tokenID string, keyGen
 	}
 	stored.Name, stored.Enabled, stored.DisabledReason = next.Name, next.Enabled, next.DisabledReason
 	stored.ExpiresAt, stored.Settings, stored.KeyGeneration = next.ExpiresAt, next.Settings, next.KeyGeneration
+	stored.Restrictions, stored.Protected = next.Restrictions, next.Protected
 	s.tokens[tokenID] = stored
 	return copyToken(stored), nil
 }
 
 // DeleteToken implements tokens.TokenStore.
-func (s *Store) DeleteToken(_ context.Context, accountID, tokenID string) error {
+func (s *Store) DeleteToken(_ context.Context, accountID, tokenID string, guard func(tokens.Token) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t, ok := s.tokens[tokenID]
 	if !ok || t.AccountID != accountID {
 		return apperr.NotFound("token")
+	}
+	if err := guard(copyToken(t)); err != nil {
+		return err
 	}
 	if err := s.write(); err != nil {
 		return err

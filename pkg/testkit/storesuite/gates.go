@@ -54,7 +54,7 @@ func testCredentialGates(t *testing.T, e *env) {
 			wantErr(e.t, "UpdateToken", err, nil)
 		}, tokens.Valid},
 		{"token deleted", func(e *env, a tokens.Account, _ tokens.User, tok tokens.Token) {
-			wantErr(e.t, "DeleteToken", e.s.DeleteToken(e.ctx, a.ID, tok.ID), nil)
+			wantErr(e.t, "DeleteToken", e.s.DeleteToken(e.ctx, a.ID, tok.ID, anyToken), nil)
 		}, tokens.Unknown},
 		{"user deleted", func(e *env, a tokens.Account, u tokens.User, _ tokens.Token) {
 			wantErr(e.t, "DeleteUser", e.s.DeleteUser(e.ctx, a.ID, u.ID), nil)

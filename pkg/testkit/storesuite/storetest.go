@@ -81,6 +81,11 @@ func Run(t *testing.T, newStore func(t *testing.T) (Store, Faults)) {
 		{"CreateTokenRacingRotationNeverYieldsAWorkingTokenOfTheOldKey", testCreateTokenRacingRotation},
 		{"AccountWideChangesCostTheSameWhateverTheAccountHolds", testAccountWideChangeCost},
 		{"ACrashBetweenWritesLeavesNoTokenWorkingThatShouldNot", testCrashBetweenWrites},
+		{"RestrictionsProtectionAndSourceAreOnBothRecords", testControlsRoundTrip},
+		{"UpdateTokenSetsAndLiftsRestrictionsAndProtection", testUpdateTokenControls},
+		{"DeleteTokenHoldsOnlyWhileItsGuardDoes", testDeleteTokenGuard},
+		{"ListTokensByNamePrefixReadsAKeyRange", testListTokensByName},
+		{"ListAccountsNewestFirstFilteredAndByName", testListAccounts},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -268,3 +273,6 @@ func wantEqual[T any](t *testing.T, what string, got, want T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// anyToken is a DeleteToken guard that lets every token go.
+func anyToken(tokens.Token) error { return nil }

@@ -207,15 +207,15 @@ func testDeleteToken(t *testing.T, e *env) {
 	other, _ := e.account()
 	tok := e.token(a, nil, svcA)
 
-	wantErr(t, "DeleteToken(other account)", e.s.DeleteToken(e.ctx, other.ID, tok.ID), apperr.ErrNotFound)
-	wantErr(t, "DeleteToken", e.s.DeleteToken(e.ctx, a.ID, tok.ID), nil)
+	wantErr(t, "DeleteToken(other account)", e.s.DeleteToken(e.ctx, other.ID, tok.ID, anyToken), apperr.ErrNotFound)
+	wantErr(t, "DeleteToken", e.s.DeleteToken(e.ctx, a.ID, tok.ID, anyToken), nil)
 	_, err := e.s.GetToken(e.ctx, a.ID, tok.ID)
 	wantErr(t, "GetToken(deleted)", err, apperr.ErrNotFound)
 	_, err = e.s.TokenAccount(e.ctx, tok.ID)
 	wantErr(t, "TokenAccount(deleted)", err, apperr.ErrNotFound)
 	_, err = e.s.TokenBySecret(e.ctx, tok.SecretHash)
 	wantErr(t, "TokenBySecret(deleted)", err, apperr.ErrNotFound)
-	wantErr(t, "DeleteToken(again)", e.s.DeleteToken(e.ctx, a.ID, tok.ID), apperr.ErrNotFound)
+	wantErr(t, "DeleteToken(again)", e.s.DeleteToken(e.ctx, a.ID, tok.ID, anyToken), apperr.ErrNotFound)
 }
 
 func testListTokensFilters(t *testing.T, e *env) {
@@ -438,7 +438,7 @@ func testMarkUsed(t *testing.T, e *env) {
 		t.Fatalf("after UpdateToken: %+v, want renamed and the last use kept", got)
 	}
 
-	wantErr(t, "DeleteToken", e.s.DeleteToken(e.ctx, a.ID, tok.ID), nil)
+	wantErr(t, "DeleteToken", e.s.DeleteToken(e.ctx, a.ID, tok.ID, anyToken), nil)
 	wantErr(t, "MarkUsed(deleted token)", e.s.MarkUsed(e.ctx, a.ID, tok.ID, e.now.Add(time.Hour)), nil)
 	_, err = e.s.GetToken(e.ctx, a.ID, tok.ID)
 	wantErr(t, "MarkUsed must not resurrect a token", err, apperr.ErrNotFound)

@@ -178,7 +178,7 @@ func testServiceStats(t *testing.T, e *env) {
 	e.token(a, nil, svcA)
 	e.token(a, nil, svcB)
 	e.token(other, nil, svcA)
-	wantErr(t, "DeleteToken", e.s.DeleteToken(e.ctx, a.ID, gone.ID), nil)
+	wantErr(t, "DeleteToken", e.s.DeleteToken(e.ctx, a.ID, gone.ID, anyToken), nil)
 
 	want := map[string]tokens.ServiceStats{
 		svcA:      {UsersWithAccess: 2, UserTokens: 3, UserlessTokens: 1},
