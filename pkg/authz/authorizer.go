@@ -57,7 +57,8 @@ type Options struct {
 // Authorizer is the data-token REQUEST authorizer. It is safe for
 // concurrent use.
 type Authorizer struct {
-	store         tokens.CredentialStore // cached when there is a revocation delay
+	store         tokens.CredentialStore // cache, when there is a revocation delay
+	cache         *cachedStore           // nil without one
 	routeServices map[string]string
 	log           *slog.Logger
 	now           func() time.Time
@@ -87,7 +88,7 @@ func New(store tokens.CredentialStore, opts Options) (*Authorizer, error) {
 		if err != nil {
 			return nil, err
 		}
-		a.store = cache
+		a.store, a.cache = cache, cache
 	}
 	return a, nil
 }
@@ -115,7 +116,8 @@ func (a *Authorizer) decide(ctx context.Context, req *events.APIGatewayCustomAut
 	if err != nil {
 		return d.fail(err)
 	}
-	cred, err := tokens.LoadCredential(ctx, a.store, secret.Hash(token))
+	hash := secret.Hash(token)
+	cred, err := tokens.LoadCredential(ctx, a.store, hash)
 	switch {
 	case errors.Is(err, apperr.ErrNotFound):
 		d.outcome = tokens.Unknown
@@ -124,6 +126,7 @@ func (a *Authorizer) decide(ctx context.Context, req *events.APIGatewayCustomAut
 		return d.fail(fmt.Errorf("%w: %w", ErrStoreUnavailable, err))
 	}
 	d.cred = &cred
+	d.facts = a.cache.facts(hash, cred.Token)
 	d.outcome = tokens.Verify(cred, d.service, a.now())
 	switch {
 	case d.outcome == tokens.Valid:
@@ -197,6 +200,21 @@ type decision struct {
 	cred     *tokens.Credential // nil until the store answered
 	decision accesslog.Decision
 	err      error
+	// path and query are the request's as usage records them, worked out
+	// once for both the context and the log line.
+	path, query string
+	redacted    bool
+	facts       tokenFacts // the token's part of the context
+}
+
+// redact works the request's redacted path and query out, once.
+func (d *decision) redact() (path, query string) {
+	if !d.redacted {
+		d.path = usage.RequestPath(d.req.Resource, d.req.PathParameters)
+		d.query = usage.RequestQuery(d.req.QueryStringParameters, d.req.MultiValueQueryStringParameters)
+		d.redacted = true
+	}
+	return d.path, d.query
 }
 
 func (d *decision) unauthorized() (events.APIGatewayCustomAuthorizerResponse, error) {
@@ -215,26 +233,41 @@ func (d *decision) fail(err error) (events.APIGatewayCustomAuthorizerResponse, e
 // request's path and query are here, redacted, because the access log may
 // not log $context.path (it can hold a token).
 func (d *decision) context(withSettings bool) map[string]any {
-	t := &d.cred.Token
+	f := &d.facts
 	c := make(map[string]any, 9)
-	c[authctx.AccountID] = t.AccountID
-	c[authctx.TokenID] = t.ID
-	c[authctx.TokenType] = string(t.Type())
-	c[authctx.UserID] = t.UserID
+	c[authctx.AccountID] = f.accountID
+	c[authctx.TokenID] = f.tokenID
+	c[authctx.TokenType] = f.tokenType
+	c[authctx.UserID] = f.userID
 	c[authctx.Service] = usage.Service(d.service)
-	c[authctx.Path] = usage.RequestPath(d.req.Resource, d.req.PathParameters)
-	c[authctx.Query] = usage.RequestQuery(d.req.QueryStringParameters, d.req.MultiValueQueryStringParameters)
+	path, query := d.redact()
+	c[authctx.Path], c[authctx.Query] = path, query
 	c[authctx.Outcome] = d.outcome.Code()
 	if withSettings {
-		c[authctx.Settings] = settingsJSON(t.Settings)
+		c[authctx.Settings] = f.settings
 	}
 	return c
+}
+
+// tokenFacts is what a token contributes to every answer's context, as
+// context values. A cached token keeps its facts beside it (cachedStore),
+// so a hot token's settings are encoded once per fill, not once per call.
+type tokenFacts struct {
+	accountID, tokenID, tokenType, userID, settings any
+}
+
+func newTokenFacts(t tokens.Token) tokenFacts {
+	return tokenFacts{
+		accountID: t.AccountID, tokenID: t.ID, tokenType: string(t.Type()), userID: t.UserID,
+		settings: settingsJSON(t.Settings),
+	}
 }
 
 // logDecision writes the one line of a decision (accesslog.DecisionLine,
 // which redacts it): never the token, never the raw path.
 func (a *Authorizer) logDecision(ctx context.Context, d *decision, took time.Duration) {
 	req := d.req
+	path, query := d.redact()
 	line := accesslog.DecisionLine{
 		RequestID:  req.RequestContext.RequestID,
 		Decision:   d.decision,
@@ -242,8 +275,8 @@ func (a *Authorizer) logDecision(ctx context.Context, d *decision, took time.Dur
 		Service:    d.service,
 		HTTPMethod: req.HTTPMethod,
 		Resource:   req.Resource,
-		Path:       usage.RequestPath(req.Resource, req.PathParameters),
-		Query:      usage.RequestQuery(req.QueryStringParameters, req.MultiValueQueryStringParameters),
+		Path:       path,
+		Query:      query,
 		SourceIP:   req.RequestContext.Identity.SourceIP,
 		LatencyUs:  took.Microseconds(),
 	}

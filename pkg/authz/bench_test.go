@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"testing"
+	"time"
 )
 
 // BenchmarkAuthorize measures the whole CPU path of an Allow: extraction,
@@ -41,4 +42,25 @@ func BenchmarkAuthorizeRefusal(b *testing.B) {
 			b.Fatal("allowed")
 		}
 	}
+}
+
+// BenchmarkAuthorizeWarm measures an Allow answered from the cache: no
+// store read at all (scripts/authbench prints it beside its target).
+func BenchmarkAuthorizeWarm(b *testing.B) {
+	store := newFakeStore()
+	store.put(fixtureToken, validCredential("tmy"))
+	a := newTestAuthorizer(b, store, Options{RevocationDelay: time.Minute})
+	ev := loadEvent(b, "data-query")
+	ctx := context.Background()
+	if _, err := a.Authorize(ctx, ev); err != nil {
+		b.Fatal(err)
+	}
+	reads := store.calls.Load()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := a.Authorize(ctx, ev); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(store.calls.Load()-reads)/float64(b.N), "reads/op")
 }

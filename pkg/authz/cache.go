@@ -43,7 +43,7 @@ type cachedStore struct {
 	store  tokens.CredentialStore
 	ttl    time.Duration
 	now    func() time.Time
-	tokens *lru.Cache[string, cached[*tokens.Token]]
+	tokens *lru.Cache[string, cached[*tokenEntry]]
 	gates  *lru.Cache[gateKey, cached[gate]]
 }
 
@@ -51,6 +51,12 @@ type cachedStore struct {
 type cached[T any] struct {
 	value    T // nil: the store holds no such item
 	deadline time.Time
+}
+
+// tokenEntry is a remembered token and its part of every answer.
+type tokenEntry struct {
+	token tokens.Token
+	facts tokenFacts
 }
 
 // gateKey names one gate item: an account's (userID "") or a user's.
@@ -64,7 +70,7 @@ type gate struct {
 }
 
 func newCachedStore(store tokens.CredentialStore, ttl time.Duration, now func() time.Time, tokenEntries, gateEntries int) (*cachedStore, error) {
-	tc, err := lru.New[string, cached[*tokens.Token]](tokenEntries)
+	tc, err := lru.New[string, cached[*tokenEntry]](tokenEntries)
 	if err != nil {
 		return nil, fmt.Errorf("authz: token cache: %w", err)
 	}
@@ -82,16 +88,27 @@ func (c *cachedStore) TokenBySecret(ctx context.Context, secretHash string) (tok
 		if e.value == nil {
 			return tokens.Token{}, apperr.NotFound("token")
 		}
-		return *e.value, nil
+		return e.value.token, nil
 	}
 	t, err := c.store.TokenBySecret(ctx, secretHash)
 	switch {
 	case errors.Is(err, apperr.ErrNotFound):
-		c.tokens.Add(secretHash, cached[*tokens.Token]{deadline: now.Add(c.ttl)})
+		c.tokens.Add(secretHash, cached[*tokenEntry]{deadline: now.Add(c.ttl)})
 	case err == nil:
-		c.tokens.Add(secretHash, cached[*tokens.Token]{value: &t, deadline: now.Add(c.ttl)})
+		c.tokens.Add(secretHash, cached[*tokenEntry]{value: &tokenEntry{token: t, facts: newTokenFacts(t)}, deadline: now.Add(c.ttl)})
 	}
 	return t, err
+}
+
+// facts returns t's context facts, as remembered beside it when c (which
+// may be nil: no cache) holds t under secretHash, else built afresh.
+func (c *cachedStore) facts(secretHash string, t tokens.Token) tokenFacts {
+	if c != nil {
+		if e, ok := c.tokens.Peek(secretHash); ok && e.value != nil && e.value.token.ID == t.ID {
+			return e.value.facts
+		}
+	}
+	return newTokenFacts(t)
 }
 
 // Gates implements tokens.CredentialStore: the gates still remembered

@@ -1,0 +1,200 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/acmedata/tokenservice/pkg/authz"
+	"github.com/acmedata/tokenservice/pkg/dynamostore"
+	"github.com/acmedata/tokenservice/pkg/id"
+	"github.com/acmedata/tokenservice/pkg/secret"
+	"github.com/acmedata/tokenservice/pkg/tokens"
+)
+
+// latency prints the cold and the half-warm decision against a raw
+// GetItem of the token's own item, the one read no design can avoid.
+// store writes the setup; reads is the same table behind the authorizer's
+// client.
+func latency(ctx context.Context, c *check, client *dynamodb.Client, store, reads *dynamostore.Store, table string, n int) error {
+	mgr, err := tokens.NewManager(store, tokens.Config{Services: []tokens.Service{{ID: "tmy", Name: "TMY data"}}})
+	if err != nil {
+		return err
+	}
+	acc, _, err := mgr.CreateAccount(ctx, "authbench", []string{"tmy"})
+	if err != nil {
+		return err
+	}
+	u, err := mgr.CreateUser(ctx, acc.ID, "bench@example.com", "Bench")
+	if err != nil {
+		return err
+	}
+	if _, err := mgr.SetAccess(ctx, acc.ID, "tmy", u.ID, true); err != nil {
+		return err
+	}
+	_, token, err := mgr.IssueToken(ctx, acc.ID, "tmy", tokens.IssueRequest{UserID: u.ID})
+	if err != nil {
+		return err
+	}
+	getItem := func(token string) func() error {
+		// The token's item as dynamostore lays it out (pk CRED#<hash>, sk
+		// CRED), read the way the store reads it: strongly consistent.
+		in := &dynamodb.GetItemInput{
+			TableName: aws.String(table),
+			Key: map[string]types.AttributeValue{
+				"pk": &types.AttributeValueMemberS{Value: "CRED#" + secret.Hash(token)},
+				"sk": &types.AttributeValueMemberS{Value: "CRED"},
+			},
+			ConsistentRead: aws.Bool(true),
+		}
+		return func() error {
+			out, err := client.GetItem(ctx, in)
+			if err == nil && out.Item == nil {
+				err = errors.New("the raw GetItem found no token item: dynamostore's layout changed")
+			}
+			return err
+		}
+	}
+	authorize := func(a *authz.Authorizer, token string) func() error {
+		req := dataRequest(token)
+		return func() error {
+			resp, err := a.Authorize(ctx, req)
+			if err == nil && resp.PolicyDocument.Statement[0].Effect != "Allow" {
+				err = errNotAllowed
+			}
+			return err
+		}
+	}
+
+	// Cold: no revocation delay, so every decision reads the token's item
+	// and then its two gate items.
+	cold, err := authz.New(reads, authz.Options{})
+	if err != nil {
+		return err
+	}
+	warmup := max(n/10, 100)
+	auth, raw, err := measure(warmup, n, func(int) func() error { return authorize(cold, token) }, func(int) func() error { return getItem(token) })
+	if err != nil {
+		return err
+	}
+	fmt.Printf("cold decision (token item, then account and user gates in one BatchGetItem), %d calls each, interleaved:\n", n)
+	fmt.Printf("  raw GetItem p50 %v p99 %v; decision p50 %v p99 %v\n", pct(raw, 50), pct(raw, 99), pct(auth, 50), pct(auth, 99))
+	c.figure("cold decision / raw GetItem, p50", ratio(auth, raw, 50), maxColdP50, "x")
+	c.figure("cold decision / raw GetItem, p99", ratio(auth, raw, 99), maxColdP99, "x")
+
+	// Half-warm: every decision presents a token the instance has not seen,
+	// of an account whose gate it holds.
+	half := min(n, 1000)
+	fresh, err := userlessTokens(ctx, store, acc, half+warmup)
+	if err != nil {
+		return err
+	}
+	cached, err := authz.New(reads, authz.Options{RevocationDelay: tokens.MaxRevocationDelay})
+	if err != nil {
+		return err
+	}
+	if err := authorize(cached, token)(); err != nil { // the account's gate, now cached
+		return err
+	}
+	auth, raw, err = measure(warmup, half, func(i int) func() error { return authorize(cached, fresh[i]) }, func(i int) func() error { return getItem(fresh[i]) })
+	if err != nil {
+		return err
+	}
+	fmt.Printf("decision of a token not yet cached whose account's gate is (one GetItem), %d calls each:\n", half)
+	fmt.Printf("  raw GetItem p50 %v p99 %v; decision p50 %v p99 %v\n", pct(raw, 50), pct(raw, 99), pct(auth, 50), pct(auth, 99))
+	c.figure("uncached token, cached gates / raw GetItem, p50", ratio(auth, raw, 50), maxHalfP50, "x")
+	c.figure("uncached token, cached gates / raw GetItem, p99", ratio(auth, raw, 99), maxHalfP99, "x")
+	return nil
+}
+
+// userlessTokens stores n userless tokens of acc's current key through the
+// store, eight writers at a time, and returns their secrets.
+func userlessTokens(ctx context.Context, store *dynamostore.Store, acc tokens.Account, n int) ([]string, error) {
+	const workers = 8
+	secrets := make([]string, n)
+	errs := make([]error, workers)
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < n && errs[w] == nil; i += workers {
+				secrets[i] = secret.NewToken()
+				errs[w] = store.CreateToken(ctx, tokens.TokenWrite{Token: tokens.Token{
+					AccountID: acc.ID, ID: id.New(id.Token), Name: "authbench", Service: "tmy",
+					SecretHash: secret.Hash(secrets[i]), Hint: secret.Hint(secrets[i]), Enabled: true,
+					CreatedAt: now, Settings: tokens.Settings{}, KeyGeneration: acc.APIKey.Generation,
+				}})
+			}
+		})
+	}
+	wg.Wait()
+	return secrets, errors.Join(errs...)
+}
+
+// measure runs warm unmeasured rounds, then n measured ones, alternating
+// which call goes first so neither always runs on a warmer connection.
+// Round i calls a(i) and b(i).
+func measure(warm, n int, a, b func(i int) func() error) (da, db []time.Duration, err error) {
+	timed := func(f func() error, into *[]time.Duration) error {
+		start := time.Now()
+		if err := f(); err != nil {
+			return err
+		}
+		if into != nil {
+			*into = append(*into, time.Since(start))
+		}
+		return nil
+	}
+	for i := range warm + n {
+		pa, pb := &da, &db
+		if i < warm {
+			pa, pb = nil, nil
+		}
+		fa, fb := a(i), b(i)
+		first, second := func() error { return timed(fa, pa) }, func() error { return timed(fb, pb) }
+		if i%2 == 1 {
+			first, second = second, first
+		}
+		if err := first(); err != nil {
+			return nil, nil, err
+		}
+		if err := second(); err != nil {
+			return nil, nil, err
+		}
+	}
+	return da, db, nil
+}
+
+func pct(d []time.Duration, p int) time.Duration {
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return s[min(len(s)-1, len(s)*p/100)].Round(time.Microsecond)
+}
+
+func ratio(a, b []time.Duration, p int) float64 { return float64(pct(a, p)) / float64(pct(b, p)) }
+
+// dataRequest is a REQUEST authorizer event for GET /data/tmy/hourly with
+// the token in the query string, shaped as API Gateway sends it.
+func dataRequest(token string) events.APIGatewayCustomAuthorizerRequestTypeRequest {
+	const raw = `{"type":"REQUEST","methodArn":"arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/GET/data/tmy/hourly",
+	"resource":"/data/{service}/{proxy+}","path":"/data/tmy/hourly","httpMethod":"GET",
+	"headers":{"Accept":"application/json","Host":"a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com","User-Agent":"authbench"},
+	"pathParameters":{"service":"tmy","proxy":"hourly"},
+	"requestContext":{"stage":"prod","requestId":"authbench","identity":{"sourceIp":"127.0.0.1"},"apiId":"a1b2c3d4e5"}}`
+	var req events.APIGatewayCustomAuthorizerRequestTypeRequest
+	if err := json.Unmarshal([]byte(raw), &req); err != nil {
+		panic(err) // a constant that does not parse is a bug in this file
+	}
+	req.QueryStringParameters = map[string]string{"token": token}
+	req.MultiValueQueryStringParameters = map[string][]string{"token": {token}}
+	return req
+}
