@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -15,6 +16,7 @@ import (
 	"github.com/acmedata/tokenservice/pkg/apigw"
 	"github.com/acmedata/tokenservice/pkg/apperr"
 	"github.com/acmedata/tokenservice/pkg/authctx"
+	"github.com/acmedata/tokenservice/pkg/restrict"
 	"github.com/acmedata/tokenservice/pkg/secret"
 	"github.com/acmedata/tokenservice/pkg/tokens"
 	"github.com/acmedata/tokenservice/pkg/usage"
@@ -128,6 +130,9 @@ func (a *Authorizer) decide(ctx context.Context, req *events.APIGatewayCustomAut
 	d.cred = &cred
 	d.facts = a.cache.facts(hash, cred.Token)
 	d.outcome = tokens.Verify(cred, d.service, a.now())
+	if d.outcome == tokens.Valid && !cred.Token.Restrictions.IsZero() {
+		d.outcome = tokens.Restricted(cred.Token, origins(req))
+	}
 	switch {
 	case d.outcome == tokens.Valid:
 		return a.allow(req, arn, d)
@@ -136,6 +141,22 @@ func (a *Authorizer) decide(ctx context.Context, req *events.APIGatewayCustomAut
 	default:
 		return d.unauthorized()
 	}
+}
+
+// origins is where the request came from, for a token's restrictions: the
+// browser-set Origin and Referer headers, and the source IP API Gateway
+// saw (never a header the caller could set, such as X-Forwarded-For).
+func origins(req *events.APIGatewayCustomAuthorizerRequestTypeRequest) restrict.Request {
+	r := restrict.Request{SourceIP: req.RequestContext.Identity.SourceIP}
+	for k, v := range req.Headers { // header names arrive in the caller's case
+		switch {
+		case strings.EqualFold(k, "Origin"):
+			r.Origin = v
+		case strings.EqualFold(k, "Referer"):
+			r.Referer = v
+		}
+	}
+	return r
 }
 
 // service is the service the request targets: the route's service path

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/acmedata/tokenservice/pkg/paging"
+	"github.com/acmedata/tokenservice/pkg/restrict"
 	"github.com/acmedata/tokenservice/pkg/tokens"
 )
 
@@ -74,19 +75,22 @@ func User(u tokens.User) UserView {
 
 // TokenView is a token's representation. It never holds the secret.
 type TokenView struct {
-	ID             string          `json:"id"`
-	Name           string          `json:"name"`
-	Service        string          `json:"service"`
-	Type           string          `json:"type"`
-	UserID         *string         `json:"userId"`
-	Status         string          `json:"status"`
-	DisabledReason *string         `json:"disabledReason"`
-	CreatedAt      string          `json:"createdAt"`
-	ExpiresAt      *string         `json:"expiresAt"`
-	LastUsedAt     *string         `json:"lastUsedAt"`
-	Settings       tokens.Settings `json:"settings"`
-	IsDefault      bool            `json:"isDefault"`
-	Hint           string          `json:"hint"`
+	ID             string                `json:"id"`
+	Name           string                `json:"name"`
+	Service        string                `json:"service"`
+	Type           string                `json:"type"`
+	UserID         *string               `json:"userId"`
+	Status         string                `json:"status"`
+	DisabledReason *string               `json:"disabledReason"`
+	CreatedAt      string                `json:"createdAt"`
+	ExpiresAt      *string               `json:"expiresAt"`
+	LastUsedAt     *string               `json:"lastUsedAt"`
+	Settings       tokens.Settings       `json:"settings"`
+	IsDefault      bool                  `json:"isDefault"`
+	Hint           string                `json:"hint"`
+	Restrictions   restrict.Restrictions `json:"restrictions"`
+	Protected      bool                  `json:"protected"`
+	ClonedFrom     *string               `json:"clonedFrom"`
 }
 
 // Token represents v.
@@ -100,6 +104,7 @@ func Token(v tokens.TokenView) TokenView {
 		Status: string(v.Status), DisabledReason: nilIfEmpty(string(v.DisabledReason)),
 		CreatedAt: Time(v.CreatedAt), ExpiresAt: optionalTime(v.ExpiresAt), LastUsedAt: optionalTime(v.LastUsedAt),
 		Settings: settings, IsDefault: v.IsDefault, Hint: v.Hint,
+		Restrictions: v.Restrictions.Restrictions(), Protected: v.Protected, ClonedFrom: nilIfEmpty(v.ClonedFrom),
 	}
 }
 

@@ -3,6 +3,8 @@ package tokens
 import (
 	"slices"
 	"time"
+
+	"github.com/acmedata/tokenservice/pkg/restrict"
 )
 
 // Credential is everything the authorizer needs to decide on a token: the
@@ -54,6 +56,8 @@ const (
 	WrongService                 // valid, but for another service
 	ServiceNotSubscribed         // the account no longer has the service
 	AccessOff                    // the user's access to the service is off
+	OriginNotAllowed             // the request's origin is outside the token's restrictions
+	IPNotAllowed                 // the source IP is outside the token's restrictions
 )
 
 var outcomeCodes = map[Outcome]string{
@@ -69,6 +73,8 @@ var outcomeCodes = map[Outcome]string{
 	WrongService:         "token_wrong_service",
 	ServiceNotSubscribed: "service_not_subscribed",
 	AccessOff:            "user_access_off",
+	OriginNotAllowed:     "origin_not_allowed",
+	IPNotAllowed:         "ip_not_allowed",
 }
 
 // Code is the snake_case code of the outcome, for logs and usage records.
@@ -79,7 +85,21 @@ func (o Outcome) String() string { return o.Code() }
 // Forbidden reports whether the outcome is a refusal of a genuine token for
 // this particular request (403) rather than of the token itself (401).
 func (o Outcome) Forbidden() bool {
-	return o == WrongService || o == ServiceNotSubscribed || o == AccessOff
+	return o == WrongService || o == ServiceNotSubscribed || o == AccessOff || o == OriginNotAllowed || o == IPNotAllowed
+}
+
+// Restricted checks a valid token's restrictions against where the
+// request came from: Valid, OriginNotAllowed or IPNotAllowed. The policy
+// was compiled when the token was read, so this parses nothing but the
+// request's own headers, and nothing at all for an unrestricted token.
+func Restricted(t Token, req restrict.Request) Outcome {
+	switch t.Restrictions.Check(req) {
+	case restrict.OriginNotAllowed:
+		return OriginNotAllowed
+	case restrict.IPNotAllowed:
+		return IPNotAllowed
+	}
+	return Valid
 }
 
 // Verify decides whether c may call service at now. The order matters: a

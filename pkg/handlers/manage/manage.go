@@ -15,6 +15,7 @@ import (
 	"github.com/acmedata/tokenservice/pkg/apperr"
 	"github.com/acmedata/tokenservice/pkg/httpapi"
 	"github.com/acmedata/tokenservice/pkg/paging"
+	"github.com/acmedata/tokenservice/pkg/restrict"
 	"github.com/acmedata/tokenservice/pkg/routes"
 	"github.com/acmedata/tokenservice/pkg/tokens"
 )
@@ -208,7 +209,7 @@ func (h *handler) listTokens(ctx context.Context, r httpapi.Request) (int, any, 
 	}
 	f := tokens.TokenFilter{Service: r.Param("service")}
 	var typ, status string
-	if err := httpapi.Queries(r.APIGatewayProxyRequest, httpapi.Q("type", &typ), httpapi.Q("userId", &f.UserID), httpapi.Q("status", &status)); err != nil {
+	if err := httpapi.Queries(r.APIGatewayProxyRequest, httpapi.Q("type", &typ), httpapi.Q("userId", &f.UserID), httpapi.Q("status", &status), httpapi.Q("name", &f.NamePrefix)); err != nil {
 		return 0, nil, err
 	}
 	f.Type, f.Status = tokens.TokenType(typ), tokens.TokenStatus(status)
@@ -227,8 +228,10 @@ func (h *handler) getToken(ctx context.Context, r httpapi.Request) (int, any, er
 }
 
 type updateTokenBody struct {
-	Name    *string `json:"name"`
-	Enabled *bool   `json:"enabled"`
+	Name         *string                `json:"name"`
+	Enabled      *bool                  `json:"enabled"`
+	Restrictions *restrict.Restrictions `json:"restrictions"`
+	Protected    *bool                  `json:"protected"`
 }
 
 func (h *handler) updateToken(ctx context.Context, r httpapi.Request) (int, any, error) {
@@ -236,7 +239,9 @@ func (h *handler) updateToken(ctx context.Context, r httpapi.Request) (int, any,
 	if err := r.Decode(&body); err != nil {
 		return 0, nil, err
 	}
-	t, err := h.mgr.UpdateToken(ctx, r.Account, r.Param("tokenId"), tokens.TokenChange{Name: body.Name, Enabled: body.Enabled, KeyGeneration: r.KeyGeneration()})
+	t, err := h.mgr.UpdateToken(ctx, r.Account, r.Param("tokenId"), tokens.TokenChange{
+		Name: body.Name, Enabled: body.Enabled, Restrictions: body.Restrictions, Protected: body.Protected, KeyGeneration: r.KeyGeneration(),
+	})
 	return httpapi.Result(http.StatusOK, httpapi.Token, t, err)
 }
 

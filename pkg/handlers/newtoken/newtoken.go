@@ -16,6 +16,7 @@ import (
 
 	"github.com/acmedata/tokenservice/pkg/apperr"
 	"github.com/acmedata/tokenservice/pkg/httpapi"
+	"github.com/acmedata/tokenservice/pkg/restrict"
 	"github.com/acmedata/tokenservice/pkg/routes"
 	"github.com/acmedata/tokenservice/pkg/tokens"
 )
@@ -59,7 +60,7 @@ func NewClone(cloner Cloner, log *slog.Logger) (*httpapi.Router, error) {
 		if err := req.Decode(&body); err != nil {
 			return 0, nil, err
 		}
-		r := tokens.CloneRequest{Name: body.Name, RevokeSourceAfterSeconds: body.RevokeSourceAfterSeconds, KeyGeneration: req.KeyGeneration()}
+		r := tokens.CloneRequest{Name: body.Name, Restrictions: body.Restrictions, RevokeSourceAfterSeconds: body.RevokeSourceAfterSeconds, KeyGeneration: req.KeyGeneration()}
 		return created(cloner.CloneToken(ctx, req.Account, req.Param("tokenId"), r))
 	}})
 }
@@ -73,10 +74,14 @@ type issueBody struct {
 	Name      *string `json:"name"`
 	UserID    *string `json:"userId"`
 	ExpiresAt *string `json:"expiresAt"`
+	// Restrictions are validated by the domain (restrict.Parse); the
+	// strict decoder refuses unknown fields inside them too.
+	Restrictions *restrict.Restrictions `json:"restrictions"`
+	Protected    *bool                  `json:"protected"`
 }
 
 func (b issueBody) request() (tokens.IssueRequest, error) {
-	r := tokens.IssueRequest{Name: b.Name}
+	r := tokens.IssueRequest{Name: b.Name, Restrictions: b.Restrictions, Protected: b.Protected != nil && *b.Protected}
 	if b.UserID != nil {
 		r.UserID = *b.UserID
 	}
@@ -92,6 +97,8 @@ func (b issueBody) request() (tokens.IssueRequest, error) {
 
 type cloneBody struct {
 	Name *string `json:"name"`
+	// Restrictions replace the source's, which a clone copies otherwise.
+	Restrictions *restrict.Restrictions `json:"restrictions"`
 	// A whole number of seconds; a fraction or a string is refused by the
 	// strict decoder rather than rounded. The domain checks the range.
 	RevokeSourceAfterSeconds *int64 `json:"revokeSourceAfterSeconds"`
