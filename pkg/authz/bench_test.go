@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 )
@@ -12,12 +13,19 @@ import (
 // hashing, an in-memory lookup, verification, policy and context building
 // and the JSON decision line (written to io.Discard, so encoding is paid).
 func BenchmarkAuthorize(b *testing.B) {
-	for _, fixture := range []string{"data-query", "data-header", "feed-path"} {
+	for _, fixture := range []string{"data-query", "data-header", "feed-path", "data-query+restrictions"} {
 		b.Run(fixture, func(b *testing.B) {
+			name, withRestrictions := strings.CutSuffix(fixture, "+restrictions")
+			cred := validCredential("tmy")
+			if withRestrictions {
+				// The fixture's source IP is inside; it sends no Origin, so
+				// the origin list is not set: the request is allowed.
+				cred.Token.Restrictions = restricted(b, nil, []string{"198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32"})
+			}
 			store := newFakeStore()
-			store.put(fixtureToken, validCredential("tmy"))
+			store.put(fixtureToken, cred)
 			a := newTestAuthorizer(b, store, Options{Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
-			ev := loadEvent(b, fixture)
+			ev := loadEvent(b, name)
 			ctx := context.Background()
 			b.ReportAllocs()
 			for b.Loop() {
