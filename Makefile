@@ -17,6 +17,8 @@ STATICCHECK_VERSION := v0.8.2
 ACTIONLINT_VERSION := v1.7.12
 # The CDK CLI released with aws-cdk-lib 2.224.0 (cloud assembly schema 48).
 CDK_CLI_VERSION := 2.1031.2
+# Redocly CLI lints the OpenAPI document (pkg/openapi/openapi.yaml).
+REDOCLY_VERSION := 2.77.0
 # axe-core runs in the console's browser tests (pkg/console), never in the console.
 AXE_CORE_VERSION := 4.14.1
 
@@ -26,6 +28,7 @@ TOOLS := $(CACHE)/bin
 STATICCHECK := $(TOOLS)/staticcheck-$(STATICCHECK_VERSION)
 ACTIONLINT := $(TOOLS)/actionlint-$(ACTIONLINT_VERSION)
 CDK := npx --yes aws-cdk@$(CDK_CLI_VERSION)
+REDOCLY := npx --yes @redocly/cli@$(REDOCLY_VERSION)
 AXE_CORE := $(CACHE)/npm/axe-core-$(AXE_CORE_VERSION)/node_modules/axe-core/axe.min.js
 
 FUNCTIONS := $(notdir $(patsubst %/,%,$(wildcard functions/*/)))
@@ -66,13 +69,15 @@ $(AXE_CORE):
 	npm install --silent --no-save --no-package-lock --no-audit --no-fund \
 		--prefix $(CACHE)/npm/axe-core-$(AXE_CORE_VERSION) axe-core@$(AXE_CORE_VERSION)
 
-lint: $(STATICCHECK) $(ACTIONLINT) ## gofmt, go vet, staticcheck and actionlint (all run, then any failure fails)
+lint: $(STATICCHECK) $(ACTIONLINT) ## gofmt, go vet, staticcheck, actionlint and Redocly on the OpenAPI document (all run, then any failure fails)
 	@status=0; \
 	unformatted=$$(gofmt -l $$(git ls-files --cached --others --exclude-standard '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed on:"; echo "$$unformatted"; status=1; fi; \
 	echo "go vet ./..."; $(GO) vet ./... || status=1; \
 	echo "staticcheck ./..."; $(STATICCHECK) ./... || status=1; \
 	echo "actionlint"; $(ACTIONLINT) || status=1; \
+	echo "redocly lint pkg/openapi/openapi.yaml"; \
+		REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true $(REDOCLY) lint --format stylish pkg/openapi/openapi.yaml || status=1; \
 	exit $$status
 
 build: $(addprefix build-,$(FUNCTIONS)) ## Build every functions/<name> into bin/<name>/bootstrap (linux/arm64)
@@ -90,6 +95,7 @@ bench: ## Benchmarks and load runs, printing their figures and target ratios
 	$(GO) run ./scripts/authbench || status=1; \
 	$(GO) run ./scripts/usagebench || status=1; \
 	$(GO) run ./scripts/gwbench || status=1; \
+	$(GO) run ./scripts/lambdabench || status=1; \
 	$(MAKE) --no-print-directory build || status=1; \
 	echo "function binaries (linux/arm64, -s -w, lambda.norpc; target <= 15 MB):"; \
 	for f in bin/*/bootstrap; do stat -c '%s %n' "$$f"; done | \
@@ -108,6 +114,7 @@ fuzz: ## Run each fuzz test for FUZZTIME (executions, or a duration)
 
 tools: $(STATICCHECK) $(ACTIONLINT) ## Install the pinned tools
 	$(CDK) --version
+	$(REDOCLY) --version
 
 $(STATICCHECK):
 	GOBIN=$(TOOLS) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)

@@ -288,12 +288,20 @@ func milliseconds(s string) time.Duration {
 // (VmHWM of the emulator's child process; Linux only). The emulator's own
 // "Max Memory Used" is a placeholder.
 func (f *Function) PeakRSS() (int64, error) {
-	pid := f.cmd.Process.Pid
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
-	if err != nil {
-		return 0, fmt.Errorf("lambdarie: the emulator's children: %w", err)
+	// The emulator is a Go program: any of its threads may have started
+	// the function.
+	tasks, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", f.cmd.Process.Pid))
+	if err != nil || len(tasks) == 0 {
+		return 0, fmt.Errorf("lambdarie: the emulator's threads: %v", err)
 	}
-	children := strings.Fields(string(raw))
+	var children []string
+	for _, task := range tasks {
+		raw, err := os.ReadFile(task)
+		if err != nil {
+			return 0, fmt.Errorf("lambdarie: the emulator's children: %w", err)
+		}
+		children = append(children, strings.Fields(string(raw))...)
+	}
 	if len(children) != 1 {
 		return 0, fmt.Errorf("lambdarie: the emulator runs %d processes, want the function alone", len(children))
 	}
