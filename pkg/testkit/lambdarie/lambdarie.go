@@ -74,7 +74,9 @@ func goTool() string {
 	if g := os.Getenv("GO"); g != "" {
 		return g
 	}
-	return filepath.Join(runtime.GOROOT(), "bin", "go")
+	// The go on PATH is the toolchain running the tests (go test puts its
+	// own GOROOT/bin first).
+	return "go"
 }
 
 // Build builds each functions/<name> into dir/<name>/bootstrap through the
