@@ -13,7 +13,8 @@ const (
 	userJSON  = `{"id":"usr_01jqz8y0k5n3d2m1c0b9a8v7t6","email":"ada@example.com","name":"Ada","createdAt":"2026-05-24T09:14:07.000Z"}`
 	tokenJSON = `{"id":"tok_01jqz8y0k5n3d2m1c0b9a8v7t6","name":"ci","service":"tmy","type":"userless","userId":null,` +
 		`"status":"active","disabledReason":null,"createdAt":"2026-05-24T09:14:07.000Z","expiresAt":null,"lastUsedAt":null,` +
-		`"settings":{"publicOnly":true},"isDefault":true,"hint":"5c80"`
+		`"settings":{"publicOnly":true},"isDefault":true,"hint":"5c80",` +
+		`"restrictions":{"origins":[],"ipRanges":[]},"protected":false,"clonedFrom":null`
 	errorJSON = `{"error":{"code":"not_found","message":"no such route"}}`
 )
 
