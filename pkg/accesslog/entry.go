@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // Format is the stage access-log format (accessLogSettings.format in CDK).
@@ -82,83 +84,132 @@ var ErrMalformed = errors.New("malformed log line")
 // treats "-" and null as empty. A line without a request ID or request
 // time is malformed.
 func Parse(line []byte) (Entry, error) {
-	f, err := decodeFields(line)
-	if err != nil {
-		return Entry{}, err
+	var f fields
+	if err := f.read(line); err != nil {
+		return Entry{}, fmt.Errorf("%w: not a JSON object", ErrMalformed)
 	}
-	e := f.call()
-	e.ErrorType = f.str("errorType")
-	status, errStatus := f.int("status")
-	latency, errLatency := f.int("responseLatency")
-	epoch, errEpoch := f.int("requestTimeEpoch")
+	status, errStatus := f.int(fStatus)
+	latency, errLatency := f.int(fResponseLatency)
+	epoch, errEpoch := f.int(fRequestTimeEpoch)
 	if err := errors.Join(errStatus, errLatency, errEpoch); err != nil {
 		return Entry{}, err
 	}
-	e.Status, e.ResponseLatency, e.RequestTimeEpoch = int(status), latency, epoch
+	e := Entry{
+		RequestID: f[fRequestID], RequestTimeEpoch: epoch, HTTPMethod: f[fHTTPMethod], ResourcePath: f[fResourcePath],
+		Status: int(status), ResponseLatency: latency, SourceIP: f[fSourceIP], ErrorType: f[fErrorType],
+		AccountID: f[fAccountID], TokenID: f[fTokenID], TokenType: f[fTokenType], UserID: f[fUserID],
+		Service: f[fService], Outcome: f[fOutcome], Path: f[fPath], Query: f[fQuery],
+	}
 	if e.RequestID == "" || e.RequestTimeEpoch <= 0 {
 		return Entry{}, fmt.Errorf("%w: no request ID or request time", ErrMalformed)
 	}
 	return e, nil
 }
 
-// fields is one decoded JSON log line.
-type fields map[string]any
+// The keys of an access-log line (Entry's JSON names), as indexes of fields.
+const (
+	fRequestID = iota
+	fRequestTimeEpoch
+	fHTTPMethod
+	fResourcePath
+	fStatus
+	fResponseLatency
+	fSourceIP
+	fErrorType
+	fAccountID
+	fTokenID
+	fTokenType
+	fUserID
+	fService
+	fOutcome
+	fPath
+	fQuery
+	numFields
+)
 
-func decodeFields(line []byte) (fields, error) {
-	dec := json.NewDecoder(bytes.NewReader(line))
-	dec.UseNumber()
-	var f fields
-	if err := dec.Decode(&f); err != nil || f == nil {
-		return nil, fmt.Errorf("%w: not a JSON object", ErrMalformed)
-	}
-	return f, nil
+// fieldNames are Entry's JSON names, by field index.
+var fieldNames = [numFields]string{
+	fRequestID: "requestId", fRequestTimeEpoch: "requestTimeEpoch", fHTTPMethod: "httpMethod",
+	fResourcePath: "resourcePath", fStatus: "status", fResponseLatency: "responseLatency", fSourceIP: "sourceIp",
+	fErrorType: "errorType", fAccountID: "accountId", fTokenID: "tokenId", fTokenType: "tokenType", fUserID: "userId",
+	fService: "service", fOutcome: "outcome", fPath: "path", fQuery: "query",
 }
 
-// call reads the string fields of an access-log line: the call itself and
-// the context the authorizer gave.
-func (f fields) call() Entry {
-	return Entry{
-		RequestID:    f.str("requestId"),
-		HTTPMethod:   f.str("httpMethod"),
-		ResourcePath: f.str("resourcePath"),
-		SourceIP:     f.str("sourceIp"),
-		AccountID:    f.str("accountId"),
-		TokenID:      f.str("tokenId"),
-		TokenType:    f.str("tokenType"),
-		UserID:       f.str("userId"),
-		Service:      f.str("service"),
-		Outcome:      f.str("outcome"),
-		Path:         f.str("path"),
-		Query:        f.str("query"),
+var fieldIndex = func() map[string]int {
+	m := make(map[string]int, numFields)
+	for i, name := range fieldNames {
+		m[name] = i
 	}
-}
+	return m
+}()
 
-// str returns a string value; "-" (API Gateway's empty) and absent are "".
-func (f fields) str(key string) string {
-	switch v := f[key].(type) {
-	case string:
-		if v == "-" {
-			return ""
+// fields is one access-log line as read: each key's value as text.
+type fields [numFields]string
+
+// read reads the first JSON value of line, which must be an object, as
+// leniently as encoding/json reads it into a map (keys matched exactly,
+// a duplicate key's last value kept, invalid UTF-8 as U+FFFD, whatever
+// follows the object ignored), but walking its tokens: the recorder reads
+// every line of every delivery, and this is several times faster than
+// decoding into a map. A value is kept as text: a string as it is ("-",
+// API Gateway's empty, as ""), a number as written, a boolean as "true"
+// or "false"; null, an object or an array as "".
+func (f *fields) read(line []byte) error {
+	dec := jsontext.NewDecoder(bytes.NewReader(line), jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
+	if dec.PeekKind() != '{' {
+		return ErrMalformed
+	}
+	if _, err := dec.ReadToken(); err != nil {
+		return err
+	}
+	for dec.PeekKind() != '}' {
+		name, err := dec.ReadToken()
+		if err != nil {
+			return err
 		}
-		return v
-	case json.Number:
-		return v.String()
-	case bool:
-		return strconv.FormatBool(v)
+		i, known := fieldIndex[name.String()] // before the next read voids name
+		if !known {
+			if err := dec.SkipValue(); err != nil {
+				return err
+			}
+			continue
+		}
+		if dec.PeekKind() == '"' {
+			// A token, not a value, so the decoder's options hold for it.
+			tok, err := dec.ReadToken()
+			if err != nil {
+				return err
+			}
+			if f[i] = tok.String(); f[i] == "-" {
+				f[i] = ""
+			}
+			continue
+		}
+		v, err := dec.ReadValue()
+		if err != nil {
+			return err
+		}
+		switch v.Kind() {
+		case '0', 't', 'f':
+			f[i] = string(v)
+		default:
+			f[i] = ""
+		}
 	}
-	return ""
+	_, err := dec.ReadToken()
+	return err
 }
 
-// int returns an integer value given as a number or a numeric string; an
-// empty value is 0.
-func (f fields) int(key string) (int64, error) {
-	s := strings.TrimSpace(f.str(key))
+// int returns field i as an integer given as a number or a numeric
+// string; an empty value is 0.
+func (f *fields) int(i int) (int64, error) {
+	s := strings.TrimSpace(f[i])
 	if s == "" {
 		return 0, nil
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil {
-		return 0, fmt.Errorf("%w: %s is not an integer", ErrMalformed, key)
+		return 0, fmt.Errorf("%w: %s is not an integer", ErrMalformed, fieldNames[i])
 	}
 	return n, nil
 }

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -198,4 +200,84 @@ func TestDecisionOfMatchesWhatTheSubscriptionFilterMatches(t *testing.T) {
 			t.Errorf("DecisionOf(%s) = %q, want %q", line, got, want)
 		}
 	}
+}
+
+// parseByMap is how Parse read a line before it walked tokens: through
+// encoding/json into a map. It is the oracle the faster Parse is held to.
+func parseByMap(line []byte) (Entry, bool) {
+	dec := json.NewDecoder(bytes.NewReader(line))
+	dec.UseNumber()
+	var m map[string]any
+	if dec.Decode(&m) != nil || m == nil {
+		return Entry{}, false
+	}
+	str := func(k string) string {
+		switch v := m[k].(type) {
+		case string:
+			if v == "-" {
+				return ""
+			}
+			return v
+		case json.Number:
+			return v.String()
+		case bool:
+			return fmt.Sprint(v)
+		}
+		return ""
+	}
+	num := func(k string) (int64, bool) {
+		s := strings.TrimSpace(str(k))
+		if s == "" {
+			return 0, true
+		}
+		n, err := strconv.ParseInt(s, 10, 64)
+		return n, err == nil
+	}
+	epoch, ok1 := num("requestTimeEpoch")
+	status, ok2 := num("status")
+	latency, ok3 := num("responseLatency")
+	e := Entry{
+		RequestID: str("requestId"), RequestTimeEpoch: epoch, HTTPMethod: str("httpMethod"), ResourcePath: str("resourcePath"),
+		Status: int(status), ResponseLatency: latency, SourceIP: str("sourceIp"), ErrorType: str("errorType"),
+		AccountID: str("accountId"), TokenID: str("tokenId"), TokenType: str("tokenType"), UserID: str("userId"),
+		Service: str("service"), Outcome: str("outcome"), Path: str("path"), Query: str("query"),
+	}
+	return e, ok1 && ok2 && ok3 && e.RequestID != "" && e.RequestTimeEpoch > 0
+}
+
+func TestParseReadsOddLinesAsEncodingJSONWould(t *testing.T) {
+	for _, line := range []string{
+		string(sampleEntry().Line()),
+		`{"requestId":"r","requestTimeEpoch":"5","tokenId":"a","tokenId":"b"}`,       // a duplicate: the last wins
+		`{"requestId":"r","requestTimeEpoch":5} trailing words`,                      // one value read, the rest ignored
+		`{"requestId":"r","requestTimeEpoch":5,"userId":true,"service":12.5}`,        // booleans and numbers as text
+		`{"requestId":"r","requestTimeEpoch":5,"path":{"a":[1,2]},"query":[1]}`,      // objects and arrays as empty
+		"{\"requestId\":\"r\\u00e9\\n\",\"requestTimeEpoch\":5,\"path\":\"\xff/x\"}", // escapes, invalid UTF-8
+		`{"RequestId":"r","requestTimeEpoch":5}`,                                     // keys match exactly
+		`{"requestId":"r","requestTimeEpoch":" 7 ","status":"-"}`,
+		`{"requestId":"r","requestTimeEpoch":5,"other":{"deep":{"x":1}},"tokenId":"t"}`,
+		`{"requestId":"r","requestTimeEpoch":99999999999999999999}`,
+		`{"requestId":"r","requestTimeEpoch":5,}`, `{"requestId":"r" "requestTimeEpoch":5}`, `{`, `"just a string"`,
+	} {
+		want, ok := parseByMap([]byte(line))
+		got, err := Parse([]byte(line))
+		if ok != (err == nil) || (ok && got != want) {
+			t.Errorf("Parse(%q) = %+v, %v\nencoding/json reads %+v, ok %v", line, got, err, want, ok)
+		}
+	}
+}
+
+// FuzzParseAgreesWithEncodingJSON: whatever a log line holds, Parse reads
+// it as encoding/json did, or refuses it where encoding/json refused it.
+func FuzzParseAgreesWithEncodingJSON(f *testing.F) {
+	f.Add(string(sampleEntry().Line()))
+	f.Add(`{"requestId":"r","requestTimeEpoch":5,"tokenId":"a","tokenId":"b"} x`)
+	f.Add(`{"requestId":"r","requestTimeEpoch":"5","path":{"a":[1,"\u00e9"]},"status":null}`)
+	f.Fuzz(func(t *testing.T, line string) {
+		want, ok := parseByMap([]byte(line))
+		got, err := Parse([]byte(line))
+		if ok != (err == nil) || (ok && got != want) {
+			t.Errorf("Parse(%q) = %+v, %v\nencoding/json reads %+v, ok %v", line, got, err, want, ok)
+		}
+	})
 }

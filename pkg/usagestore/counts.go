@@ -7,10 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -58,7 +60,7 @@ type countKey struct {
 	hour                     int64
 }
 
-func hourKey(t time.Time) string { return fmt.Sprintf("%010d", t.Unix()) }
+func hourKey(t time.Time) string { return padded(t.Unix(), 10) }
 
 func countShard(id string) string {
 	h := fnv.New32a()
@@ -98,40 +100,56 @@ type chunk struct {
 
 // chunks groups recs (validated, one per request ID) into chunks of at
 // most maxCountActions counts. The grouping depends only on the records,
-// never on their order, so a redelivery makes the same chunks.
+// never on their order, so a redelivery makes the same chunks: they are
+// sorted by account, hour, token, service and request ID, and cut where
+// the next call's counts would not fit.
 func chunks(recs []usage.Record) []*chunk {
-	sorted := slices.Clone(recs)
-	slices.SortFunc(sorted, func(a, b usage.Record) int {
-		return strings.Compare(
-			a.AccountID+"\x00"+hourKey(a.Time.Truncate(time.Hour))+"\x00"+a.TokenID+"\x00"+a.Service+"\x00"+a.RequestID,
-			b.AccountID+"\x00"+hourKey(b.Time.Truncate(time.Hour))+"\x00"+b.TokenID+"\x00"+b.Service+"\x00"+b.RequestID)
-	})
+	type keyed struct {
+		key  string // account, hour, token, service, request ID
+		hour time.Time
+		r    *usage.Record
+	}
+	sorted := make([]keyed, len(recs))
+	for i := range recs {
+		r := &recs[i]
+		hour := r.Time.UTC().Truncate(time.Hour)
+		sorted[i] = keyed{r.AccountID + "\x00" + hourKey(hour) + "\x00" + r.TokenID + "\x00" + r.Service + "\x00" + r.RequestID, hour, r}
+	}
+	slices.SortFunc(sorted, func(a, b keyed) int { return strings.Compare(a.key, b.key) })
 	var out []*chunk
 	var cur *chunk
-	for _, r := range sorted {
-		hour := r.Time.UTC().Truncate(time.Hour)
-		keys := countKeys(r, hour)
+	var keys []countKey // the counts of the calls since the last change of account, hour, token, service or user
+	for i, k := range sorted {
+		r := k.r
+		if i == 0 || !sameCounts(*sorted[i-1].r, *r) || !sorted[i-1].hour.Equal(k.hour) {
+			keys = countKeys(*r, k.hour)
+		}
 		fresh := 0
 		if cur != nil {
-			for _, k := range keys {
-				if _, ok := cur.counts[k]; !ok {
+			for _, ck := range keys {
+				if _, ok := cur.counts[ck]; !ok {
 					fresh++
 				}
 			}
 		}
-		if cur == nil || cur.account != r.AccountID || !cur.hour.Equal(hour) || len(cur.counts)+fresh > maxCountActions {
-			cur = &chunk{account: r.AccountID, hour: hour, counts: map[countKey]usage.Counts{}}
+		if cur == nil || cur.account != r.AccountID || !cur.hour.Equal(k.hour) || len(cur.counts)+fresh > maxCountActions {
+			cur = &chunk{account: r.AccountID, hour: k.hour, counts: map[countKey]usage.Counts{}}
 			out = append(out, cur)
 		}
 		cur.ids = append(cur.ids, r.RequestID)
-		for _, k := range keys {
-			if _, ok := cur.counts[k]; !ok {
-				cur.order = append(cur.order, k)
+		for _, ck := range keys {
+			if _, ok := cur.counts[ck]; !ok {
+				cur.order = append(cur.order, ck)
 			}
-			cur.counts[k] = cur.counts[k].Add(usage.CountsOf(r.Status))
+			cur.counts[ck] = cur.counts[ck].Add(usage.CountsOf(r.Status))
 		}
 	}
 	return out
+}
+
+// sameCounts reports whether two calls of one hour add to the same counts.
+func sameCounts(a, b usage.Record) bool {
+	return a.AccountID == b.AccountID && a.TokenID == b.TokenID && a.UserID == b.UserID && a.Service == b.Service
 }
 
 // id names the chunk by its calls.
@@ -140,51 +158,57 @@ func (c *chunk) id() string {
 	return hex.EncodeToString(sum[:12])
 }
 
-// addCounts adds the counts of recs, idempotently (see above).
-func (s *Store) addCounts(ctx context.Context, recs []usage.Record) error {
-	var errs []error
-	for _, c := range chunks(recs) {
-		if err := s.applyChunk(ctx, c); err != nil {
-			errs = append(errs, err)
-		}
+// addCounts adds the counts of cs, idempotently (see above). Chunks of
+// different accounts or hours share no item and are added in parallel;
+// those of one account and hour share its account counts, and are added
+// one after another so they do not conflict.
+func (s *Store) addCounts(ctx context.Context, cs []*chunk) error {
+	type group struct {
+		account string
+		hour    int64
 	}
+	groups := map[group][]*chunk{}
+	var order []group
+	for _, c := range cs {
+		g := group{c.account, c.hour.Unix()}
+		if _, ok := groups[g]; !ok {
+			order = append(order, g)
+		}
+		groups[g] = append(groups[g], c)
+	}
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
+		sem  = make(chan struct{}, writers)
+	)
+	for _, g := range order {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			for _, c := range groups[g] {
+				if err := s.applyChunk(ctx, c); err != nil {
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 	return errors.Join(errs...)
 }
 
 func (s *Store) applyChunk(ctx context.Context, c *chunk) error {
 	table := aws.String(s.table)
 	items := []types.TransactWriteItem{{Put: &types.Put{
-		TableName: table,
-		Item: map[string]types.AttributeValue{
-			attrPK: str(countPrefix + c.account + "#APPLIED"), attrSK: str(hourKey(c.hour) + "#" + c.id()),
-			"expiresAt": num(c.hour.Add(appliedRetention).Unix()),
-		},
+		TableName:           table,
+		Item:                c.marker(),
 		ConditionExpression: aws.String("attribute_not_exists(pk)"),
 	}}}
-	expires := c.hour.Add(usage.CountRetention).Unix()
 	for _, k := range c.order {
-		n := c.counts[k]
-		names := map[string]string{"#h": "hour", "#s": attrService}
-		values := map[string]types.AttributeValue{
-			":c2": num(n.Class2xx), ":c4": num(n.Class4xx), ":c5": num(n.Class5xx), ":n": num(n.Total),
-			":h": num(k.hour), ":s": str(k.service), ":e": num(expires),
-		}
-		set := "SET #h = :h, #s = :s, expiresAt = :e"
-		if k.tokenID != "" {
-			set += ", tokenId = :t"
-			values[":t"] = str(k.tokenID)
-		}
-		if k.userID != "" {
-			set += ", userId = :u"
-			values[":u"] = str(k.userID)
-		}
-		items = append(items, types.TransactWriteItem{Update: &types.Update{
-			TableName:                 table,
-			Key:                       map[string]types.AttributeValue{attrPK: str(k.pk), attrSK: str(k.sk)},
-			UpdateExpression:          aws.String(set + " ADD c2 :c2, c4 :c4, c5 :c5, n :n"),
-			ExpressionAttributeNames:  names,
-			ExpressionAttributeValues: values,
-		}})
+		items = append(items, types.TransactWriteItem{Update: addTo(table, newCountItem(c.hour, k, c.counts[k]))})
 	}
 	backoff := minBackoff
 	for attempt := 1; ; attempt++ {
@@ -210,6 +234,63 @@ func (s *Store) applyChunk(ctx context.Context, c *chunk) error {
 			return fmt.Errorf("usagestore: add counts: %w", ctx.Err())
 		}
 		backoff = min(2*backoff, maxBackoff)
+	}
+}
+
+// marker is the chunk's "applied" item.
+func (c *chunk) marker() map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		attrPK: str(countPrefix + c.account + "#APPLIED"), attrSK: str(hourKey(c.hour) + "#" + c.id()),
+		"expiresAt": num(c.hour.Add(appliedRetention).Unix()),
+	}
+}
+
+// counters are the attributes of a count item that calls add to; every
+// other attribute describes the item.
+var counters = []string{"c2", "c4", "c5", "n"}
+
+// newCountItem is the count item k of hour holding n.
+func newCountItem(hour time.Time, k countKey, n usage.Counts) map[string]types.AttributeValue {
+	item := map[string]types.AttributeValue{
+		attrPK: str(k.pk), attrSK: str(k.sk), "hour": num(k.hour), attrService: str(k.service),
+		"expiresAt": num(hour.Add(usage.CountRetention).Unix()),
+		"c2":        num(n.Class2xx), "c4": num(n.Class4xx), "c5": num(n.Class5xx), "n": num(n.Total),
+	}
+	if k.tokenID != "" {
+		item["tokenId"] = str(k.tokenID)
+	}
+	if k.userID != "" {
+		item[attrUserID] = str(k.userID)
+	}
+	return item
+}
+
+// addTo is the update that adds a count item to the stored one: its
+// counters added, its other attributes set, so the item is the one owner
+// of what a count holds.
+func addTo(table *string, item map[string]types.AttributeValue) *types.Update {
+	names := map[string]string{}
+	values := map[string]types.AttributeValue{}
+	var set, add []string
+	attrs := slices.Sorted(maps.Keys(item))
+	for i, name := range attrs {
+		if name == attrPK || name == attrSK {
+			continue
+		}
+		n, v := "#a"+strconv.Itoa(i), ":a"+strconv.Itoa(i)
+		names[n], values[v] = name, item[name]
+		if slices.Contains(counters, name) {
+			add = append(add, n+" "+v)
+		} else {
+			set = append(set, n+" = "+v)
+		}
+	}
+	return &types.Update{
+		TableName:                 table,
+		Key:                       map[string]types.AttributeValue{attrPK: item[attrPK], attrSK: item[attrSK]},
+		UpdateExpression:          aws.String("SET " + strings.Join(set, ", ") + " ADD " + strings.Join(add, ", ")),
+		ExpressionAttributeNames:  names,
+		ExpressionAttributeValues: values,
 	}
 }
 

@@ -132,3 +132,31 @@ func TestChunksDependOnlyOnTheirRecords(t *testing.T) {
 		t.Errorf("the same records in another order make other chunks:\n%s\n%s", a, b)
 	}
 }
+
+// TestChunksAreTheOnesEarlierReleasesMade pins the chunk IDs of a fixed
+// delivery: a delivery counted before an upgrade and delivered again after
+// it (Lambda's retries, make redrive) must make the same chunks, or its
+// markers would not match and it would count twice.
+func TestChunksAreTheOnesEarlierReleasesMade(t *testing.T) {
+	at := time.Date(2025, 3, 1, 12, 30, 0, 0, time.UTC)
+	var recs []usage.Record
+	for i := range 400 {
+		r := usage.Record{
+			Time: at.Add(time.Duration(i*5) * time.Second), RequestID: fmt.Sprintf("req_%04d", (i*7919)%400),
+			AccountID: fmt.Sprintf("acc_%d", i%2), TokenID: fmt.Sprintf("tok_%03d", i%300), Service: []string{"tmy", "timeseries"}[i%3%2],
+			Status: []int{200, 403, 401, 500}[i%4],
+		}
+		if i%300 < 200 {
+			r.UserID = fmt.Sprintf("usr_%d", i%300%9)
+		}
+		recs = append(recs, r)
+	}
+	var got []string
+	for _, c := range chunks(recs) {
+		got = append(got, fmt.Sprintf("%s/%d/%d", c.id(), len(c.ids), len(c.counts)))
+	}
+	const want = "[278babc53cbde652be4c318c/118/99 e0ecf521f9002aa6398bda96/62/73 b3cb40f505c49d21a1bbcde7/20/31 fae5517a5e4283203ffb60a6/118/99 4a884f6dd2cf34a845d10dba/62/73 a4541a5463bee1ebbf696f64/20/31]"
+	if s := fmt.Sprint(got); s != want {
+		t.Errorf("chunks changed:\n got %s\nwant %s", s, want)
+	}
+}

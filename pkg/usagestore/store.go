@@ -100,12 +100,17 @@ func (s *Store) PutRecords(ctx context.Context, recs []usage.Record) error {
 		}
 		reqs[i] = types.WriteRequest{PutRequest: &types.PutRequest{Item: av}}
 	}
+	// The counts are worked out while the packs are on their way.
+	counted := make(chan []*chunk, 1)
+	go func() { counted <- chunks(unique) }()
 	rejected, err := s.putItems(ctx, reqs)
+	cs := <-counted
 	if err != nil {
 		return err
 	}
 	var refused []usage.Record
 	if len(rejected) > 0 {
+		// Only the calls whose packs were written are counted.
 		unique = unique[:0:0]
 		for i, p := range ps {
 			if rejected[i] {
@@ -114,8 +119,9 @@ func (s *Store) PutRecords(ctx context.Context, recs []usage.Record) error {
 				unique = append(unique, p.records...)
 			}
 		}
+		cs = chunks(unique)
 	}
-	if err := s.addCounts(ctx, unique); err != nil {
+	if err := s.addCounts(ctx, cs); err != nil {
 		return err
 	}
 	if len(refused) > 0 {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -313,5 +314,54 @@ func TestNewRefusesMissingDependencies(t *testing.T) {
 	}
 	if _, err := New(&dynamodb.Client{}, ""); err == nil {
 		t.Error("New with no table succeeded")
+	}
+}
+
+// TestItemsAreWhatPutRecordsLeaves holds the benchmark's raw baseline to
+// the store: Items lists exactly the items (packs, count totals, markers)
+// that PutRecords leaves in a fresh table, attribute for attribute.
+func TestItemsAreWhatPutRecordsLeaves(t *testing.T) {
+	e := newEnv(t)
+	acc, user := newID(t), newID(t)
+	var recs []usage.Record
+	for i := range 300 {
+		r := e.record(t, acc, fmt.Sprintf("tok_%03d", i%120), "", []string{"tmy", "timeseries"}[i%2], time.Duration(i)*20*time.Second)
+		if i%3 == 0 {
+			r.UserID = user
+		}
+		r.Status = []int{200, 403, 401}[i%3]
+		recs = append(recs, r)
+	}
+	e.put(t, recs...)
+	want, err := Items(recs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	show := func(items []map[string]types.AttributeValue) []string {
+		var out []string
+		for _, it := range items {
+			var attrs []string
+			for name, v := range it {
+				if ss, ok := v.(*types.AttributeValueMemberSS); ok {
+					attrs = append(attrs, fmt.Sprintf("%s=%v", name, slices.Sorted(slices.Values(ss.Value))))
+				} else {
+					attrs = append(attrs, fmt.Sprintf("%s=%v", name, v))
+				}
+			}
+			slices.Sort(attrs)
+			out = append(out, strings.Join(attrs, " "))
+		}
+		slices.Sort(out)
+		return out
+	}
+	got, w := show(e.rawItems(t)), show(want)
+	if len(w) < 20 || !slices.Equal(got, w) {
+		t.Errorf("the table holds %d items, Items lists %d; first difference:", len(got), len(w))
+		for i := range min(len(got), len(w)) {
+			if got[i] != w[i] {
+				t.Errorf("table %s\nItems %s", got[i], w[i])
+				break
+			}
+		}
 	}
 }

@@ -114,7 +114,16 @@ func (r *Recorder) Process(ctx context.Context, ev events.CloudwatchLogsEvent) (
 			lines[rec.RequestID] = le.ID
 		}
 	}
+	// lastUsedAt moves while the records are written: MarkUsed never moves
+	// it back, so a delivery that fails and comes again changes nothing.
+	marked := make(chan error, 1)
+	go func() {
+		var err error
+		s.Tokens, err = r.markUsed(ctx, recs)
+		marked <- err
+	}()
 	err = r.w.PutRecords(ctx, recs)
+	markErr := <-marked
 	var rejected *usage.RejectedError
 	if errors.As(err, &rejected) {
 		// The store wrote every record but these, refused for what they
@@ -128,8 +137,7 @@ func (r *Recorder) Process(ctx context.Context, ev events.CloudwatchLogsEvent) (
 		return s, fmt.Errorf("recorder: write %d records: %w", len(recs), err)
 	}
 	s.Recorded = len(recs) - s.SetAside
-	s.Tokens, err = r.markUsed(ctx, recs)
-	return s, err
+	return s, markErr
 }
 
 // maxKeptLine bounds the part of a set-aside line kept in the log.
