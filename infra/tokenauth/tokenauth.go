@@ -24,6 +24,7 @@
 package tokenauth
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -114,6 +115,12 @@ func (p Props) Validate() error {
 	// The function checks the map with the same code at cold start: a
 	// mapping it would refuse must not deploy.
 	if err := authz.ValidateRouteServices(p.RouteServices); err != nil {
+		errs = append(errs, fmt.Errorf("tokenauth: %w", err))
+	}
+	catalogue, err := config.ParseServices(cmp.Or(p.Environment[config.EnvServices], config.DefaultServices))
+	if err != nil {
+		errs = append(errs, fmt.Errorf("tokenauth: %w", err))
+	} else if err := authz.RoutesInCatalogue(p.RouteServices, config.Config{Services: catalogue}.ServiceIDs()); err != nil {
 		errs = append(errs, fmt.Errorf("tokenauth: %w", err))
 	}
 	return errors.Join(errs...)

@@ -139,6 +139,13 @@ func TestPropsRefuseWhatAPIGatewayWouldReject(t *testing.T) {
 		{"route without a method", func(p *tokenauth.Props) { p.RouteServices = map[string]string{"/reports": "tmy"} }, "METHOD"},
 		{"route to no service", func(p *tokenauth.Props) { p.RouteServices = map[string]string{"GET /reports": ""} }, "service"},
 		{"no table", func(p *tokenauth.Props) { p.CoreTable = nil }, "CoreTable"},
+		{"route to a service outside the default catalogue", func(p *tokenauth.Props) {
+			p.RouteServices = map[string]string{"GET /reports": "weather"}
+		}, "catalogue"},
+		{"route to a service of the deployer's catalogue", func(p *tokenauth.Props) {
+			p.RouteServices, p.Environment = map[string]string{"GET /reports": "weather"}, map[string]string{"SERVICES": "weather=Weather"}
+		}, ""},
+		{"a bad catalogue", func(p *tokenauth.Props) { p.Environment = map[string]string{"SERVICES": "Weather"} }, "SERVICES"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

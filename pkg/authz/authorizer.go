@@ -33,8 +33,14 @@ var (
 	ErrNoService = errors.New("authz: the route names no service")
 )
 
-// Options configure an Authorizer. The zero value serves the demo routes.
+// Options configure an Authorizer. Services is required; the zero value of
+// every other field serves the demo routes.
 type Options struct {
+	// Services is the deployment's catalogue (config.Config.Services'
+	// IDs). A request naming any other service is refused as a token for
+	// another service would be, and its name is never logged, put in the
+	// context or recorded: it is whatever the caller typed, a token even.
+	Services []string
 	// RouteServices maps a deployer's routes, keyed "METHOD /resource",
 	// to the service they serve (see ParseRouteServices). A route's own
 	// service path parameter takes precedence.
@@ -62,6 +68,7 @@ type Authorizer struct {
 	store         tokens.CredentialStore // cache, when there is a revocation delay
 	cache         *cachedStore           // nil without one
 	routeServices map[string]string
+	catalogue     map[string]bool
 	log           *slog.Logger
 	now           func() time.Time
 }
@@ -71,13 +78,22 @@ func New(store tokens.CredentialStore, opts Options) (*Authorizer, error) {
 	if store == nil {
 		return nil, errors.New("authz: nil credential store")
 	}
+	if len(opts.Services) == 0 {
+		return nil, errors.New("authz: no service catalogue")
+	}
 	if err := ValidateRouteServices(opts.RouteServices); err != nil {
 		return nil, err
 	}
 	if err := validateRevocationDelay(opts.RevocationDelay); err != nil {
 		return nil, err
 	}
-	a := &Authorizer{store: store, routeServices: maps.Clone(opts.RouteServices), log: opts.Logger, now: opts.Now}
+	a := &Authorizer{store: store, routeServices: maps.Clone(opts.RouteServices), catalogue: make(map[string]bool, len(opts.Services)), log: opts.Logger, now: opts.Now}
+	for _, s := range opts.Services {
+		a.catalogue[s] = true
+	}
+	if err := RoutesInCatalogue(a.routeServices, opts.Services); err != nil {
+		return nil, err
+	}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
@@ -113,6 +129,11 @@ func (a *Authorizer) decide(ctx context.Context, req *events.APIGatewayCustomAut
 	}
 	if d.service = a.service(req); d.service == "" {
 		return d.fail(ErrNoService)
+	}
+	if !a.catalogue[d.service] {
+		// No token is for an unlisted service, so a genuine one answers
+		// token_wrong_service below; the name goes no further than here.
+		d.service = ""
 	}
 	arn, err := apigw.ParseMethodARN(req.MethodArn)
 	if err != nil {
@@ -260,7 +281,7 @@ func (d *decision) context(withSettings bool) map[string]any {
 	c[authctx.TokenID] = f.tokenID
 	c[authctx.TokenType] = f.tokenType
 	c[authctx.UserID] = f.userID
-	c[authctx.Service] = usage.Service(d.service)
+	c[authctx.Service] = d.service // a catalogue ID, or ""
 	path, query := d.redact()
 	c[authctx.Path], c[authctx.Query] = path, query
 	c[authctx.Outcome] = d.outcome.Code()

@@ -192,6 +192,69 @@ func TestAuthorizeRefusesRoutesWithoutAService(t *testing.T) {
 	}
 }
 
+// TestAServiceOutsideTheCatalogueGoesNoFurther (issue 11): whatever a
+// caller puts in the {service} segment that the deployment does not list
+// (a token, a case variant, a huge string) is refused as a token for
+// another service would be, and is neither in the context the access log
+// and the backend see nor in the decision line: "" stands for it.
+func TestAServiceOutsideTheCatalogueGoesNoFurther(t *testing.T) {
+	for name, service := range map[string]string{
+		"a token":         fixtureToken,
+		"a case variant":  "TMY",
+		"an unlisted one": "tmy2",
+		"a huge one":      strings.Repeat("s", 2000),
+		"a path":          "../tmy",
+	} {
+		t.Run(name, func(t *testing.T) {
+			store := newFakeStore()
+			store.put(fixtureToken, validCredential("tmy"))
+			var logs bytes.Buffer
+			a := newTestAuthorizer(t, store, Options{Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+			req := loadEvent(t, "data-header")
+			req.PathParameters[ServiceParam] = service
+			resp, err := a.Authorize(context.Background(), req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if effect := resp.PolicyDocument.Statement[0].Effect; effect != "Deny" {
+				t.Errorf("effect %s, want Deny", effect)
+			}
+			if got := resp.Context[authctx.Outcome]; got != tokens.WrongService.Code() {
+				t.Errorf("outcome %v, want %s", got, tokens.WrongService.Code())
+			}
+			if got := resp.Context[authctx.Service]; got != "" {
+				t.Errorf("context service %q, want \"\"", got)
+			}
+			var line map[string]any
+			if err := json.Unmarshal(logs.Bytes(), &line); err != nil {
+				t.Fatal(err)
+			}
+			if got, ok := line["service"]; ok && got != "" {
+				t.Errorf("decision line service %q, want none", got)
+			}
+			if strings.Contains(logs.String(), fixtureToken) {
+				t.Errorf("decision line holds the token: %s", logs.String())
+			}
+		})
+	}
+}
+
+// TestAnAuthorizerRefusesAMisconfiguredCatalogue: no catalogue, or a
+// deployer route mapped to a service outside it, fails at init rather
+// than refusing every call of that route at run time.
+func TestAnAuthorizerRefusesAMisconfiguredCatalogue(t *testing.T) {
+	for name, opts := range map[string]Options{
+		"no catalogue":       {Services: []string{}},
+		"a route outside it": {Services: testServices, RouteServices: map[string]string{"GET /reports/{proxy+}": "weather"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if _, err := New(newFakeStore(), opts); err == nil {
+				t.Error("New accepted it")
+			}
+		})
+	}
+}
+
 // TestAuthorizeNeverLogsTheToken proves no decision line holds a token,
 // whichever placement carried it and whatever the decision.
 func TestAuthorizeNeverLogsTheToken(t *testing.T) {

@@ -106,10 +106,16 @@ func validCredential(service string) tokens.Credential {
 	}
 }
 
+// testServices is the catalogue of the tests' authorizers.
+var testServices = []string{"timeseries", "tmy"}
+
 func newTestAuthorizer(tb testing.TB, store tokens.CredentialStore, opts Options) *Authorizer {
 	tb.Helper()
 	if opts.Now == nil {
 		opts.Now = func() time.Time { return testNow }
+	}
+	if opts.Services == nil {
+		opts.Services = testServices
 	}
 	a, err := New(store, opts)
 	if err != nil {

@@ -140,7 +140,7 @@ func TestRevocationReachesEveryRequestWithinTheDelay(t *testing.T) {
 						w := newWorld(t, s, tc.expiresAt)
 						start := time.Now()
 						var shift time.Duration
-						a, err := authz.New(s, authz.Options{RevocationDelay: delay, Now: func() time.Time { return start.Add(shift) }})
+						a, err := authz.New(s, authz.Options{Services: []string{"tmy"}, RevocationDelay: delay, Now: func() time.Time { return start.Add(shift) }})
 						if err != nil {
 							t.Fatal(err)
 						}
@@ -182,7 +182,7 @@ func TestTheCacheAnswersWithinTheDelayWithoutReadingTheStore(t *testing.T) {
 	}
 	start := time.Now()
 	var shift time.Duration
-	a, err := authz.New(s, authz.Options{RevocationDelay: time.Second, Now: func() time.Time { return start.Add(shift) }})
+	a, err := authz.New(s, authz.Options{Services: []string{"tmy"}, RevocationDelay: time.Second, Now: func() time.Time { return start.Add(shift) }})
 	if err != nil {
 		t.Fatal(err)
 	}

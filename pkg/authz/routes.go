@@ -2,7 +2,9 @@ package authz
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/acmedata/tokenservice/pkg/routes"
@@ -16,6 +18,18 @@ const EnvRouteServices = "ROUTE_SERVICES"
 // ServiceParam names the path parameter that carries the target service in
 // the demo data routes.
 const ServiceParam = "service"
+
+// RoutesInCatalogue checks that every route of m maps to a service of the
+// catalogue: a mapping to any other service could never allow a call.
+func RoutesInCatalogue(m map[string]string, catalogue []string) error {
+	var errs []error
+	for route, service := range m {
+		if !slices.Contains(catalogue, service) {
+			errs = append(errs, fmt.Errorf("authz: route %q maps to %q, which is not in the catalogue", route, service))
+		}
+	}
+	return errors.Join(errs...)
+}
 
 // ParseRouteServices reads the value of EnvRouteServices; "" is no routes.
 func ParseRouteServices(raw string) (map[string]string, error) {

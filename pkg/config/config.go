@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -102,18 +104,38 @@ func ParseRevocationDelay(raw string) (time.Duration, error) {
 	return d, nil
 }
 
+// serviceID is what a service ID may be: a short lowercase slug. It is a
+// path segment of the data routes and a value of every usage record and
+// log line, so it must need no escaping, and it is too short to look like
+// a token (32 hexadecimal characters) to the redaction that guards those.
+var serviceID = regexp.MustCompile(`^[a-z][a-z0-9-]{0,29}$`)
+
 // ParseServices parses a catalog such as "tmy=TMY data,timeseries=Time Series data".
 func ParseServices(raw string) ([]tokens.Service, error) {
 	var out []tokens.Service
 	for _, part := range strings.Split(raw, ",") {
 		id, name, ok := strings.Cut(strings.TrimSpace(part), "=")
 		id, name = strings.TrimSpace(id), strings.TrimSpace(name)
-		if !ok || id == "" || name == "" {
+		switch {
+		case !ok || id == "" || name == "":
 			return nil, fmt.Errorf("%s: %q is not id=Display Name", EnvServices, part)
+		case !serviceID.MatchString(id):
+			return nil, fmt.Errorf("%s: service ID %q is not 1 to 30 of a-z, 0-9 and '-', starting with a letter", EnvServices, id)
+		case slices.ContainsFunc(out, func(s tokens.Service) bool { return s.ID == id }):
+			return nil, fmt.Errorf("%s: service ID %q is listed twice", EnvServices, id)
 		}
 		out = append(out, tokens.Service{ID: id, Name: name})
 	}
 	return out, nil
+}
+
+// ServiceIDs lists the catalogue's service IDs.
+func (c Config) ServiceIDs() []string {
+	ids := make([]string, len(c.Services))
+	for i, s := range c.Services {
+		ids[i] = s.ID
+	}
+	return ids
 }
 
 // RequireTables fails unless the named tables are configured.

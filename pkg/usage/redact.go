@@ -108,12 +108,6 @@ func writeEscaped(b *strings.Builder, value string) {
 	}
 }
 
-// Service returns a caller-named service as a record, a log line and the
-// authorizer context may hold it: escaped as a path segment (it came from
-// one, and must stay JSON-safe in an access-log line), redacted and cut to
-// MaxService. A catalogue name ("tmy") is unchanged.
-func Service(s string) string { return Redact(escape(s), MaxService) }
-
 // escape path-escapes one segment after redacting it, keeping the marker
 // readable: escaping first could glue an escape's hex digits to a token's
 // and leave part of it behind.

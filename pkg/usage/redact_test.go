@@ -119,20 +119,6 @@ func TestRequestQueryDropsTheTokenAndRedactsTheRest(t *testing.T) {
 	}
 }
 
-func TestServiceIsBoundedRedactedAndJSONSafe(t *testing.T) {
-	for in, want := range map[string]string{
-		"tmy":                        "tmy",
-		token:                        "{token}",
-		`a"b`:                        "a%22b",
-		strings.Repeat("s", 2000):    strings.Repeat("s", usage.MaxService),
-		"x/" + token + "/timeseries": "x%2F{token}%2Ftimeseries",
-	} {
-		if got := usage.Service(in); got != want {
-			t.Errorf("Service(%.40q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 func TestValidateRefusesWhatCannotBecomeAKey(t *testing.T) {
 	now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
 	good := usage.Record{Time: now, RequestID: "r-1", AccountID: "acc_1", TokenID: "tok_1", Status: 200}

@@ -86,7 +86,7 @@ var Authorizers = map[routes.Auth]Build[AuthorizerFunc]{
 		if err != nil {
 			return nil, err
 		}
-		a, err := authz.New(store, authz.Options{RouteServices: routeServices, Logger: d.Log, RevocationDelay: d.Config.RevocationDelay})
+		a, err := authz.New(store, authz.Options{Services: d.Config.ServiceIDs(), RouteServices: routeServices, Logger: d.Log, RevocationDelay: d.Config.RevocationDelay})
 		if err != nil {
 			return nil, err
 		}

@@ -77,7 +77,7 @@ func latency(ctx context.Context, c *check, client *dynamodb.Client, store, read
 
 	// Cold: no revocation delay, so every decision reads the token's item
 	// and then its two gate items.
-	cold, err := authz.New(reads, authz.Options{})
+	cold, err := authz.New(reads, authz.Options{Services: benchServices})
 	if err != nil {
 		return err
 	}
@@ -98,7 +98,7 @@ func latency(ctx context.Context, c *check, client *dynamodb.Client, store, read
 	if err != nil {
 		return err
 	}
-	cached, err := authz.New(reads, authz.Options{RevocationDelay: tokens.MaxRevocationDelay})
+	cached, err := authz.New(reads, authz.Options{Services: benchServices, RevocationDelay: tokens.MaxRevocationDelay})
 	if err != nil {
 		return err
 	}

@@ -47,6 +47,9 @@ const (
 	maxAttempts    = 2
 )
 
+// benchServices is the catalogue the benchmark's authorizers serve.
+var benchServices = []string{"tmy"}
+
 // Targets (issue 10).
 const (
 	maxColdP50, maxColdP99 = 2.3, 2.8 // cold decision / raw GetItem

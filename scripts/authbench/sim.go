@@ -96,7 +96,7 @@ func warm(c *check) error {
 		return err
 	}
 	reads := newReadCounter(store, time.Now)
-	a, err := authz.New(reads, authz.Options{RevocationDelay: tokens.MaxRevocationDelay})
+	a, err := authz.New(reads, authz.Options{Services: benchServices, RevocationDelay: tokens.MaxRevocationDelay})
 	if err != nil {
 		return err
 	}
@@ -153,7 +153,7 @@ func hotToken(c *check) error {
 		var auths []*authz.Authorizer
 		for range instances {
 			r := newReadCounter(store, now)
-			a, err := authz.New(r, authz.Options{RevocationDelay: tokens.DefaultRevocationDelay, Now: now})
+			a, err := authz.New(r, authz.Options{Services: benchServices, RevocationDelay: tokens.DefaultRevocationDelay, Now: now})
 			if err != nil {
 				return err
 			}
