@@ -53,10 +53,14 @@ var (
 	DataFeed  = Route{http.MethodGet, "/feed/{token}/{service}/{proxy+}", Data, TokenAuth}
 
 	CreateAccount    = Route{http.MethodPost, "/operator/accounts", Operator, IAMAuth}
+	ListAccounts     = Route{http.MethodGet, "/operator/accounts", Operator, IAMAuth}
 	GetAccount       = Route{http.MethodGet, "/operator/accounts/{accountId}", Operator, IAMAuth}
 	UpdateAccount    = Route{http.MethodPatch, "/operator/accounts/{accountId}", Operator, IAMAuth}
 	ReplaceAPIKey    = Route{http.MethodPost, "/operator/accounts/{accountId}/api-key", Operator, IAMAuth}
 	PutTokenSettings = Route{http.MethodPut, "/operator/tokens/{tokenId}/settings", Operator, IAMAuth}
+	// ProtectToken is an operator's PATCH of a token: only "protected"
+	// (admins have their own PATCH for everything else).
+	ProtectToken = Route{http.MethodPatch, "/operator/tokens/{tokenId}", Operator, IAMAuth}
 
 	GetOwnAccount    = Route{http.MethodGet, "/admin/account", Manage, APIKeyAuth}
 	RotateAPIKey     = Route{http.MethodPost, "/admin/api-key/rotate", Manage, APIKeyAuth}
@@ -93,10 +97,12 @@ var All = []Route{
 	DataFeed,
 
 	CreateAccount,
+	ListAccounts,
 	GetAccount,
 	UpdateAccount,
 	ReplaceAPIKey,
 	PutTokenSettings,
+	ProtectToken,
 
 	GetOwnAccount,
 	RotateAPIKey,

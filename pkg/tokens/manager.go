@@ -9,6 +9,7 @@ import (
 
 	"github.com/acmedata/tokenservice/pkg/apperr"
 	"github.com/acmedata/tokenservice/pkg/id"
+	"github.com/acmedata/tokenservice/pkg/paging"
 	"github.com/acmedata/tokenservice/pkg/secret"
 )
 
@@ -107,6 +108,38 @@ func (m *Manager) Account(ctx context.Context, accountID string) (Account, error
 		return Account{}, apperr.NotFound("account")
 	}
 	return m.store.GetAccount(ctx, accountID)
+}
+
+// Accounts lists the deployment's accounts for an operator, newest first,
+// or in name order with a name prefix (case-insensitive). Every filter is
+// checked before the store is asked: an unknown status or service is a
+// 400, never an empty page that hides a typo.
+func (m *Manager) Accounts(ctx context.Context, f AccountFilter, page paging.Request) (paging.Page[Account], error) {
+	page, err := paging.Validate(page)
+	if err != nil {
+		return paging.Page[Account]{}, err
+	}
+	switch f.Status {
+	case "", AccountStatusActive, AccountStatusClosed:
+	default:
+		return paging.Page[Account]{}, apperr.Invalid("invalid_status", "status must be %q or %q", AccountStatusActive, AccountStatusClosed)
+	}
+	if f.Service != "" && !slices.ContainsFunc(m.services, func(c Service) bool { return c.ID == f.Service }) {
+		// Not echoed: the caller's text may be anything, a token included.
+		return paging.Page[Account]{}, apperr.Invalid("unknown_service", "service is not a service this deployment offers")
+	}
+	if f.NamePrefix != "" {
+		prefix, err := ValidateName("name", f.NamePrefix)
+		if err != nil {
+			return paging.Page[Account]{}, err
+		}
+		f.NamePrefix = NameKey(prefix)
+	}
+	p, err := m.store.ListAccounts(ctx, f, page)
+	if err != nil {
+		return paging.Page[Account]{}, fmt.Errorf("list accounts: %w", err)
+	}
+	return p, nil
 }
 
 // AccountChange is a partial update of an account; nil fields are kept.

@@ -358,3 +358,50 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// TestAccountListingRefusesBadFiltersBeforeTheStore: an operator's typo
+// (a status or service that does not exist, a name no account could
+// have, an out-of-range limit) is a 400 naming the filter, never an empty
+// page, and the caller's text never comes back.
+func TestAccountListingRefusesBadFiltersBeforeTheStore(t *testing.T) {
+	f := newFixture(t)
+	const token = "46a4eccec1414feab118287faafc5c80"
+	for _, tc := range []struct {
+		name   string
+		filter tokens.AccountFilter
+		page   paging.Request
+		code   string
+	}{
+		{"unknown status", tokens.AccountFilter{Status: "deleted"}, paging.Request{}, "invalid_status"},
+		{"unknown service", tokens.AccountFilter{Service: token}, paging.Request{}, "unknown_service"},
+		{"control character in the name", tokens.AccountFilter{NamePrefix: "a\x01"}, paging.Request{}, "invalid_name"},
+		{"blank name", tokens.AccountFilter{NamePrefix: "   "}, paging.Request{}, "invalid_name"},
+		{"limit over 100", tokens.AccountFilter{}, paging.Request{Limit: 101}, "invalid_limit"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := f.mgr.Accounts(context.Background(), tc.filter, tc.page)
+			wantKind(t, err, apperr.ErrInvalid, tc.code)
+			if strings.Contains(err.Error(), token) {
+				t.Fatalf("error %q repeats the input", err)
+			}
+		})
+	}
+}
+
+// TestAccountListingMatchesNamesByPrefixInAnyCase: the operator types
+// part of a name in whatever case; the filter is normalised as the
+// stored name key is.
+func TestAccountListingMatchesNamesByPrefixInAnyCase(t *testing.T) {
+	f := newFixture(t)
+	acme, _ := f.account("tmy")
+	if _, _, err := f.mgr.CreateAccount(context.Background(), "Other Corp", []string{"tmy"}); err != nil {
+		t.Fatal(err)
+	}
+	p, err := f.mgr.Accounts(context.Background(), tokens.AccountFilter{NamePrefix: "  ACME d"}, paging.Request{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Items) != 1 || p.Items[0].ID != acme.ID {
+		t.Fatalf("name=ACME d: %+v, want only %s", p.Items, acme.ID)
+	}
+}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/acmedata/tokenservice/pkg/apperr"
 	"github.com/acmedata/tokenservice/pkg/httpapi"
+	"github.com/acmedata/tokenservice/pkg/paging"
 	"github.com/acmedata/tokenservice/pkg/routes"
 	"github.com/acmedata/tokenservice/pkg/tokens"
 )
@@ -24,6 +25,8 @@ type Manager interface {
 	UpdateAccount(ctx context.Context, accountID string, c tokens.AccountChange) (tokens.Account, error)
 	ReplaceAPIKey(ctx context.Context, accountID string) (tokens.Account, string, error)
 	SetTokenSettings(ctx context.Context, tokenID string, s tokens.Settings) (tokens.TokenView, error)
+	SetTokenProtected(ctx context.Context, tokenID string, protected bool) (tokens.TokenView, error)
+	Accounts(ctx context.Context, f tokens.AccountFilter, page paging.Request) (paging.Page[tokens.Account], error)
 }
 
 // handler's methods are the operator routes.
@@ -43,10 +46,12 @@ func New(mgr Manager, log *slog.Logger) (*httpapi.Router, error) {
 	h := &handler{mgr: mgr, log: log}
 	return httpapi.NewRouter(routes.Operator, log, httpapi.Handlers{
 		routes.CreateAccount:    h.createAccount,
+		routes.ListAccounts:     h.listAccounts,
 		routes.GetAccount:       h.getAccount,
 		routes.UpdateAccount:    h.updateAccount,
 		routes.ReplaceAPIKey:    h.replaceKey,
 		routes.PutTokenSettings: h.setSettings,
+		routes.ProtectToken:     h.protectToken,
 	})
 }
 
@@ -84,6 +89,25 @@ func (h *handler) createAccount(ctx context.Context, req httpapi.Request) (int, 
 	}
 	h.audit(ctx, req, "create_account", a.ID)
 	return http.StatusCreated, CreatedAccount{Account: httpapi.Account(a), APIKey: key}, nil
+}
+
+// listAccounts finds accounts without knowing their IDs: by status, by a
+// subscribed service, by the start of the name.
+func (h *handler) listAccounts(ctx context.Context, req httpapi.Request) (int, any, error) {
+	page, err := httpapi.Page(req.APIGatewayProxyRequest)
+	if err != nil {
+		return 0, nil, err
+	}
+	var f tokens.AccountFilter
+	var status string
+	if err := httpapi.Queries(req.APIGatewayProxyRequest, httpapi.Q("status", &status), httpapi.Q("service", &f.Service), httpapi.Q("name", &f.NamePrefix)); err != nil {
+		return 0, nil, err
+	}
+	f.Status = tokens.AccountStatus(status)
+	p, err := h.mgr.Accounts(ctx, f, page)
+	return httpapi.Result(http.StatusOK, func(p paging.Page[tokens.Account]) httpapi.List[httpapi.AccountView] {
+		return httpapi.ListOf(p, httpapi.Account)
+	}, p, err)
 }
 
 func (h *handler) getAccount(ctx context.Context, req httpapi.Request) (int, any, error) {
@@ -142,5 +166,28 @@ func (h *handler) setSettings(ctx context.Context, req httpapi.Request) (int, an
 		return 0, nil, err
 	}
 	h.audit(ctx, req, "set_token_settings", t.ID)
+	return http.StatusOK, httpapi.Token(t), nil
+}
+
+type protectBody struct {
+	Protected *bool `json:"protected"`
+}
+
+// protectToken sets or lifts a token's protection: an operator keeping a
+// customer's production token from deletion by a hurried admin.
+func (h *handler) protectToken(ctx context.Context, req httpapi.Request) (int, any, error) {
+	id := req.Param("tokenId")
+	var body protectBody
+	if err := req.Decode(&body); err != nil {
+		return 0, nil, err
+	}
+	if body.Protected == nil {
+		return 0, nil, apperr.Invalid("missing_field", "protected is required (true or false)")
+	}
+	t, err := h.mgr.SetTokenProtected(ctx, id, *body.Protected)
+	if err != nil {
+		return 0, nil, err
+	}
+	h.audit(ctx, req, "set_token_protected", t.ID)
 	return http.StatusOK, httpapi.Token(t), nil
 }

@@ -16,10 +16,12 @@ func TestOperatorRoutesRefuseAnythingButTheOperatorKey(t *testing.T) {
 	for _, credential := range []string{"", "wrong", acc.Key, a.operatorKey + "x"} {
 		for _, r := range []struct{ method, path string }{
 			{"POST", "/operator/accounts"},
+			{"GET", "/operator/accounts"},
 			{"GET", "/operator/accounts/" + acc.ID},
 			{"PATCH", "/operator/accounts/" + acc.ID},
 			{"POST", "/operator/accounts/" + acc.ID + "/api-key"},
 			{"PUT", "/operator/tokens/tok_x/settings"},
+			{"PATCH", "/operator/tokens/tok_x"},
 		} {
 			wantError(t, a.call(t, r.method, r.path, credential, "{}"), http.StatusUnauthorized, "unauthorized")
 		}

@@ -8,14 +8,17 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/acmedata/tokenservice/pkg/handlers/operator"
 	"github.com/acmedata/tokenservice/pkg/httpapi"
@@ -35,8 +38,9 @@ type api struct {
 	stack       *Stack
 	logs        lockedBuffer // every function's log lines
 
-	mu      sync.Mutex
-	secrets []string // every token and API key the API has shown
+	mu         sync.Mutex
+	secrets    []string // every token and API key the API has shown
+	operations []string // every DynamoDB operation the stack called, in order
 }
 
 // newAPI starts the stack for one test with no revocation delay, so that
@@ -58,7 +62,7 @@ func newAPIWithDelay(t *testing.T, delay string) *api {
 		tables:      dynamotest.Tables(t),
 	}
 	stack, err := Build(t.Context(), Config{
-		Client: a.client, Tables: a.tables, OperatorKey: a.operatorKey,
+		Client: a.recording(a.client), Tables: a.tables, OperatorKey: a.operatorKey,
 		UsageFlushInterval: 20 * time.Millisecond, LogOutput: &a.logs, SpoolDir: t.TempDir(),
 		RevocationDelay: delay,
 	})
@@ -85,6 +89,31 @@ func newAPIWithDelay(t *testing.T, delay string) *api {
 		}
 	})
 	return a
+}
+
+// recording is c with every operation the stack calls noted, so that a
+// test can prove a request path never scans (the test's own secret scan
+// uses c itself).
+func (a *api) recording(c *dynamodb.Client) *dynamodb.Client {
+	return dynamodb.New(c.Options(), func(o *dynamodb.Options) {
+		o.APIOptions = append(o.APIOptions, func(s *middleware.Stack) error {
+			return s.Initialize.Add(middleware.InitializeMiddlewareFunc("recordOperation",
+				func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+					a.mu.Lock()
+					a.operations = append(a.operations, awsmiddleware.GetOperationName(ctx))
+					a.mu.Unlock()
+					return next.HandleInitialize(ctx, in)
+				}), middleware.After)
+		})
+	})
+}
+
+// operationsSince returns the DynamoDB operations the stack called after
+// the first n (n from a previous len(operationsSince(0))).
+func (a *api) operationsSince(n int) []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return slices.Clone(a.operations[n:])
 }
 
 // flushUsage delivers the usage of every call answered so far to the
