@@ -12,7 +12,8 @@ import (
 
 // createGatewayResponses makes every error API Gateway answers by itself
 // use the product's JSON error body, as pkg/gatewayresp lists them (the
-// local gateway answers from the same table).
+// local gateway answers from the same table); an authorizer's Deny takes
+// its code and message from the authorizer's context.
 func (s *TokenService) createGatewayResponses() {
 	for _, r := range gatewayresp.All {
 		var status *string
@@ -22,7 +23,7 @@ func (s *TokenService) createGatewayResponses() {
 		s.API.AddGatewayResponse(jsii.String(responseID(r.Type)), &awsapigateway.GatewayResponseOptions{
 			Type:       awsapigateway.ResponseType_Of(jsii.String(string(r.Type))),
 			StatusCode: status,
-			Templates:  &map[string]*string{"application/json": jsii.String(string(r.Body()))},
+			Templates:  &map[string]*string{"application/json": jsii.String(r.Template())},
 		})
 	}
 }

@@ -33,6 +33,13 @@ const (
 	// $context.path, which can hold a token.
 	Path  = "path"
 	Query = "query"
+	// ErrorCode and ErrorMessage are set on a Deny only: the error body's
+	// code and message for the caller's 403, which API Gateway's
+	// ACCESS_DENIED response reads from the context
+	// (pkg/gatewayresp), so the caller learns why (origin_not_allowed,
+	// ip_not_allowed, ...) and never anything about the token's account.
+	ErrorCode    = "errorCode"
+	ErrorMessage = "errorMessage"
 )
 
 // String returns the context value under key as a string ("" if absent).

@@ -16,6 +16,7 @@ import (
 	"github.com/acmedata/tokenservice/pkg/apigw"
 	"github.com/acmedata/tokenservice/pkg/apperr"
 	"github.com/acmedata/tokenservice/pkg/authctx"
+	"github.com/acmedata/tokenservice/pkg/gatewayresp"
 	"github.com/acmedata/tokenservice/pkg/restrict"
 	"github.com/acmedata/tokenservice/pkg/secret"
 	"github.com/acmedata/tokenservice/pkg/tokens"
@@ -228,9 +229,18 @@ func allowResources(resource string, arn apigw.MethodARN, service string) ([]str
 
 // deny answers an explicit Deny (403) for this method ARN, with the token's
 // identity in the context so the access log attributes the refusal.
+// The context also holds the error body's code and message, which the
+// gateway's ACCESS_DENIED response reads (pkg/gatewayresp).
 func (a *Authorizer) deny(arn apigw.MethodARN, d *decision) (events.APIGatewayCustomAuthorizerResponse, error) {
 	d.decision = accesslog.DecisionDeny
-	return apigw.Deny(d.cred.Token.ID, []string{arn.Stage + arn.Route}, d.context(false)), nil
+	c := d.context(false)
+	c[authctx.ErrorCode], c[authctx.ErrorMessage] = d.outcome.Code(), d.outcome.Message()
+	if !d.outcome.Forbidden() {
+		// A valid token whose request no policy can name (allow): no
+		// precise reason to give.
+		c[authctx.ErrorCode], c[authctx.ErrorMessage] = gatewayresp.Forbidden.Code, gatewayresp.Forbidden.Message
+	}
+	return apigw.Deny(d.cred.Token.ID, []string{arn.Stage + arn.Route}, c), nil
 }
 
 // decision is what Authorize learned about one request, for its answer and
@@ -276,7 +286,7 @@ func (d *decision) fail(err error) (events.APIGatewayCustomAuthorizerResponse, e
 // not log $context.path (it can hold a token).
 func (d *decision) context(withSettings bool) map[string]any {
 	f := &d.facts
-	c := make(map[string]any, 9)
+	c := make(map[string]any, 11) // room for a Deny's error code and message
 	c[authctx.AccountID] = f.accountID
 	c[authctx.TokenID] = f.tokenID
 	c[authctx.TokenType] = f.tokenType

@@ -84,6 +84,7 @@ func TestAuthorizeDecidesEveryOutcomeOfTheProduct(t *testing.T) {
 				if got := resp.Context[authctx.Outcome]; got != tc.want.Code() {
 					t.Errorf("deny context outcome = %v, want %s", got, tc.want.Code())
 				}
+				assertDenyReason(t, resp.Context, tc.want.Code(), tc.want.Message())
 			default:
 				if err == nil || err.Error() != "Unauthorized" {
 					t.Fatalf("err = %v, want exactly \"Unauthorized\" (API Gateway's 401)", err)
@@ -349,6 +350,15 @@ func assertEffect(t *testing.T, resp events.APIGatewayCustomAuthorizerResponse, 
 	st := resp.PolicyDocument.Statement
 	if len(st) != 1 || st[0].Effect != effect || len(st[0].Action) != 1 || st[0].Action[0] != "execute-api:Invoke" {
 		t.Fatalf("policy = %+v, want one %s statement for execute-api:Invoke", resp.PolicyDocument, effect)
+	}
+}
+
+// assertDenyReason checks the error body a Deny hands the gateway's
+// ACCESS_DENIED response: the caller's 403 code and message.
+func assertDenyReason(t *testing.T, got map[string]any, code, message string) {
+	t.Helper()
+	if got[authctx.ErrorCode] != code || got[authctx.ErrorMessage] != message || message == "" {
+		t.Errorf("deny reason %v / %v, want %s / %q", got[authctx.ErrorCode], got[authctx.ErrorMessage], code, message)
 	}
 }
 

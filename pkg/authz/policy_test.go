@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/acmedata/tokenservice/pkg/apigw"
+	"github.com/acmedata/tokenservice/pkg/gatewayresp"
 )
 
 // TestCachedAllowOpensOnlyTheTokensServiceDataRoutes evaluates the Allow
@@ -75,6 +76,8 @@ func TestAllowForADeployerRouteNamesOnlyThatRequest(t *testing.T) {
 	ev.MethodArn = strings.TrimSuffix(ev.MethodArn, "2026/summary") + "*"
 	resp, err = a.Authorize(context.Background(), ev)
 	assertEffect(t, resp, err, "Deny")
+	// No precise reason: the caller reads the plain forbidden body.
+	assertDenyReason(t, resp.Context, gatewayresp.Forbidden.Code, gatewayresp.Forbidden.Message)
 }
 
 func TestDataRoutesAreDerivedFromTheRouteList(t *testing.T) {

@@ -77,6 +77,7 @@ func TestRestrictionsRefuseOutsideCallersWithTheTokensIdentity(t *testing.T) {
 			if got := resp.Context[authctx.Outcome]; got != tc.want.Code() {
 				t.Errorf("deny context outcome = %v, want %s", got, tc.want.Code())
 			}
+			assertDenyReason(t, resp.Context, tc.want.Code(), tc.want.Message())
 		})
 	}
 }

@@ -7,11 +7,29 @@
 //
 // The package imports no CDK code: types are plain strings, spelled as API
 // Gateway spells them, which the stack turns into CDK response types.
+//
+// # The 403's reason
+//
+// An authorizer's Deny is ACCESS_DENIED, one response for every reason.
+// Its body is the one template here that is not static: a gateway
+// response's mapping template is not VTL but plain substitution, and it
+// may name $context.authorizer.<key>, the context of the authorizer's
+// answer. Our authorizers put the body's code and message there on every
+// Deny (authctx.ErrorCode, authctx.ErrorMessage), so the caller reads
+// origin_not_allowed, ip_not_allowed, token_wrong_service and so on.
+// Plain substitution has no default: where the context lacks the keys,
+// API Gateway substitutes nothing, so there the static forbidden body
+// holds only on the local gateway (Render). On AWS the one such 403 is an
+// IAM principal without execute-api:Invoke on an operator route; docs/deploy.md
+// says so.
 package gatewayresp
 
 import (
 	"net/http"
+	"regexp"
+	"strings"
 
+	"github.com/acmedata/tokenservice/pkg/authctx"
 	"github.com/acmedata/tokenservice/pkg/httpapi"
 )
 
@@ -54,9 +72,55 @@ type Response struct {
 	Code, Message string
 }
 
-// Body is the response's JSON body, PRODUCT.md's error shape
+// FromAuthorizer reports whether the body's code and message are the
+// authorizer's (the context's authctx.ErrorCode and authctx.ErrorMessage):
+// only for an authorizer's Deny. Code and Message are then what the local
+// gateway answers when the context lacks them.
+func (r Response) FromAuthorizer() bool { return r.Type == AccessDenied }
+
+// Body is the response's static JSON body, PRODUCT.md's error shape
 // {"error":{"code":...,"message":...}}.
 func (r Response) Body() []byte { return httpapi.ErrorBody(r.Code, r.Message) }
+
+// authorizerTemplate is the body of a FromAuthorizer response as API
+// Gateway substitutes it.
+var authorizerTemplate = `{"error":{"code":"$context.authorizer.` + authctx.ErrorCode +
+	`","message":"$context.authorizer.` + authctx.ErrorMessage + `"}}`
+
+// Template is the response's body mapping template, as infra/stack
+// deploys it: the static body, or for a FromAuthorizer response one that
+// names the authorizer's context.
+func (r Response) Template() string {
+	if r.FromAuthorizer() {
+		return authorizerTemplate
+	}
+	return string(r.Body())
+}
+
+// substitutable is what a context value may hold to be written into the
+// template as it is: API Gateway does not escape it, so a quote or a
+// backslash would break the JSON. Our authorizers' codes and messages are
+// constants that fit.
+var (
+	snakeCode   = regexp.MustCompile(`^[a-z]+(_[a-z]+)*$`)
+	plainPhrase = regexp.MustCompile(`^[A-Za-z0-9 ,.;:'()-]+$`)
+)
+
+// Render is the body the gateway answers with, given the authorizer
+// context of the call (nil if there was none): the template with the
+// context substituted, as API Gateway would, or the static body if the
+// response is static or the context lacks a snake_case code and a plain
+// message.
+func (r Response) Render(authorizer map[string]string) []byte {
+	code, message := authorizer[authctx.ErrorCode], authorizer[authctx.ErrorMessage]
+	if !r.FromAuthorizer() || !snakeCode.MatchString(code) || !plainPhrase.MatchString(message) {
+		return r.Body()
+	}
+	return []byte(strings.NewReplacer(
+		"$context.authorizer."+authctx.ErrorCode, code,
+		"$context.authorizer."+authctx.ErrorMessage, message,
+	).Replace(authorizerTemplate))
+}
 
 const (
 	unavailable = "The service is temporarily unavailable; retry later."
@@ -67,11 +131,16 @@ const (
 	throttled   = "Too many requests; retry later."
 )
 
+// Forbidden is the static 403 body: the fallback of ACCESS_DENIED and the
+// reason an authorizer gives when it has no more precise one.
+var Forbidden = Response{AccessDenied, http.StatusForbidden, "forbidden", forbidden}
+
 // All is every gateway response of the deployment, one per Type.
 var All = []Response{
-	// Our authorizers refuse with "Unauthorized" (401) or a Deny policy (403).
+	// Our authorizers refuse with "Unauthorized" (401) or a Deny policy
+	// (403), whose reason is in its context.
 	{Unauthorized, http.StatusUnauthorized, "unauthorized", "A valid token or API key is required."},
-	{AccessDenied, http.StatusForbidden, "forbidden", forbidden},
+	Forbidden,
 	// REST APIs answer unknown routes, and unsigned calls to IAM routes,
 	// with MISSING_AUTHENTICATION_TOKEN: to a caller both are a route that
 	// does not exist for them.

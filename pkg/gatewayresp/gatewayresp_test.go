@@ -8,6 +8,10 @@ import (
 	"regexp"
 	"strconv"
 	"testing"
+
+	"github.com/acmedata/tokenservice/pkg/authctx"
+	"github.com/acmedata/tokenservice/pkg/httpapi"
+	"github.com/acmedata/tokenservice/pkg/tokens"
 )
 
 func TestEveryResponseAnswersTheProductErrorBody(t *testing.T) {
@@ -82,5 +86,55 @@ func TestAllHasEveryTypeOnce(t *testing.T) {
 	}
 	if len(declared) != 21 {
 		t.Errorf("%d types declared; a REST API has 21", len(declared))
+	}
+}
+
+// TestAccessDeniedTellsTheAuthorizersReason: the 403 of an authorizer's
+// Deny carries the code and message the authorizer put in its context,
+// for every 403 outcome of the token domain, as one valid error body.
+func TestAccessDeniedTellsTheAuthorizersReason(t *testing.T) {
+	r, _ := Lookup(AccessDenied)
+	for _, o := range []tokens.Outcome{tokens.WrongService, tokens.ServiceNotSubscribed, tokens.AccessOff, tokens.OriginNotAllowed, tokens.IPNotAllowed} {
+		got := r.Render(map[string]string{authctx.ErrorCode: o.Code(), authctx.ErrorMessage: o.Message(), authctx.TokenID: "tok_x"})
+		if want := httpapi.ErrorBody(o.Code(), o.Message()); string(got) != string(want) {
+			t.Errorf("%s: body %s, want %s", o, got, want)
+		}
+	}
+}
+
+// TestAccessDeniedWithoutAReasonIsForbidden: a Deny whose context has no
+// usable code and message (none at all, or a value that would break the
+// JSON if substituted as it is) answers the static forbidden body.
+func TestAccessDeniedWithoutAReasonIsForbidden(t *testing.T) {
+	r, _ := Lookup(AccessDenied)
+	for name, ctx := range map[string]map[string]string{
+		"no context":            nil,
+		"no error keys":         {authctx.TokenID: "tok_x", authctx.Outcome: "origin_not_allowed"},
+		"a code only":           {authctx.ErrorCode: "origin_not_allowed"},
+		"a code with a quote":   {authctx.ErrorCode: `x","y":"`, authctx.ErrorMessage: "m"},
+		"a message with quotes": {authctx.ErrorCode: "x", authctx.ErrorMessage: `"}}`},
+	} {
+		if got := r.Render(ctx); string(got) != `{"error":{"code":"forbidden","message":"`+forbidden+`"}}` {
+			t.Errorf("%s: body %s, want the static forbidden body", name, got)
+		}
+	}
+}
+
+// TestOnlyAccessDeniedReadsTheAuthorizer: every other response is static
+// whatever the context holds, and its template is its body; the 403's
+// template names exactly the two context keys the authorizers set.
+func TestOnlyAccessDeniedReadsTheAuthorizer(t *testing.T) {
+	ctx := map[string]string{authctx.ErrorCode: "origin_not_allowed", authctx.ErrorMessage: "Not from here."}
+	for _, r := range All {
+		if r.Type == AccessDenied {
+			want := `{"error":{"code":"$context.authorizer.errorCode","message":"$context.authorizer.errorMessage"}}`
+			if r.Template() != want || !r.FromAuthorizer() {
+				t.Errorf("ACCESS_DENIED template %s, want %s", r.Template(), want)
+			}
+			continue
+		}
+		if r.FromAuthorizer() || r.Template() != string(r.Body()) || string(r.Render(ctx)) != string(r.Body()) {
+			t.Errorf("%s reads the authorizer context: template %s", r.Type, r.Template())
+		}
 	}
 }

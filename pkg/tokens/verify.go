@@ -82,6 +82,21 @@ func (o Outcome) Code() string { return outcomeCodes[o] }
 
 func (o Outcome) String() string { return o.Code() }
 
+// forbiddenMessages are the sentences a caller reads with a 403, one per
+// Forbidden outcome. They say what the request lacks, never anything of
+// the token's account.
+var forbiddenMessages = map[Outcome]string{
+	WrongService:         "This token is for another service.",
+	ServiceNotSubscribed: "The token's account does not subscribe to this service.",
+	AccessOff:            "The token's user has no access to this service.",
+	OriginNotAllowed:     "The token may not be used from this web origin.",
+	IPNotAllowed:         "The token may not be used from this IP address.",
+}
+
+// Message is the human sentence of a Forbidden outcome's 403, "" for the
+// others (their 401 says the same for every reason, on purpose).
+func (o Outcome) Message() string { return forbiddenMessages[o] }
+
 // Forbidden reports whether the outcome is a refusal of a genuine token for
 // this particular request (403) rather than of the token itself (401).
 func (o Outcome) Forbidden() bool {

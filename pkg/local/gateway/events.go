@@ -34,6 +34,9 @@ type call struct {
 	sourceIP string
 	resource *resource
 	params   map[string]string
+	// authorizer is the authorizer's context once it answered, which a
+	// gateway response's template may name (gatewayresp.Response.Render).
+	authorizer map[string]string
 }
 
 // proxyEvent builds the Lambda proxy event API Gateway would send for r,

@@ -191,6 +191,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, c *call, entry *
 		ev.RequestContext.Identity.UserArn = fmt.Sprintf("arn:aws:iam::%s:user/local-operator", g.opts.AccountID)
 	default:
 		authorizer, rtype := g.authorize(r.Context(), rt, ev, c)
+		c.authorizer = authorizer
 		entry.AccountID = authorizer[authctx.AccountID]
 		entry.TokenID = authorizer[authctx.TokenID]
 		entry.TokenType = authorizer[authctx.TokenType]
@@ -339,7 +340,9 @@ func writeProxyResponse(w http.ResponseWriter, c *call, resp events.APIGatewayPr
 }
 
 // gatewayResponse answers with the deployment's response for t, from
-// the table infra/stack configures (pkg/gatewayresp), and returns its status.
+// the table infra/stack configures (pkg/gatewayresp), its template filled
+// from the authorizer's context as API Gateway fills it, and returns its
+// status.
 func (g *Gateway) gatewayResponse(w http.ResponseWriter, c *call, entry *accesslog.Entry, t gatewayresp.Type) int {
 	resp, ok := gatewayresp.Lookup(t)
 	if !ok || resp.Status == 0 {
@@ -353,7 +356,7 @@ func (g *Gateway) gatewayResponse(w http.ResponseWriter, c *call, entry *accessl
 	h.Set("X-Amzn-Requestid", c.id)
 	h.Set("X-Amzn-Errortype", string(t))
 	w.WriteHeader(resp.Status)
-	_, _ = w.Write(resp.Body())
+	_, _ = w.Write(resp.Render(c.authorizer))
 	return resp.Status
 }
 

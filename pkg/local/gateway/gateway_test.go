@@ -279,6 +279,8 @@ func TestAuthorizerOutcomesMapToStatuses(t *testing.T) {
 		{name: "other error", err: errors.New("store down"), status: 503, code: "unavailable"},
 		{name: "panic", panics: true, status: 503, code: "unavailable"},
 		{name: "explicit deny", answer: policy("p", "Deny", arn, nil), status: 403, code: "forbidden"},
+		{name: "explicit deny with its reason", answer: policy("p", "Deny", arn, map[string]any{"errorCode": "ip_not_allowed", "errorMessage": "Not from this IP address."}), status: 403, code: "ip_not_allowed"},
+		{name: "an implicit deny reads the context too", answer: policy("p", "Allow", arn+"x", map[string]any{"errorCode": "x", "errorMessage": "y"}), status: 403, code: "x"},
 		{name: "allow for another resource", answer: policy("p", "Allow", arn+"x", nil), status: 403, code: "forbidden"},
 		{name: "allow for another service", answer: policy("p", "Allow", "arn:aws:execute-api:eu-west-1:123456789012:api123/test/GET/data/timeseries/*", nil), status: 403, code: "forbidden"},
 		{name: "no principal", answer: policy("", "Allow", arn, nil), status: 503, code: "unavailable"},

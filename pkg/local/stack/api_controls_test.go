@@ -1,8 +1,11 @@
 package stack
 
 import (
+	"encoding/json"
+	"io"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/acmedata/tokenservice/pkg/httpapi"
@@ -11,6 +14,12 @@ import (
 // dataCall calls the demo data route with tok in the query string and
 // the given headers.
 func (a *api) dataCall(t *testing.T, service, tok string, headers map[string]string) int {
+	t.Helper()
+	return a.dataAnswer(t, service, tok, headers).Status
+}
+
+// dataAnswer is dataCall's whole answer.
+func (a *api) dataAnswer(t *testing.T, service, tok string, headers map[string]string) response {
 	t.Helper()
 	req, err := http.NewRequestWithContext(t.Context(), "GET", a.url+"/data/"+service+"/hourly?token="+tok, nil)
 	if err != nil {
@@ -24,7 +33,11 @@ func (a *api) dataCall(t *testing.T, service, tok string, headers map[string]str
 		t.Fatal(err)
 	}
 	defer res.Body.Close()
-	return res.StatusCode
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return response{Status: res.StatusCode, Body: body}
 }
 
 // TestRestrictionsAreSetReadAndEnforcedEndToEnd protects PRODUCT.md's
@@ -210,4 +223,97 @@ func TestNewControlFieldsRefuseBadInput(t *testing.T) {
 		t.Fatalf("a refused create made a token: %d tokens", len(list))
 	}
 	wantError(t, a.call(t, "GET", "/admin/services/tmy/tokens?name=%01", acc.Key, nil), http.StatusBadRequest, "")
+}
+
+// TestRefusedCallersReadThePreciseReason protects the caller's 403 body:
+// the gateway's ACCESS_DENIED answers the authorizer's reason, one code
+// per refusal of a genuine token, and never more than the caller needs.
+func TestRefusedCallersReadThePreciseReason(t *testing.T) {
+	a := newAPI(t)
+	acc := a.createAccount(t, "tmy", "timeseries")
+	u := a.createUser(t, acc, "ada@example.com")
+	a.setAccess(t, acc, "tmy", u.ID, true)
+	userTok := a.issue(t, acc, "tmy", map[string]any{"userId": u.ID})
+	byOrigin := a.issue(t, acc, "tmy", map[string]any{"restrictions": map[string]any{"origins": []string{"https://maps.example.com"}}})
+	byIP := a.issue(t, acc, "tmy", map[string]any{"restrictions": map[string]any{"ipRanges": []string{"192.0.2.0/24", "2001:db8::/32"}}})
+	ts := a.issue(t, acc, "timeseries", nil)
+
+	check := func(name string, r response, code string) {
+		t.Helper()
+		var body struct {
+			Error struct{ Code, Message string } `json:"error"`
+		}
+		if r.Status != http.StatusForbidden || json.Unmarshal(r.Body, &body) != nil || body.Error.Code != code || body.Error.Message == "" {
+			t.Errorf("%s: %d %s, want 403 %s with a message", name, r.Status, r.Body, code)
+		}
+		for _, leak := range []string{acc.ID, u.ID, userTok.Token, byOrigin.Token, byIP.Token} {
+			if strings.Contains(string(r.Body), leak) {
+				t.Errorf("%s: the 403 body %s names the account, user or token", name, r.Body)
+			}
+		}
+	}
+	check("another site's page", a.dataAnswer(t, "tmy", byOrigin.Token, map[string]string{"Origin": "https://evil.example"}), "origin_not_allowed")
+	check("another site's Referer", a.dataAnswer(t, "tmy", byOrigin.Token, map[string]string{"Referer": "https://evil.example/page"}), "origin_not_allowed")
+	check("no Origin at all", a.dataAnswer(t, "tmy", byOrigin.Token, nil), "origin_not_allowed")
+	check("outside the IP ranges", a.dataAnswer(t, "tmy", byIP.Token, map[string]string{"X-Forwarded-For": "192.0.2.1"}), "ip_not_allowed")
+	check("another service", a.dataAnswer(t, "timeseries", userTok.Token, nil), "token_wrong_service")
+
+	a.setAccess(t, acc, "tmy", u.ID, false)
+	check("the user's access off", a.dataAnswer(t, "tmy", userTok.Token, nil), "user_access_off")
+
+	want[httpapi.AccountView](t, a.call(t, "PATCH", "/operator/accounts/"+acc.ID, a.operatorKey, map[string]any{"services": []string{"tmy"}}), http.StatusOK)
+	check("a service the account dropped", a.dataAnswer(t, "timeseries", ts.Token, nil), "service_not_subscribed")
+
+	// The allowed calls still pass, so the refusals above are the
+	// restrictions' and not a broken token's.
+	if got := a.dataCall(t, "tmy", byOrigin.Token, map[string]string{"Origin": "https://maps.example.com"}); got != http.StatusOK {
+		t.Errorf("the listed origin: %d, want 200", got)
+	}
+}
+
+// TestRestrictionsSurviveAKeyRotationAndReEnable protects rule 7 with
+// restrictions: a rotation stops a restricted token (api_key_replaced),
+// the admin's re-enable brings it back, and its origins and IP ranges
+// still hold afterwards, refusing and allowing exactly as before.
+func TestRestrictionsSurviveAKeyRotationAndReEnable(t *testing.T) {
+	a := newAPI(t)
+	acc := a.createAccount(t, "tmy")
+	here := a.issue(t, acc, "tmy", map[string]any{"restrictions": map[string]any{
+		"origins": []string{"https://maps.example.com"}, "ipRanges": []string{"127.0.0.0/8", "::1/128"},
+	}})
+	elsewhere := a.issue(t, acc, "tmy", map[string]any{"restrictions": map[string]any{"ipRanges": []string{"192.0.2.0/24"}}})
+	fromMaps := map[string]string{"Origin": "https://maps.example.com"}
+	if got := a.dataCall(t, "tmy", here.Token, fromMaps); got != http.StatusOK {
+		t.Fatalf("before the rotation: %d, want 200", got)
+	}
+
+	rotated := want[struct{ APIKey string }](t, a.call(t, "POST", "/admin/api-key/rotate", acc.Key, nil), http.StatusCreated)
+	acc.Key = rotated.APIKey
+	for _, tok := range []httpapi.NewTokenView{here, elsewhere} {
+		got := a.getToken(t, acc, tok.ID)
+		if got.Status != "disabled" || got.DisabledReason == nil || *got.DisabledReason != "api_key_replaced" {
+			t.Fatalf("after the rotation %s is %s (%v), want disabled, api_key_replaced", tok.ID, got.Status, got.DisabledReason)
+		}
+		if got := a.dataCall(t, "tmy", tok.Token, fromMaps); got != http.StatusUnauthorized {
+			t.Fatalf("a token of the replaced key answers %d, want 401", got)
+		}
+		enabled := want[httpapi.TokenView](t, a.call(t, "PATCH", "/admin/tokens/"+tok.ID, acc.Key, map[string]any{"enabled": true}), http.StatusOK)
+		if enabled.Status != "active" || !slices.Equal(enabled.Restrictions.Origins, tok.Restrictions.Origins) || !slices.Equal(enabled.Restrictions.IPRanges, tok.Restrictions.IPRanges) {
+			t.Fatalf("re-enabled %+v, want active with restrictions %+v", enabled, tok.Restrictions)
+		}
+	}
+
+	wantRefusal := func(name string, r response, code string) {
+		t.Helper()
+		var body struct{ Error struct{ Code string } }
+		if r.Status != http.StatusForbidden || json.Unmarshal(r.Body, &body) != nil || body.Error.Code != code {
+			t.Errorf("%s after the re-enable: %d %s, want 403 %s", name, r.Status, r.Body, code)
+		}
+	}
+	wantRefusal("another origin", a.dataAnswer(t, "tmy", here.Token, map[string]string{"Origin": "https://evil.example"}), "origin_not_allowed")
+	wantRefusal("no origin", a.dataAnswer(t, "tmy", here.Token, nil), "origin_not_allowed")
+	wantRefusal("outside the IP ranges", a.dataAnswer(t, "tmy", elsewhere.Token, fromMaps), "ip_not_allowed")
+	if got := a.dataCall(t, "tmy", here.Token, fromMaps); got != http.StatusOK {
+		t.Errorf("the listed origin from a listed IP after the re-enable: %d, want 200", got)
+	}
 }
