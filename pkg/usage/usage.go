@@ -3,6 +3,8 @@ package usage
 import (
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/acmedata/tokenservice/pkg/apperr"
@@ -37,8 +39,65 @@ type Filter struct {
 	Service string
 	TokenID string
 	UserID  string
+	Status  Status
 	From    time.Time // inclusive
 	To      time.Time // inclusive
+}
+
+// Status narrows calls by the HTTP status they were answered with: one
+// status (403) or a class of them (4xx). The zero Status matches every
+// call.
+type Status struct {
+	code  int // 100-599, or 1-5 for a class
+	class bool
+}
+
+// ParseStatus reads a status filter: a status from 100 to 599 ("403"), or
+// a class from 1xx to 5xx ("4xx", any letter case); "" is no filter.
+func ParseStatus(s string) (Status, error) {
+	switch {
+	case s == "":
+		return Status{}, nil
+	case len(s) == 3 && strings.EqualFold(s[1:], "xx") && s[0] >= '1' && s[0] <= '5':
+		return Status{code: int(s[0] - '0'), class: true}, nil
+	case len(s) == 3 && strings.Trim(s, "0123456789") == "" && s[0] >= '1' && s[0] <= '5':
+		n, _ := strconv.Atoi(s) // three digits: no error
+		return Status{code: n}, nil
+	}
+	return Status{}, apperr.Invalid("invalid_status", "status must be an HTTP status from 100 to 599 (403) or a class from 1xx to 5xx (4xx)")
+}
+
+// Matches reports whether a call answered with status passes the filter.
+func (s Status) Matches(status int) bool {
+	switch {
+	case s.code == 0:
+		return true
+	case s.class:
+		return status/100 == s.code
+	}
+	return status == s.code
+}
+
+// String is the filter as ParseStatus reads it ("403", "4xx"), "" for none.
+func (s Status) String() string {
+	switch {
+	case s.code == 0:
+		return ""
+	case s.class:
+		return strconv.Itoa(s.code) + "xx"
+	}
+	return strconv.Itoa(s.code)
+}
+
+// StatusTags are the values a Status filter's String takes that match a
+// call answered with status: its status and its class ("403", "4xx"). A
+// store can keep them beside calls it packs together, so a filter passes
+// over a pack that holds no match without opening it.
+func StatusTags(status int) []string {
+	if status < 100 || status > 599 {
+		return nil
+	}
+	return []string{strconv.Itoa(status), strconv.Itoa(status/100) + "xx"}
 }
 
 // Window returns the time range a query over f may return at now: f's

@@ -78,3 +78,58 @@ func TestValidateRefusesFromAfterTo(t *testing.T) {
 		})
 	}
 }
+
+func TestStatusFilterMatchesOneStatusOrAClassAndRefusesTheRest(t *testing.T) {
+	for _, tc := range []struct {
+		in      string
+		matches []int
+		misses  []int
+	}{
+		{"", []int{200, 403, 500}, nil},
+		{"403", []int{403}, []int{401, 200, 4030}},
+		{"4xx", []int{400, 401, 403, 499}, []int{399, 500, 200}},
+		{"4XX", []int{404}, []int{200}},
+		{"100", []int{100}, []int{101}},
+		{"599", []int{599}, []int{500}},
+		{"1xx", []int{101}, []int{200}},
+	} {
+		st, err := usage.ParseStatus(tc.in)
+		if err != nil {
+			t.Errorf("ParseStatus(%q): %v", tc.in, err)
+			continue
+		}
+		for _, s := range tc.matches {
+			if !st.Matches(s) {
+				t.Errorf("%q does not match %d", tc.in, s)
+			}
+		}
+		for _, s := range tc.misses {
+			if st.Matches(s) {
+				t.Errorf("%q matches %d", tc.in, s)
+			}
+		}
+		if again, _ := usage.ParseStatus(st.String()); again != st {
+			t.Errorf("%q reads back as %q", tc.in, st.String())
+		}
+	}
+	for _, bad := range []string{"abc", "99", "600", "6xx", "0xx", "4x", "4xxx", "40", "-403", "+403", " 403", "4 3", "x4x", "1000", "٤٠٣"} {
+		_, err := usage.ParseStatus(bad)
+		var domain *apperr.Error
+		if !errors.As(err, &domain) || !errors.Is(err, apperr.ErrInvalid) || domain.Code != "invalid_status" {
+			t.Errorf("ParseStatus(%q) = %v, want invalid_status", bad, err)
+		}
+	}
+}
+
+func TestStatusTagsAreWhatAMatchingFilterSays(t *testing.T) {
+	for _, status := range []int{100, 200, 302, 401, 403, 503, 599} {
+		for _, tag := range usage.StatusTags(status) {
+			if st, err := usage.ParseStatus(tag); err != nil || !st.Matches(status) {
+				t.Errorf("tag %q of %d: %v", tag, status, err)
+			}
+		}
+	}
+	if tags := usage.StatusTags(0); len(tags) != 0 {
+		t.Errorf("status 0 has tags %v", tags)
+	}
+}

@@ -14,7 +14,13 @@ import (
 
 // queryID names a query by everything but its page.
 func queryID(accountID string, f usage.Filter) string {
-	return paging.Scope(accountID, f.Service, f.TokenID, f.UserID, f.From.UTC().String(), f.To.UTC().String())
+	parts := []string{accountID, f.Service, f.TokenID, f.UserID, f.From.UTC().String(), f.To.UTC().String()}
+	if st := f.Status.String(); st != "" {
+		// Only when set, so cursors issued before the filter existed
+		// still read their pages.
+		parts = append(parts, "status="+st)
+	}
+	return paging.Scope(parts...)
 }
 
 func encodeCursor(qid, after string) string { return paging.EncodeCursor(qid, after) }

@@ -45,6 +45,7 @@ const (
 	attrUserID   = "userId"
 	attrService  = "service"
 	attrServices = "services"
+	attrStatuses = "statuses"
 )
 
 // pack is the stored form of up to packCalls calls of one token in one
@@ -62,7 +63,10 @@ type pack struct {
 	TokenID   string   `dynamodbav:"tokenId"`
 	UserID    string   `dynamodbav:"userId,omitempty"`
 	Services  []string `dynamodbav:"services,stringset"`
-	N         int      `dynamodbav:"n"`
+	// Statuses are the statuses and status classes of the calls
+	// (usage.StatusTags), for the status filter.
+	Statuses []string `dynamodbav:"statuses,stringset,omitempty"`
+	N        int      `dynamodbav:"n"`
 	// Calls is the calls as a JSON array of packedCall, DEFLATE-compressed.
 	Calls []byte `dynamodbav:"calls"`
 
@@ -136,7 +140,7 @@ var compressors = sync.Pool{New: func() any {
 func newPack(bucketMs int64, rs []usage.Record) (pack, error) {
 	calls := make([]packedCall, len(rs))
 	ids := make([]string, len(rs))
-	services := map[string]bool{}
+	services, statuses := map[string]bool{}, map[string]bool{}
 	var newest time.Time
 	for i, r := range rs {
 		calls[i] = packedCall{
@@ -145,6 +149,9 @@ func newPack(bucketMs int64, rs []usage.Record) (pack, error) {
 		}
 		ids[i] = r.RequestID
 		services[r.Service] = true
+		for _, tag := range usage.StatusTags(r.Status) {
+			statuses[tag] = true
+		}
 		if r.Time.After(newest) {
 			newest = r.Time
 		}
@@ -175,6 +182,9 @@ func newPack(bucketMs int64, rs []usage.Record) (pack, error) {
 	}
 	if first.UserID != "" {
 		p.UserPK = partKey(first.AccountID, "USER", first.UserID, shard)
+	}
+	if len(statuses) > 0 {
+		p.Statuses = sortedKeys(statuses)
 	}
 	return p, nil
 }
@@ -325,6 +335,7 @@ type index struct {
 	attr            string
 	keyOf           func(shard int) string
 	userID, service string // filters the key does not cover
+	status          usage.Status
 }
 
 // chooseIndex picks the most selective index f allows for accountID: the
@@ -334,9 +345,9 @@ type index struct {
 func chooseIndex(accountID string, f usage.Filter) index {
 	switch {
 	case f.TokenID != "":
-		return index{schema.UsageByToken, attrTokenPK, func(s int) string { return partKey(accountID, "TOKEN", f.TokenID, s) }, f.UserID, f.Service}
+		return index{schema.UsageByToken, attrTokenPK, func(s int) string { return partKey(accountID, "TOKEN", f.TokenID, s) }, f.UserID, f.Service, f.Status}
 	case f.UserID != "":
-		return index{schema.UsageByUser, attrUserPK, func(s int) string { return partKey(accountID, "USER", f.UserID, s) }, "", f.Service}
+		return index{schema.UsageByUser, attrUserPK, func(s int) string { return partKey(accountID, "USER", f.UserID, s) }, "", f.Service, f.Status}
 	}
-	return index{"", attrPK, func(s int) string { return accountKey(accountID, s) }, "", f.Service}
+	return index{"", attrPK, func(s int) string { return accountKey(accountID, s) }, "", f.Service, f.Status}
 }

@@ -325,6 +325,12 @@ func (s *Store) queryShard(ctx context.Context, ix index, pk, lo, hi string, fro
 		filters = append(filters, "contains(#svcs, :svc)")
 		in.ExpressionAttributeNames["#svcs"], in.ExpressionAttributeValues[":svc"] = attrServices, str(ix.service)
 	}
+	if tag := ix.status.String(); tag != "" {
+		// Packs written before packs held their statuses pass, and are
+		// filtered call by call like every other.
+		filters = append(filters, "(attribute_not_exists(#sts) OR contains(#sts, :sts))")
+		in.ExpressionAttributeNames["#sts"], in.ExpressionAttributeValues[":sts"] = attrStatuses, str(tag)
+	}
 	if len(filters) > 0 {
 		in.FilterExpression = aws.String(strings.Join(filters, " AND "))
 	}
@@ -351,7 +357,7 @@ func (s *Store) queryShard(ctx context.Context, ix index, pk, lo, hi string, fro
 				return nil, err
 			}
 			for _, r := range rs {
-				if r.Time.Before(from) || r.Time.After(to) || (ix.service != "" && r.Service != ix.service) ||
+				if r.Time.Before(from) || r.Time.After(to) || (ix.service != "" && r.Service != ix.service) || !ix.status.Matches(r.Status) ||
 					(after != "" && sortKey(r.Time, r.RequestID) >= after) {
 					continue
 				}

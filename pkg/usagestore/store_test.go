@@ -365,3 +365,70 @@ func TestItemsAreWhatPutRecordsLeaves(t *testing.T) {
 		}
 	}
 }
+
+func TestRecordsFilterByStatusOrClassNewestFirstAcrossPages(t *testing.T) {
+	e := newEnv(t)
+	acc, tok, other := newID(t), newID(t), newID(t)
+	statuses := []int{200, 403, 401, 200, 403, 500, 403, 302, 404, 200}
+	var recs []usage.Record
+	for i, status := range statuses {
+		r := e.record(t, acc, tok, "", "tmy", time.Duration(i)*7*time.Second) // packs of mixed statuses
+		if i%2 == 1 {
+			r.TokenID = other
+		}
+		r.Status = status
+		recs = append(recs, r)
+	}
+	e.put(t, recs...)
+	// Packs written before packs held their statuses are filtered call by call.
+	legacy := e.record(t, acc, tok, "", "tmy", 30*time.Minute)
+	legacy.Status = 403
+	av, err := Item(legacy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	delete(av, attrStatuses)
+	if _, err := e.client.PutItem(e.ctx, &dynamodb.PutItemInput{TableName: aws.String(e.table), Item: av}); err != nil {
+		t.Fatal(err)
+	}
+	recs = append(recs, legacy)
+	want := func(f usage.Filter) []string {
+		var out []string
+		for _, r := range recs {
+			if f.Status.Matches(r.Status) && (f.TokenID == "" || r.TokenID == f.TokenID) {
+				out = append(out, r.RequestID)
+			}
+		}
+		return out
+	}
+	status := func(s string) usage.Status {
+		st, err := usage.ParseStatus(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	for _, f := range []usage.Filter{
+		{Status: status("403")}, {Status: status("4xx")}, {Status: status("2xx")}, {Status: status("5xx")},
+		{Status: status("418")}, {Status: status("403"), TokenID: tok}, {Status: status("4xx"), TokenID: other},
+	} {
+		if len(want(f)) == 0 && f.Status.String() != "418" {
+			t.Fatalf("filter %s matches nothing: the test proves nothing", f.Status)
+		}
+		for _, limit := range []int{1, 2, 100} {
+			if got := requestIDs(e.all(t, acc, f, limit)); fmt.Sprint(got) != fmt.Sprint(want(f)) {
+				t.Errorf("status %s token %q limit %d: got %v, want %v", f.Status, f.TokenID, limit, got, want(f))
+			}
+		}
+	}
+	// A cursor is bound to its status filter.
+	p, err := e.store.Records(e.ctx, acc, usage.Filter{Status: status("4xx")}, paging.Request{Limit: 1})
+	if err != nil || p.NextCursor == "" {
+		t.Fatalf("first page: %v, cursor %q", err, p.NextCursor)
+	}
+	for _, f := range []usage.Filter{{}, {Status: status("403")}, {Status: status("5xx")}} {
+		if _, err := e.store.Records(e.ctx, acc, f, paging.Request{Limit: 1, Cursor: p.NextCursor}); !errors.Is(err, paging.ErrBadCursor) {
+			t.Errorf("a 4xx cursor read with status %q: %v, want ErrBadCursor", f.Status, err)
+		}
+	}
+}

@@ -39,6 +39,7 @@ func (h echoHistory) Summary(_ context.Context, accountID string, q usage.Summar
 //fuzz:budget 15000x
 func FuzzUsageRoutes(f *testing.F) {
 	f.Add(uint8(0), "", "service=tmy&tokenId=tok_1&from=2025-01-01T00:00:00Z&to=2024-01-01T00:00:00Z&format=csv", "")
+	f.Add(uint8(0), "", "status=4xx&format=csv&limit=1", "")
 	f.Add(uint8(1), "", "groupBy=token&interval=day&from=2025-01-01T00:00:00Z", "")
 	handlertest.FuzzRoutes(f, routes.Usage, func(t testing.TB) handlertest.Fixture {
 		h, err := New(echoHistory{t}, nil)

@@ -1,9 +1,9 @@
 // Package usage serves GET /admin/usage: the calling account's usage
 // history of the last seven days, newest first, narrowed by service, token,
-// user and time, paginated, as JSON or (format=csv) as CSV; and GET
-// /admin/usage/summary: the account's call counts per hour or day over the
-// last 90 days, split by status class and optionally by token, user or
-// service (docs/usage.md describes both shapes).
+// user, status (403) or status class (4xx) and time, paginated, as JSON or
+// (format=csv) as CSV; and GET /admin/usage/summary: the account's call
+// counts per hour or day over the last 90 days, split by status class and
+// optionally by token, user or service (docs/usage.md describes both).
 //
 // The account comes only from the API-key authorizer's context, and the
 // store keys every query by it, so no filter value can reach another
@@ -95,6 +95,14 @@ func (h *handler) list(ctx context.Context, r httpapi.Request) (int, any, error)
 	}
 	f, err := filter(r.APIGatewayProxyRequest)
 	if err != nil {
+		return 0, nil, err
+	}
+	// Only the list filters by status: the summary splits by class instead.
+	var status string
+	if err := httpapi.Queries(r.APIGatewayProxyRequest, httpapi.Q("status", &status)); err != nil {
+		return 0, nil, err
+	}
+	if f.Status, err = usage.ParseStatus(status); err != nil {
 		return 0, nil, err
 	}
 	p, err := h.history.Records(ctx, r.Account, f, page)

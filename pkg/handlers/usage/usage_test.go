@@ -1,11 +1,13 @@
 package usage
 
 import (
+	"encoding/csv"
 	"encoding/json"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -143,6 +145,11 @@ func TestUsageRefusesBadFiltersWith400(t *testing.T) {
 		{"limit too big", url.Values{"limit": {"101"}}, "invalid_limit"},
 		{"bad cursor", url.Values{"cursor": {"bm90IGEgY3Vyc29y"}}, "bad_cursor"},
 		{"two services", url.Values{"service": {"tmy", "timeseries"}}, "invalid_service"},
+		{"status not a number", url.Values{"status": {"abc"}}, "invalid_status"},
+		{"status below 100", url.Values{"status": {"99"}}, "invalid_status"},
+		{"status above 599", url.Values{"status": {"600"}}, "invalid_status"},
+		{"no such class", url.Values{"status": {"6xx"}}, "invalid_status"},
+		{"two statuses", url.Values{"status": {"403", "401"}}, "invalid_status"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			status, body := e.get(acc, tc.q)
@@ -163,5 +170,57 @@ func TestUsageWithoutAnAuthenticatedAccountIsRefused(t *testing.T) {
 func TestNewRefusesNilHistory(t *testing.T) {
 	if _, err := New(nil, nil); err == nil {
 		t.Error("New(nil) succeeded")
+	}
+}
+
+func TestUsageFiltersByStatusOrClassInJSONAndCSV(t *testing.T) {
+	e := newEnv(t)
+	acc := id.New(id.Account)
+	var calls []usage.Record
+	for i, status := range []int{200, 403, 401, 500, 403} {
+		c := e.call(acc, "", time.Duration(i+1)*time.Minute)
+		c.Status = status
+		calls = append(calls, c)
+	}
+	e.put(calls...)
+	for q, want := range map[string][]usage.Record{
+		"403": {calls[1], calls[4]},
+		"4xx": {calls[1], calls[2], calls[4]},
+		"5xx": {calls[3]},
+		"2XX": {calls[0]},
+		"302": nil,
+	} {
+		status, body := e.get(acc, url.Values{"status": {q}})
+		var items []RecordView
+		if err := json.Unmarshal(body["items"], &items); status != http.StatusOK || err != nil {
+			t.Fatalf("status=%s: %d %s", q, status, body["error"])
+		}
+		var got, wantIDs []string
+		for _, it := range items {
+			got = append(got, it.RequestID)
+		}
+		for _, c := range want {
+			wantIDs = append(wantIDs, c.RequestID)
+		}
+		if strings.Join(got, ",") != strings.Join(wantIDs, ",") {
+			t.Errorf("status=%s: got %v, want %v", q, got, wantIDs)
+		}
+	}
+	resp := e.serve("list.json", acc, url.Values{"status": {"4xx"}, "format": {"csv"}, "limit": {"2"}})
+	rows, err := csv.NewReader(strings.NewReader(resp.Body)).ReadAll()
+	if err != nil || len(rows) != 3 || rows[1][1] != calls[1].RequestID || rows[2][8] != "401" {
+		t.Fatalf("CSV of 4xx: %v %q", err, rows)
+	}
+	link := regexp.MustCompile(`^<(/prod/admin/usage\?[^>]+)>; rel="next"$`).FindStringSubmatch(resp.Headers["Link"])
+	if link == nil {
+		t.Fatalf("Link header %q", resp.Headers["Link"])
+	}
+	next, err := url.Parse(link[1])
+	if err != nil || next.Query().Get("status") != "4xx" {
+		t.Fatalf("the next page's link %q drops the status filter", link[1])
+	}
+	rows, err = csv.NewReader(strings.NewReader(e.serve("list.json", acc, next.Query()).Body)).ReadAll()
+	if err != nil || len(rows) != 2 || rows[1][1] != calls[4].RequestID {
+		t.Errorf("next CSV page of 4xx: %v %q", err, rows)
 	}
 }

@@ -112,3 +112,52 @@ func TestRefusedCallsOfAKnownTokenAreRecorded(t *testing.T) {
 		t.Errorf("usage of the disabled token: %+v, want one 401", page.Items)
 	}
 }
+
+// TestUsageFiltersByStatusOrClassThroughTheStack: served, forbidden and
+// unauthorised calls of one account are told apart by status=, one status
+// or a class, in JSON and CSV, page after page; a bad status is a 400.
+func TestUsageFiltersByStatusOrClassThroughTheStack(t *testing.T) {
+	a := newAPI(t)
+	acc := a.createAccount(t, "tmy")
+	tok := a.issue(t, acc, "tmy", nil)
+	disabled := a.issue(t, acc, "tmy", nil)
+	for range 2 {
+		want[any](t, a.call(t, "GET", "/data/tmy/hourly?token="+tok.Token, "", nil), http.StatusOK)
+		wantError(t, a.call(t, "GET", "/data/timeseries/hourly?token="+tok.Token, "", nil), http.StatusForbidden, "")
+	}
+	want[any](t, a.call(t, "PATCH", "/admin/tokens/"+disabled.ID, acc.Key, map[string]bool{"enabled": false}), http.StatusOK)
+	wantError(t, a.call(t, "GET", "/data/tmy/hourly?token="+disabled.Token, "", nil), http.StatusUnauthorized, "")
+	a.flushUsage(t)
+
+	for _, tc := range []struct {
+		status string
+		want   map[int]int
+	}{
+		{"200", map[int]int{200: 2}}, {"403", map[int]int{403: 2}}, {"401", map[int]int{401: 1}},
+		{"4xx", map[int]int{403: 2, 401: 1}}, {"4XX", map[int]int{403: 2, 401: 1}}, {"2xx", map[int]int{200: 2}},
+		{"5xx", map[int]int{}}, {"", map[int]int{200: 2, 403: 2, 401: 1}},
+	} {
+		got := map[int]int{}
+		path := "/admin/usage?limit=1&status=" + tc.status
+		for pages := 0; ; pages++ {
+			page := want[usagePage](t, a.call(t, "GET", path, acc.Key, nil), http.StatusOK)
+			for _, rec := range page.Items {
+				got[rec.Status]++
+			}
+			if page.NextCursor == nil || pages > 10 {
+				break
+			}
+			path = "/admin/usage?limit=1&status=" + tc.status + "&cursor=" + *page.NextCursor
+		}
+		if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+			t.Errorf("status=%s: %v, want %v", tc.status, got, tc.want)
+		}
+	}
+	csv := a.call(t, "GET", "/admin/usage?format=csv&status=4xx", acc.Key, nil)
+	if body := string(csv.Body); csv.Status != http.StatusOK || strings.Count(body, "\r\n") != 4 || strings.Contains(body, ",200,") {
+		t.Errorf("CSV of 4xx: %d\n%s", csv.Status, body)
+	}
+	for _, bad := range []string{"abc", "99", "600", "6xx", "4x"} {
+		wantError(t, a.call(t, "GET", "/admin/usage?status="+bad, acc.Key, nil), http.StatusBadRequest, "invalid_status")
+	}
+}
