@@ -1,6 +1,7 @@
 package console_test
 
 import (
+	csvpkg "encoding/csv"
 	"fmt"
 	"net/http"
 	"strings"
@@ -351,4 +352,22 @@ func TestUsageHistoryListsCallsAPageAtATimeChartsThemAndDownloadsCSV(t *testing.
 	tb.click(button("Apply filters"))
 	tb.waitFor("the filtered calls", fmt.Sprintf(`(rows => rows.length > 0 && rows.every(r => r.textContent.includes(%q)) && rows.some(r => r.textContent.includes('401')))([...document.querySelectorAll('table.usage tbody tr')])`, other.ID))
 	tb.waitFor("the filtered chart", `/^\d+ calls: 0 served/.test(document.querySelector('.chart-summary').textContent)`)
+
+	// The status filter: every token's refused calls, and only those, on
+	// the screen and in the CSV.
+	tb.typeInto(`input[name="tokenId"]`, "")
+	tb.choose(`select[name="status"]`, "4xx")
+	tb.click(button("Apply filters"))
+	tb.waitFor("the refused calls", fmt.Sprintf(`(rows => rows.length === %d && rows.every(r => r.querySelector('.status').textContent.startsWith('4')))([...document.querySelectorAll('table.usage tbody tr')])`, counts["4xx"]))
+	tb.click(button("Download CSV"))
+	_, csv = tb.download()
+	rows, err := csvpkg.NewReader(strings.NewReader(csv)).ReadAll()
+	if err != nil || len(rows) != 1+counts["4xx"] {
+		t.Fatalf("the CSV of refused calls: %v, %d rows:\n%.300s", err, len(rows), csv)
+	}
+	for _, row := range rows[1:] {
+		if !strings.HasPrefix(row[8], "4") {
+			t.Errorf("the CSV of refused calls holds a %s", row[8])
+		}
+	}
 }
