@@ -6,6 +6,7 @@ import { replace } from './dom.js';
 import { session, onUnauthorized } from './api.js';
 import { signInView } from './views/signin.js';
 import { servicesView, serviceView } from './views/services.js';
+import { tokenView } from './views/tokens.js';
 import { usersView } from './views/users.js';
 import { usageView } from './views/usage.js';
 import { accountView } from './views/account.js';
@@ -20,6 +21,7 @@ const routes = [
   ['services/:service/users', 'api', (p) => serviceView(p.service, 'users')],
   ['services/:service/users/:userId', 'api', (p) => serviceView(p.service, 'user', p.userId)],
   ['services/:service/userless', 'api', (p) => serviceView(p.service, 'userless')],
+  ['tokens/:tokenId', 'api', (p) => tokenView(p.tokenId)],
   ['users', 'users', () => usersView],
   ['usage', 'usage', () => usageView],
   ['account', 'account', () => accountView],
