@@ -8,8 +8,9 @@
 //     indexes, byService and byUser, are strongly consistent too). IDs are
 //     ULIDs, so key order is creation order. There is no Scan anywhere.
 //   - Gates are shared, never copied: the authorizer reads the token's own
-//     item by its secret's hash (CRED#<hash>), then the account item and,
-//     for a user token, the user item in one BatchGetItem. A token is
+//     item by its secret's hash (CRED#<hash>), then the account item (one
+//     GetItem) or, for a user token, the account and user items (one
+//     BatchGetItem). A token is
 //     replaced (rule 7) when its key generation is older than the
 //     account's, which is derived at read time. So closing an account,
 //     changing its services, replacing its key, switching a user's access

@@ -5,14 +5,18 @@ import (
 	"errors"
 	"os"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/acmedata/tokenservice/pkg/dynamostore"
 	"github.com/acmedata/tokenservice/pkg/schema"
+	"github.com/acmedata/tokenservice/pkg/secret"
 	"github.com/acmedata/tokenservice/pkg/testkit/dynamotest"
 	"github.com/acmedata/tokenservice/pkg/testkit/storesuite"
+	"github.com/acmedata/tokenservice/pkg/tokens"
 )
 
 func TestMain(m *testing.M) { os.Exit(dynamotest.Run(m)) }
@@ -119,5 +123,72 @@ func TestPingReachesTheTable(t *testing.T) {
 	}
 	if err := missing.Ping(t.Context()); err == nil {
 		t.Fatal("Ping of a missing table succeeded")
+	}
+}
+
+// readCountingDB counts the read requests a store sends.
+type readCountingDB struct {
+	dynamostore.DB
+	reads atomic.Int64
+}
+
+func (r *readCountingDB) GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+	r.reads.Add(1)
+	return r.DB.GetItem(ctx, in, opts...)
+}
+
+func (r *readCountingDB) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
+	r.reads.Add(1)
+	return r.DB.BatchGetItem(ctx, in, opts...)
+}
+
+// TestAColdDecisionReadsTheStoreTwice protects the authorizer's cost on a
+// cache miss (docs/data-model.md): the token's item in one request, then
+// whatever gates it depends on (a user token's two, a userless token's
+// one) in one more.
+func TestAColdDecisionReadsTheStoreTwice(t *testing.T) {
+	ctx := t.Context()
+	db := &readCountingDB{DB: dynamotest.Client(t)}
+	store, err := dynamostore.New(db, dynamotest.Tables(t)[schema.Core.ID])
+	if err != nil {
+		t.Fatal(err)
+	}
+	mgr, err := tokens.NewManager(store, tokens.Config{Services: []tokens.Service{{ID: "tmy", Name: "TMY data"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	acc, _, err := mgr.CreateAccount(ctx, "reads", []string{"tmy"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := mgr.CreateUser(ctx, acc.ID, "reads@example.com", "Reads")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mgr.SetAccess(ctx, acc.ID, "tmy", u.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		req  tokens.IssueRequest
+	}{
+		{"user token", tokens.IssueRequest{UserID: u.ID}},
+		{"userless token", tokens.IssueRequest{}},
+	} {
+		_, plain, err := mgr.IssueToken(ctx, acc.ID, "tmy", tc.req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := db.reads.Load()
+		c, err := tokens.LoadCredential(ctx, store, secret.Hash(plain))
+		if err != nil {
+			t.Fatalf("%s: LoadCredential: %v", tc.name, err)
+		}
+		if got := tokens.Verify(c, "tmy", time.Now()); got != tokens.Valid {
+			t.Fatalf("%s: Verify = %v, want Valid", tc.name, got)
+		}
+		if reads := db.reads.Load() - before; reads != 2 {
+			t.Errorf("%s: a cold decision sent %d read requests, want 2", tc.name, reads)
+		}
 	}
 }

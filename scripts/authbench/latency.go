@@ -45,6 +45,10 @@ func latency(ctx context.Context, c *check, client *dynamodb.Client, store, read
 	if err != nil {
 		return err
 	}
+	_, userless, err := mgr.IssueToken(ctx, acc.ID, "tmy", tokens.IssueRequest{})
+	if err != nil {
+		return err
+	}
 	getItem := func(token string) func() error {
 		// The token's item as dynamostore lays it out (pk CRED#<hash>, sk
 		// CRED), read the way the store reads it: strongly consistent.
@@ -76,20 +80,26 @@ func latency(ctx context.Context, c *check, client *dynamodb.Client, store, read
 	}
 
 	// Cold: no revocation delay, so every decision reads the token's item
-	// and then its two gate items.
+	// and then its gate items: a user token's account and user items in
+	// one BatchGetItem, a userless token's account item in one GetItem.
 	cold, err := authz.New(reads, authz.Options{Services: benchServices})
 	if err != nil {
 		return err
 	}
 	warmup := max(n/10, 100)
-	auth, raw, err := measure(warmup, n, func(int) func() error { return authorize(cold, token) }, func(int) func() error { return getItem(token) })
-	if err != nil {
-		return err
+	for _, k := range []struct{ kind, gates, token string }{
+		{"user", "account and user items in one BatchGetItem", token},
+		{"userless", "account item in one GetItem", userless},
+	} {
+		auth, raw, err := measure(warmup, n, func(int) func() error { return authorize(cold, k.token) }, func(int) func() error { return getItem(k.token) })
+		if err != nil {
+			return err
+		}
+		fmt.Printf("cold decision of a %s token (its item, then its %s), %d calls each, interleaved:\n", k.kind, k.gates, n)
+		fmt.Printf("  raw GetItem p50 %v p99 %v; decision p50 %v p99 %v\n", pct(raw, 50), pct(raw, 99), pct(auth, 50), pct(auth, 99))
+		c.figure("cold decision, "+k.kind+" token / raw GetItem, p50", ratio(auth, raw, 50), maxColdP50, "x")
+		c.figure("cold decision, "+k.kind+" token / raw GetItem, p99", ratio(auth, raw, 99), maxColdP99, "x")
 	}
-	fmt.Printf("cold decision (token item, then account and user gates in one BatchGetItem), %d calls each, interleaved:\n", n)
-	fmt.Printf("  raw GetItem p50 %v p99 %v; decision p50 %v p99 %v\n", pct(raw, 50), pct(raw, 99), pct(auth, 50), pct(auth, 99))
-	c.figure("cold decision / raw GetItem, p50", ratio(auth, raw, 50), maxColdP50, "x")
-	c.figure("cold decision / raw GetItem, p99", ratio(auth, raw, 99), maxColdP99, "x")
 
 	// Half-warm: every decision presents a token the instance has not seen,
 	// of an account whose gate it holds.
@@ -105,7 +115,7 @@ func latency(ctx context.Context, c *check, client *dynamodb.Client, store, read
 	if err := authorize(cached, token)(); err != nil { // the account's gate, now cached
 		return err
 	}
-	auth, raw, err = measure(warmup, half, func(i int) func() error { return authorize(cached, fresh[i]) }, func(i int) func() error { return getItem(fresh[i]) })
+	auth, raw, err := measure(warmup, half, func(i int) func() error { return authorize(cached, fresh[i]) }, func(i int) func() error { return getItem(fresh[i]) })
 	if err != nil {
 		return err
 	}

@@ -19,7 +19,7 @@
 // It uses $DYNAMODB_ENDPOINT if set, else starts its own in-memory
 // DynamoDB Local.
 //
-//	go run ./scripts/authbench [-n 3000] [-many 10000]
+//	go run ./scripts/authbench [-n 3000] [-many 10000] [-figures latency,warm,hot,rotation]
 package main
 
 import (
@@ -28,6 +28,8 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -38,6 +40,7 @@ import (
 	"github.com/acmedata/tokenservice/pkg/dynamostore"
 	"github.com/acmedata/tokenservice/pkg/local/dynamolocal"
 	"github.com/acmedata/tokenservice/pkg/schema"
+	"github.com/acmedata/tokenservice/pkg/testkit/loadgen"
 )
 
 // The authorizer's client settings (wire's authorizerStore): 1 s per
@@ -64,12 +67,24 @@ const (
 func main() {
 	n := flag.Int("n", 3000, "measured calls of each kind in the latency figures")
 	many := flag.Int("many", 10_000, "tokens of the big account in the rotation figure")
+	figures := flag.String("figures", strings.Join(allFigures, ","), "comma-separated figures to measure")
 	flag.Parse()
-	if err := run(context.Background(), *n, *many); err != nil {
+	picked := strings.Split(*figures, ",")
+	for _, f := range picked {
+		if !slices.Contains(allFigures, f) {
+			fmt.Fprintf(os.Stderr, "authbench: no figure %q (there are %s)\n", f, strings.Join(allFigures, ", "))
+			os.Exit(2)
+		}
+	}
+	if err := run(context.Background(), *n, *many, picked); err != nil {
 		fmt.Fprintln(os.Stderr, "authbench:", err)
 		os.Exit(1)
 	}
 }
+
+// allFigures are the figures authbench measures, in order; -figures picks
+// some.
+var allFigures = []string{"latency", "warm", "hot", "rotation"}
 
 // check prints one figure beside its target and remembers a miss.
 type check struct{ missed []string }
@@ -83,7 +98,7 @@ func (c *check) figure(name string, got, target float64, unit string) {
 	fmt.Printf("  %-58s %10.2f%-8s target <= %g%s  %s\n", name, got, unit, target, unit, verdict)
 }
 
-func run(ctx context.Context, n, many int) error {
+func run(ctx context.Context, n, many int, figures []string) error {
 	endpoint, stop, err := dynamolocal.EnvOrStart(ctx, dynamolocal.Options{})
 	if err != nil {
 		return err
@@ -113,18 +128,18 @@ func run(ctx context.Context, n, many int) error {
 	}
 
 	var c check
-	fmt.Printf("authbench against DynamoDB Local at %s\n", endpoint)
-	if err := latency(ctx, &c, client, store, reads, table, n); err != nil {
-		return err
+	fmt.Printf("authbench against DynamoDB Local at %s; %s\n", endpoint, loadgen.MachineLoad())
+	defer func() { fmt.Printf("authbench done; %s\n", loadgen.MachineLoad()) }()
+	steps := map[string]func() error{
+		"latency":  func() error { return latency(ctx, &c, client, store, reads, table, n) },
+		"warm":     func() error { return warm(&c) },
+		"hot":      func() error { return hotToken(&c) },
+		"rotation": func() error { return rotation(ctx, &c, store, writes, many) },
 	}
-	if err := warm(&c); err != nil {
-		return err
-	}
-	if err := hotToken(&c); err != nil {
-		return err
-	}
-	if err := rotation(ctx, &c, store, writes, many); err != nil {
-		return err
+	for _, f := range figures {
+		if err := steps[f](); err != nil {
+			return err
+		}
 	}
 	if len(c.missed) > 0 {
 		return fmt.Errorf("targets missed: %v", c.missed)

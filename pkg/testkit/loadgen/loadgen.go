@@ -11,7 +11,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -194,3 +196,15 @@ func (r Result) Percentile(p float64) time.Duration {
 // Failed counts requests not answered with want: transport errors and
 // any other status.
 func (r Result) Failed(want int) int { return r.Requests - r.Statuses[want] }
+
+// MachineLoad describes the machine's load average (from /proc/loadavg)
+// for a benchmark to print beside its figures: on a shared machine a
+// latency is only comparable with one measured at a similar load.
+func MachineLoad() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	f := strings.Fields(string(b))
+	if err != nil || len(f) < 3 {
+		return "load average unknown"
+	}
+	return fmt.Sprintf("load average %s, %s, %s (1, 5, 15 min)", f[0], f[1], f[2])
+}

@@ -45,20 +45,11 @@ func testTokenRoundTrip(t *testing.T, e *env) {
 		}
 		wantEqual(t, tc.name+": LoadCredential", c, want)
 	}
-	g, err := e.s.Gates(e.ctx, tokens.GateRequest{AccountID: a.ID, UserID: u.ID})
-	wantErr(t, "Gates(user only)", err, nil)
-	if g.Account != nil || g.User == nil {
-		t.Fatalf("Gates(user only) = %+v, want the user's gate alone", g)
-	}
-	g, err = e.s.Gates(e.ctx, tokens.GateRequest{AccountID: id.New(id.Account), Account: true, UserID: id.New(id.User)})
-	wantErr(t, "Gates(unknown)", err, nil)
-	if g.Account != nil || g.User != nil {
-		t.Fatalf("Gates(unknown account and user) = %+v, want neither", g)
-	}
+	testGatesAnswerEveryRequestShape(t, e, a, u)
 
 	tok := e.token(a, nil, svcA)
 	other, _ := e.account()
-	_, err = e.s.GetToken(e.ctx, other.ID, tok.ID)
+	_, err := e.s.GetToken(e.ctx, other.ID, tok.ID)
 	wantErr(t, "GetToken(another account's token)", err, apperr.ErrNotFound)
 	_, err = e.s.GetToken(e.ctx, a.ID, id.New(id.Token))
 	wantErr(t, "GetToken(unknown)", err, apperr.ErrNotFound)
@@ -66,6 +57,35 @@ func testTokenRoundTrip(t *testing.T, e *env) {
 	wantErr(t, "TokenAccount(unknown)", err, apperr.ErrNotFound)
 	_, err = e.s.TokenBySecret(e.ctx, e.newToken(a, nil, svcA).SecretHash)
 	wantErr(t, "TokenBySecret(unknown)", err, apperr.ErrNotFound)
+}
+
+// testGatesAnswerEveryRequestShape: whichever gates a request names (the
+// DynamoDB store reads one with a GetItem, two with a BatchGetItem), it
+// gets exactly those that exist, and nothing it did not ask for.
+func testGatesAnswerEveryRequestShape(t *testing.T, e *env, a tokens.Account, u tokens.User) {
+	t.Helper()
+	accountGate, userGate := a.Gate(), u.Gate()
+	unknownAccount, unknownUser := id.New(id.Account), id.New(id.User)
+	for _, tc := range []struct {
+		name    string
+		r       tokens.GateRequest
+		account *tokens.AccountGate
+		user    *tokens.UserGate
+	}{
+		{"nothing", tokens.GateRequest{AccountID: a.ID}, nil, nil},
+		{"account only", tokens.GateRequest{AccountID: a.ID, Account: true}, &accountGate, nil},
+		{"user only", tokens.GateRequest{AccountID: a.ID, UserID: u.ID}, nil, &userGate},
+		{"account and user", tokens.GateRequest{AccountID: a.ID, Account: true, UserID: u.ID}, &accountGate, &userGate},
+		{"unknown account only", tokens.GateRequest{AccountID: unknownAccount, Account: true}, nil, nil},
+		{"unknown user only", tokens.GateRequest{AccountID: a.ID, UserID: unknownUser}, nil, nil},
+		{"account and unknown user", tokens.GateRequest{AccountID: a.ID, Account: true, UserID: unknownUser}, &accountGate, nil},
+		{"unknown account and user", tokens.GateRequest{AccountID: unknownAccount, Account: true, UserID: unknownUser}, nil, nil},
+		{"the user under another account", tokens.GateRequest{AccountID: unknownAccount, UserID: u.ID}, nil, nil},
+	} {
+		g, err := e.s.Gates(e.ctx, tc.r)
+		wantErr(t, "Gates("+tc.name+")", err, nil)
+		wantEqual(t, "Gates("+tc.name+")", g, tokens.Gates{Account: tc.account, User: tc.user})
+	}
 }
 
 // testCreateTokenGates protects the create's own conditions: whatever the
