@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/acmedata/tokenservice/infra/lambdaenv"
+	"github.com/acmedata/tokenservice/pkg/audit"
 	"github.com/acmedata/tokenservice/pkg/config"
 	"github.com/acmedata/tokenservice/pkg/routes"
 	"github.com/acmedata/tokenservice/pkg/schema"
@@ -278,7 +279,7 @@ type world struct {
 
 func seed(t *testing.T, d lambdaenv.Function, endpoint string) *world {
 	t.Helper()
-	ctx := t.Context()
+	ctx := audit.WithOperator(t.Context(), "test")
 	tables := dynamotest.Tables(t)
 	w := &world{env: d.Local(tables, endpoint)}
 	getenv := func(k string) string { return w.env[k] }

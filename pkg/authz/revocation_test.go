@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/acmedata/tokenservice/pkg/apigw"
+	"github.com/acmedata/tokenservice/pkg/audit"
 	"github.com/acmedata/tokenservice/pkg/authz"
 	"github.com/acmedata/tokenservice/pkg/dynamostore"
 	"github.com/acmedata/tokenservice/pkg/schema"
@@ -55,7 +56,7 @@ type world struct {
 
 func newWorld(t *testing.T, s store, expiresAt *time.Time) world {
 	t.Helper()
-	ctx := context.Background()
+	ctx := audit.WithOperator(context.Background(), "test")
 	mgr, err := tokens.NewManager(s, tokens.Config{Services: []tokens.Service{{ID: "tmy", Name: "TMY"}, {ID: "timeseries", Name: "Time Series"}}})
 	if err != nil {
 		t.Fatal(err)
@@ -135,7 +136,7 @@ func TestRevocationReachesEveryRequestWithinTheDelay(t *testing.T) {
 			t.Run(fmt.Sprintf("%s/delay %v", storeName, delay), func(t *testing.T) {
 				for _, tc := range cases {
 					t.Run(tc.name, func(t *testing.T) {
-						ctx := context.Background()
+						ctx := audit.WithOperator(context.Background(), "test")
 						s := newStore(t)
 						w := newWorld(t, s, tc.expiresAt)
 						start := time.Now()
@@ -171,7 +172,7 @@ func TestTheCacheAnswersWithinTheDelayWithoutReadingTheStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.Background()
+	ctx := audit.WithOperator(context.Background(), "test")
 	acc, _, err := mgr.CreateAccount(ctx, "Acme", []string{"tmy"})
 	if err != nil {
 		t.Fatal(err)

@@ -39,7 +39,9 @@ func TestRestrictionsAreEditedOnTheTokenAndTheAPIsRefusalIsShown(t *testing.T) {
 	tb.click(inDialog(button("Save restrictions")))
 	tb.waitFor("the refusal", `!!document.querySelector('dialog[open] [role=alert]')`)
 	_, body := s.call(t, "PATCH", "/admin/tokens/"+tok.ID, s.apiKey, map[string]any{"restrictions": map[string]any{"origins": []string{"maps.example.com"}, "ipRanges": []string{}}})
-	var refusal struct{ Error struct{ Code, Message string } }
+	var refusal struct {
+		Error struct{ Code, Message string }
+	}
 	if err := json.Unmarshal(body, &refusal); err != nil || refusal.Error.Code != "invalid_restrictions" {
 		t.Fatalf("the API answered %s", body)
 	}

@@ -7,15 +7,17 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/acmedata/tokenservice/pkg/apperr"
+	"github.com/acmedata/tokenservice/pkg/audit"
 	"github.com/acmedata/tokenservice/pkg/paging"
 	"github.com/acmedata/tokenservice/pkg/tokens"
 )
 
 // CreateAccount implements tokens.AccountStore.
-func (s *Store) CreateAccount(ctx context.Context, a tokens.Account, keyHash string) error {
+func (s *Store) CreateAccount(ctx context.Context, a tokens.Account, keyHash string, e audit.Entry) error {
 	t := s.txn()
 	t.put(newAccountItem(a, keyHash, 1), notExists, nil)
 	t.put(newKeyItem(a, keyHash), notExists, nil)
+	t.audit(a.ID, e)
 	err := t.run(ctx, s.db)
 	switch {
 	case conditionFailedAt(err, 0):
@@ -48,7 +50,7 @@ func (s *Store) accountItem(ctx context.Context, accountID string) (accountItem,
 // key's status in one transaction, whatever the account holds. The gate
 // lives on the account item, so every token sees the change at its next
 // uncached decision.
-func (s *Store) UpdateAccount(ctx context.Context, accountID string, change func(*tokens.Account) error) (tokens.Account, error) {
+func (s *Store) UpdateAccount(ctx context.Context, accountID string, change func(*tokens.Account) error, e audit.Entry) (tokens.Account, error) {
 	var out tokens.Account
 	err := optimistic(ctx, func() error {
 		stored, err := s.accountItem(ctx, accountID)
@@ -69,6 +71,7 @@ func (s *Store) UpdateAccount(ctx context.Context, accountID string, change func
 		t.put(next, "#version = :prev", prevVersion(stored.Version))
 		t.update(itemKey(keyPK(stored.APIKeyHash), skKey), "SET #accountStatus = :status", exists,
 			map[string]types.AttributeValue{":status": str(string(a.Status))})
+		t.audit(accountID, e.Diff(orig.AuditFields(), a.AuditFields()))
 		if err := t.run(ctx, s.db); err != nil {
 			return err
 		}
@@ -82,7 +85,7 @@ func (s *Store) UpdateAccount(ctx context.Context, accountID string, change func
 // key generation), the old key's removal and the new key in one
 // transaction. Tokens of older generations are not written: they read as
 // replaced because the generation they belong to is no longer current.
-func (s *Store) ReplaceAPIKey(ctx context.Context, accountID string, r tokens.KeyReplacement) (tokens.Account, error) {
+func (s *Store) ReplaceAPIKey(ctx context.Context, accountID string, r tokens.KeyReplacement, e audit.Entry) (tokens.Account, error) {
 	var out tokens.Account
 	err := optimistic(ctx, func() error {
 		stored, err := s.accountItem(ctx, accountID)
@@ -92,10 +95,11 @@ func (s *Store) ReplaceAPIKey(ctx context.Context, accountID string, r tokens.Ke
 		if r.Presented != 0 && stored.APIKeyGeneration != r.Presented {
 			return tokens.ErrKeyNotCurrent
 		}
-		a, err := stored.account()
+		orig, err := stored.account()
 		if err != nil {
 			return err
 		}
+		a := orig
 		a.APIKey = r.Key
 		a.APIKey.Generation = stored.APIKeyGeneration + 1
 		a.UpdatedAt = r.UpdatedAt
@@ -103,6 +107,7 @@ func (s *Store) ReplaceAPIKey(ctx context.Context, accountID string, r tokens.Ke
 		t.put(newAccountItem(a, r.KeyHash, stored.Version+1), "#version = :prev", prevVersion(stored.Version))
 		t.delete(itemKey(keyPK(stored.APIKeyHash), skKey), "", nil)
 		t.put(newKeyItem(a, r.KeyHash), notExists, nil)
+		t.audit(accountID, e.Diff(orig.AuditFields(), a.AuditFields()))
 		err = t.run(ctx, s.db)
 		if conditionFailedAt(err, 2) {
 			return apperr.Conflict("api_key_exists", "the API key is already registered")

@@ -21,6 +21,7 @@ const (
 	indexByName    = schema.CoreByName
 	indexAccounts  = schema.CoreAccounts
 	indexAccName   = schema.CoreAccountsByName
+	indexAudit     = schema.CoreAuditByTarget
 )
 
 // minQueryPage is the least a listing asks DynamoDB for per round trip, so
@@ -40,6 +41,15 @@ type listing struct {
 	// accounts marks a listing of every account (a global index over the
 	// accounts partition) rather than of one account's partition.
 	accounts bool
+	// A listing of a partition of its own (the audit log's) names it
+	// (partAttr, partValue), bounds its sort key to [lower, upper] rather
+	// than to the prefix alone, reads a global index eventually
+	// consistently (global) and rebuilds its ExclusiveStartKey from a
+	// cursor's sort key with startKey.
+	partAttr, partValue string
+	lower, upper        string
+	global              bool
+	startKey            func(sortKey string) map[string]types.AttributeValue
 }
 
 var usersListing = listing{sortAttr: attrSK, prefix: prefixUser, forward: true}
@@ -63,6 +73,9 @@ func accountsListing(namePrefix string) listing {
 
 // partition is the key attribute and value of the listing's partition.
 func (l listing) partition(accountID string) (attr, value string) {
+	if l.partAttr != "" {
+		return l.partAttr, l.partValue
+	}
 	if l.accounts {
 		return attrListPK, pkAccounts
 	}
@@ -90,11 +103,17 @@ func list[I, T any](ctx context.Context, s *Store, accountID string, l listing, 
 	if values == nil {
 		values = map[string]types.AttributeValue{}
 	}
-	values[":pk"], values[":prefix"] = str(partition), str(l.prefix)
+	if l.upper != "" {
+		keyCond = "#" + partAttr + " = :pk AND #" + l.sortAttr + " BETWEEN :lower AND :upper"
+		values[":lower"], values[":upper"] = str(l.lower), str(l.upper)
+	} else {
+		values[":prefix"] = str(l.prefix)
+	}
+	values[":pk"] = str(partition)
 	in := &dynamodb.QueryInput{
 		// A global index cannot be read consistently: a new account may
 		// take a moment to appear in the operators' listing.
-		TableName: &s.table, IndexName: optional(l.index), ConsistentRead: aws.Bool(!l.accounts),
+		TableName: &s.table, IndexName: optional(l.index), ConsistentRead: aws.Bool(!l.accounts && !l.global),
 		KeyConditionExpression: &keyCond, FilterExpression: optional(filter),
 		ExpressionAttributeNames: exprNames(nil, keyCond, filter), ExpressionAttributeValues: values,
 		ScanIndexForward: aws.Bool(l.forward), ExclusiveStartKey: start, Limit: aws.Int32(int32(max(limit+1, minQueryPage))),
@@ -165,6 +184,9 @@ func (l listing) start(accountID, cursor string) (map[string]types.AttributeValu
 	id := rest[strings.LastIndex(rest, "#")+1:]
 	if !ok || id == "" {
 		return nil, paging.ErrBadCursor
+	}
+	if l.startKey != nil {
+		return l.startKey(sortKey), nil
 	}
 	if l.sortAttr == attrSK {
 		return itemKey(accountPK(accountID), sortKey), nil

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/acmedata/tokenservice/pkg/audit"
 	"github.com/acmedata/tokenservice/pkg/dynamostore"
 	"github.com/acmedata/tokenservice/pkg/schema"
 	"github.com/acmedata/tokenservice/pkg/testkit/dynamotest"
@@ -29,7 +30,7 @@ func TestNoSecretIsStoredInPlainText(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := t.Context()
+	ctx := audit.WithOperator(t.Context(), "test")
 	a, firstKey, err := m.CreateAccount(ctx, "Acme", []string{"tmy"})
 	if err != nil {
 		t.Fatalf("CreateAccount: %v", err)

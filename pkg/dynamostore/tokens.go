@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/acmedata/tokenservice/pkg/apperr"
+	"github.com/acmedata/tokenservice/pkg/audit"
 	"github.com/acmedata/tokenservice/pkg/paging"
 	"github.com/acmedata/tokenservice/pkg/tokens"
 )
@@ -21,7 +22,7 @@ import (
 // item and its ID pointer, the conditions on the account's and the user's
 // gates, the service's count and (for a clone with a grace period) the
 // source's new expiry, all in one transaction.
-func (s *Store) CreateToken(ctx context.Context, w tokens.TokenWrite) error {
+func (s *Store) CreateToken(ctx context.Context, w tokens.TokenWrite, e audit.Entry) error {
 	tok := w.Token
 	return optimistic(ctx, func() error {
 		t := s.txn()
@@ -50,6 +51,7 @@ func (s *Store) CreateToken(ctx context.Context, w tokens.TokenWrite) error {
 				return err
 			}
 		}
+		t.audit(tok.AccountID, e)
 		err := t.run(ctx, s.db)
 		switch {
 		case conditionFailedAt(err, accountAt):
@@ -310,7 +312,7 @@ func (s *Store) EarliestActiveToken(ctx context.Context, accountID string, f tok
 }
 
 // UpdateToken implements tokens.TokenStore.
-func (s *Store) UpdateToken(ctx context.Context, accountID, tokenID string, keyGeneration int64, change func(*tokens.Token) error) (tokens.Token, error) {
+func (s *Store) UpdateToken(ctx context.Context, accountID, tokenID string, keyGeneration int64, change func(*tokens.Token) error, e audit.Entry) (tokens.Token, error) {
 	var out tokens.Token
 	err := optimistic(ctx, func() error {
 		var it tokenItem
@@ -339,6 +341,7 @@ func (s *Store) UpdateToken(ctx context.Context, accountID, tokenID string, keyG
 		if keyGeneration != 0 {
 			t.check(itemKey(accountPK(accountID), skAccount), "#apiKeyGeneration = :gen", map[string]types.AttributeValue{":gen": num(keyGeneration)})
 		}
+		t.audit(accountID, e.Diff(tok.AuditFields(), next.AuditFields()))
 		err = t.run(ctx, s.db)
 		if keyGeneration != 0 && conditionFailedAt(err, 2) {
 			return tokens.ErrKeyNotCurrent
@@ -355,7 +358,7 @@ func (s *Store) UpdateToken(ctx context.Context, accountID, tokenID string, keyG
 // DeleteToken implements tokens.TokenStore: the guard sees the token as
 // read, and the deletion holds only while the token still has the version
 // read, so a concurrent protect is never overtaken.
-func (s *Store) DeleteToken(ctx context.Context, accountID, tokenID string, guard func(tokens.Token) error) error {
+func (s *Store) DeleteToken(ctx context.Context, accountID, tokenID string, guard func(tokens.Token) error, e audit.Entry) error {
 	return optimistic(ctx, func() error {
 		var it tokenItem
 		found, err := s.get(ctx, accountPK(accountID), tokenSK(tokenID), &it)
@@ -374,6 +377,7 @@ func (s *Store) DeleteToken(ctx context.Context, accountID, tokenID string, guar
 		}
 		t := s.txn()
 		t.deleteToken(tok, it.Version)
+		t.audit(accountID, e.Diff(tok.AuditFields(), nil))
 		return s.staleOrMissing(ctx, t.run(ctx, s.db), accountPK(accountID), tokenSK(tokenID), "token")
 	})
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/acmedata/tokenservice/pkg/apperr"
+	"github.com/acmedata/tokenservice/pkg/audit"
 	"github.com/acmedata/tokenservice/pkg/paging"
 	"github.com/acmedata/tokenservice/pkg/tokens"
 )
@@ -16,11 +17,12 @@ import (
 // CreateUser implements tokens.UserStore: the user, its email claim and
 // the counts of its access in one transaction, so the claim is the
 // uniqueness constraint.
-func (s *Store) CreateUser(ctx context.Context, u tokens.User) error {
+func (s *Store) CreateUser(ctx context.Context, u tokens.User, e audit.Entry) error {
 	t := s.txn()
 	t.put(newUserItem(u, 1), notExists, nil)
 	t.put(newEmailItem(u), notExists, nil)
 	t.countAccess(u.AccountID, nil, u.Access)
+	t.audit(u.AccountID, e)
 	err := t.run(ctx, s.db)
 	switch {
 	case conditionFailedAt(err, 0):
@@ -70,7 +72,7 @@ func (s *Store) ListUsers(ctx context.Context, accountID string, page paging.Req
 // claim if the email changed, and the counts of the access it switched, in
 // one transaction. The user item is its tokens' access gate, so switching
 // access is this one write whatever the user holds.
-func (s *Store) UpdateUser(ctx context.Context, accountID, userID string, change func(*tokens.User) error) (tokens.User, error) {
+func (s *Store) UpdateUser(ctx context.Context, accountID, userID string, change func(*tokens.User) error, e audit.Entry) (tokens.User, error) {
 	var out tokens.User
 	err := optimistic(ctx, func() error {
 		stored, err := s.userItem(ctx, accountID, userID)
@@ -96,6 +98,7 @@ func (s *Store) UpdateUser(ctx context.Context, accountID, userID string, change
 			t.delete(itemKey(accountPK(accountID), emailSK(oldClaim)), "#userId = :uid", map[string]types.AttributeValue{":uid": str(userID)})
 		}
 		t.countAccess(accountID, orig.Access, u.Access)
+		t.audit(accountID, e.Diff(orig.AuditFields(), u.AuditFields()))
 		err = t.run(ctx, s.db)
 		if moved && conditionFailedAt(err, 1) {
 			return emailTaken()
@@ -135,9 +138,13 @@ func (t *txn) count(accountID, service, attr string, delta int64) {
 // its access counts go in one transaction, with a sweep item that tells
 // Sweep to remove its tokens later. The user item is its tokens' gate, so
 // they stop with this write; nothing here grows with the user's tokens.
-func (s *Store) DeleteUser(ctx context.Context, accountID, userID string) error {
+func (s *Store) DeleteUser(ctx context.Context, accountID, userID string, e audit.Entry) error {
 	return optimistic(ctx, func() error {
 		stored, err := s.userItem(ctx, accountID, userID)
+		if err != nil {
+			return err
+		}
+		orig, err := stored.user()
 		if err != nil {
 			return err
 		}
@@ -147,6 +154,7 @@ func (s *Store) DeleteUser(ctx context.Context, accountID, userID string) error 
 			map[string]types.AttributeValue{":uid": str(userID)})
 		t.put(sweepItem{PK: pkSweeps, SK: sweepSK(accountID, userID), AccountID: accountID, UserID: userID}, "", nil)
 		t.countAccess(accountID, stored.Access, nil)
+		t.audit(accountID, e.Diff(orig.AuditFields(), nil))
 		return s.staleOrMissing(ctx, t.run(ctx, s.db), accountPK(accountID), userSK(userID), "user")
 	})
 }

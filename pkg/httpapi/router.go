@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/acmedata/tokenservice/pkg/audit"
 	"github.com/acmedata/tokenservice/pkg/authctx"
 	"github.com/acmedata/tokenservice/pkg/routes"
 )
@@ -74,6 +75,7 @@ type registered struct {
 	// needAccount: the route is behind one of our authorizers, so a
 	// request without an authenticated account never reaches the handler.
 	needAccount bool
+	auth        routes.Auth
 }
 
 // NewRouter returns the router of function fn, logging through log. It
@@ -90,7 +92,7 @@ func NewRouter(fn routes.Function, log *slog.Logger, handlers Handlers) (*Router
 		if !ok || h == nil {
 			return nil, fmt.Errorf("httpapi: function %s: no handler for route %s", fn, rt)
 		}
-		r.routes[rt.Method+" "+rt.Path] = registered{route: h, needAccount: rt.Auth == routes.APIKeyAuth || rt.Auth == routes.TokenAuth}
+		r.routes[rt.Method+" "+rt.Path] = registered{route: h, needAccount: rt.Auth == routes.APIKeyAuth || rt.Auth == routes.TokenAuth, auth: rt.Auth}
 	}
 	if len(r.routes) != len(handlers) {
 		for rt := range handlers {
@@ -130,11 +132,44 @@ func (r *Router) call(ctx context.Context, h registered, req events.APIGatewayPr
 	if h.needAccount && account == "" {
 		return ErrorResponse(ErrUnauthorized), ErrUnauthorized
 	}
+	if who, ok := caller(h.auth, req); ok {
+		ctx = audit.WithRequest(ctx, who)
+	}
 	status, body, err := h.route(ctx, Request{APIGatewayProxyRequest: req, Account: account})
 	if err != nil {
 		return ErrorResponse(err), err
 	}
 	return JSON(status, body), nil
+}
+
+// caller is who makes a request on a route protected by auth, for the
+// audit log, from what API Gateway alone sets: the API key the key
+// authorizer admitted (by its ID), or the IAM principal that signed an
+// operator's request (the local gateway sets the same for the operator
+// key); the source IP and user agent as API Gateway saw them. Routes of
+// no admin or operator have no caller; the domain refuses their writes.
+func caller(auth routes.Auth, req events.APIGatewayProxyRequest) (audit.Request, bool) {
+	id := req.RequestContext.Identity
+	var actor audit.Actor
+	switch auth {
+	case routes.APIKeyAuth:
+		actor = audit.APIKey(authctx.String(req.RequestContext.Authorizer, authctx.APIKeyID))
+		if actor.KeyID == "" {
+			return audit.Request{}, false
+		}
+	case routes.IAMAuth:
+		principal := id.UserArn
+		if principal == "" {
+			principal = id.Caller
+		}
+		if principal == "" {
+			return audit.Request{}, false
+		}
+		actor = audit.Operator(principal)
+	default:
+		return audit.Request{}, false
+	}
+	return audit.NewRequest(actor, id.SourceIP, id.UserAgent), true
 }
 
 // logRequest writes one line per request: enough for an operator to find

@@ -60,7 +60,8 @@ var (
 	PutTokenSettings = Route{http.MethodPut, "/operator/tokens/{tokenId}/settings", Operator, IAMAuth}
 	// ProtectToken is an operator's PATCH of a token: only "protected"
 	// (admins have their own PATCH for everything else).
-	ProtectToken = Route{http.MethodPatch, "/operator/tokens/{tokenId}", Operator, IAMAuth}
+	ProtectToken     = Route{http.MethodPatch, "/operator/tokens/{tokenId}", Operator, IAMAuth}
+	ListAccountAudit = Route{http.MethodGet, "/operator/accounts/{accountId}/audit", Operator, IAMAuth}
 
 	GetOwnAccount    = Route{http.MethodGet, "/admin/account", Manage, APIKeyAuth}
 	RotateAPIKey     = Route{http.MethodPost, "/admin/api-key/rotate", Manage, APIKeyAuth}
@@ -82,6 +83,7 @@ var (
 	CloneToken       = Route{http.MethodPost, "/admin/tokens/{tokenId}/clone", Clone, APIKeyAuth}
 	ListUsage        = Route{http.MethodGet, "/admin/usage", Usage, APIKeyAuth}
 	UsageSummary     = Route{http.MethodGet, "/admin/usage/summary", Usage, APIKeyAuth}
+	ListAudit        = Route{http.MethodGet, "/admin/audit", Manage, APIKeyAuth}
 
 	// The console is static files (pkg/console): public, like any web
 	// page; it reaches the admin routes with the key a person types in.
@@ -103,6 +105,7 @@ var All = []Route{
 	ReplaceAPIKey,
 	PutTokenSettings,
 	ProtectToken,
+	ListAccountAudit,
 
 	GetOwnAccount,
 	RotateAPIKey,
@@ -124,6 +127,7 @@ var All = []Route{
 	CloneToken,
 	ListUsage,
 	UsageSummary,
+	ListAudit,
 
 	ConsolePage,
 	ConsoleAsset,

@@ -41,10 +41,18 @@ const (
 	// in partitions of their own.
 	CoreAccounts       = "accounts"
 	CoreAccountsByName = "accountsByName"
+	// CoreAuditByTarget lists an account's audit entries about one
+	// target (a token, a user, the account), newest first.
+	CoreAuditByTarget = "auditByTarget"
+	// CoreTTL is the epoch-seconds attribute native TTL deletes core items
+	// by: only audit entries carry it (400 days after their time).
+	CoreTTL = "ttl"
 )
 
-// Core holds accounts, users, email claims, tokens and the lookup items the
-// authorizers read (by token hash, by API key hash, by token ID).
+// Core holds accounts, users, email claims, tokens, the lookup items the
+// authorizers read (by token hash, by API key hash, by token ID) and the
+// accounts' audit logs, which commit in the same transactions as the
+// changes they record.
 var Core = Table{
 	ID:           "Core",
 	EnvVar:       "CORE_TABLE",
@@ -61,7 +69,9 @@ var Core = Table{
 	GlobalIndexes: []Index{
 		{Name: CoreAccounts, PartitionKey: "listPk", SortKey: "listSk"},
 		{Name: CoreAccountsByName, PartitionKey: "listPk", SortKey: "listNameSk"},
+		{Name: CoreAuditByTarget, PartitionKey: "auditTargetPk", SortKey: "sk"},
 	},
+	TTLAttribute: CoreTTL,
 }
 
 // Index names of the usage table.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/acmedata/tokenservice/pkg/apperr"
+	"github.com/acmedata/tokenservice/pkg/audit"
 	"github.com/acmedata/tokenservice/pkg/id"
 	"github.com/acmedata/tokenservice/pkg/paging"
 	"github.com/acmedata/tokenservice/pkg/secret"
@@ -96,7 +97,11 @@ func (m *Manager) CreateAccount(ctx context.Context, name string, services []str
 		APIKey:    APIKey{ID: id.New(id.APIKey), Hint: secret.Hint(key), CreatedAt: now, Generation: 1},
 		CreatedAt: now, UpdatedAt: now,
 	}
-	if err := m.store.CreateAccount(ctx, a, secret.Hash(key)); err != nil {
+	e, err := m.entry(ctx, a.ID, audit.AccountCreate, audit.TargetAccount, a.ID)
+	if err != nil {
+		return Account{}, "", err
+	}
+	if err := m.store.CreateAccount(ctx, a, secret.Hash(key), e.Diff(nil, a.AuditFields())); err != nil {
 		return Account{}, "", fmt.Errorf("create account: %w", err)
 	}
 	return a, key, nil
@@ -165,6 +170,10 @@ func (m *Manager) UpdateAccount(ctx context.Context, accountID string, c Account
 	if !id.Valid(id.Account, accountID) {
 		return Account{}, apperr.NotFound("account")
 	}
+	e, err := m.entry(ctx, accountID, audit.AccountUpdate, audit.TargetAccount, accountID)
+	if err != nil {
+		return Account{}, err
+	}
 	now := m.clock()
 	a, err := m.store.UpdateAccount(ctx, accountID, func(a *Account) error {
 		if c.Status != nil {
@@ -175,7 +184,7 @@ func (m *Manager) UpdateAccount(ctx context.Context, accountID string, c Account
 		}
 		a.UpdatedAt = now
 		return nil
-	})
+	}, e)
 	if err != nil {
 		return Account{}, fmt.Errorf("update account: %w", err)
 	}
@@ -205,12 +214,20 @@ func (m *Manager) replaceKey(ctx context.Context, accountID string, presented in
 	if !id.Valid(id.Account, accountID) {
 		return Account{}, "", apperr.NotFound("account")
 	}
+	action := audit.APIKeyReplace
+	if presented != 0 {
+		action = audit.APIKeyRotate
+	}
+	e, err := m.entry(ctx, accountID, action, audit.TargetAccount, accountID)
+	if err != nil {
+		return Account{}, "", err
+	}
 	key := secret.NewAPIKey(m.prefix)
 	now := m.clock()
 	a, err := m.store.ReplaceAPIKey(ctx, accountID, KeyReplacement{
 		Key:     APIKey{ID: id.New(id.APIKey), Hint: secret.Hint(key), CreatedAt: now},
 		KeyHash: secret.Hash(key), Presented: presented, UpdatedAt: now,
-	})
+	}, e)
 	if err != nil {
 		return Account{}, "", fmt.Errorf("replace api key: %w", err)
 	}

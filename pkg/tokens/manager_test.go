@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/acmedata/tokenservice/pkg/apperr"
+	"github.com/acmedata/tokenservice/pkg/audit"
 	"github.com/acmedata/tokenservice/pkg/paging"
 	"github.com/acmedata/tokenservice/pkg/secret"
 	"github.com/acmedata/tokenservice/pkg/testkit/memstore"
@@ -52,7 +53,7 @@ func (f *fixture) advance(d time.Duration) {
 
 func (f *fixture) account(services ...string) (tokens.Account, string) {
 	f.t.Helper()
-	a, key, err := f.mgr.CreateAccount(context.Background(), "Acme Data", services)
+	a, key, err := f.mgr.CreateAccount(testCtx(), "Acme Data", services)
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -61,7 +62,7 @@ func (f *fixture) account(services ...string) (tokens.Account, string) {
 
 func (f *fixture) user(accountID, email string, access ...string) tokens.User {
 	f.t.Helper()
-	ctx := context.Background()
+	ctx := testCtx()
 	u, err := f.mgr.CreateUser(ctx, accountID, email, "Ada")
 	if err != nil {
 		f.t.Fatal(err)
@@ -76,7 +77,7 @@ func (f *fixture) user(accountID, email string, access ...string) tokens.User {
 
 func (f *fixture) issue(accountID, service string, r tokens.IssueRequest) (tokens.TokenView, string) {
 	f.t.Helper()
-	v, plain, err := f.mgr.IssueToken(context.Background(), accountID, service, r)
+	v, plain, err := f.mgr.IssueToken(testCtx(), accountID, service, r)
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -86,7 +87,7 @@ func (f *fixture) issue(accountID, service string, r tokens.IssueRequest) (token
 // outcome verifies a plaintext token for service as the authorizer would.
 func (f *fixture) outcome(plain, service string) tokens.Outcome {
 	f.t.Helper()
-	c, err := tokens.LoadCredential(context.Background(), f.store, secret.Hash(plain))
+	c, err := tokens.LoadCredential(testCtx(), f.store, secret.Hash(plain))
 	if errors.Is(err, apperr.ErrNotFound) {
 		return tokens.Unknown
 	}
@@ -116,11 +117,11 @@ func TestCreateAccountShowsKeyOnceAndStoresOnlyItsHash(t *testing.T) {
 	if a.APIKey.Hint != secret.Hint(key) {
 		t.Fatalf("hint %q", a.APIKey.Hint)
 	}
-	owner, err := f.store.KeyOwner(context.Background(), secret.Hash(key))
+	owner, err := f.store.KeyOwner(testCtx(), secret.Hash(key))
 	if err != nil || owner.AccountID != a.ID || owner.KeyGeneration != 1 {
 		t.Fatalf("KeyOwner = %+v, %v", owner, err)
 	}
-	_, _, err = f.mgr.CreateAccount(context.Background(), "x", []string{"weather"})
+	_, _, err = f.mgr.CreateAccount(testCtx(), "x", []string{"weather"})
 	wantKind(t, err, apperr.ErrInvalid, "unknown_service")
 }
 
@@ -129,7 +130,7 @@ func TestCreateAccountShowsKeyOnceAndStoresOnlyItsHash(t *testing.T) {
 func TestUnknownServicesAreNamedByPositionNeverRepeated(t *testing.T) {
 	f := newFixture(t)
 	const token = "46a4eccec1414feab118287faafc5c80"
-	_, _, err := f.mgr.CreateAccount(context.Background(), "x", []string{"tmy", token})
+	_, _, err := f.mgr.CreateAccount(testCtx(), "x", []string{"tmy", token})
 	wantKind(t, err, apperr.ErrInvalid, "unknown_service")
 	if strings.Contains(err.Error(), token) || !strings.Contains(err.Error(), "services[1]") {
 		t.Fatalf("error %q repeats the input or does not name its position", err)
@@ -138,7 +139,7 @@ func TestUnknownServicesAreNamedByPositionNeverRepeated(t *testing.T) {
 
 func TestIssueTokenRules(t *testing.T) {
 	f := newFixture(t)
-	ctx := context.Background()
+	ctx := testCtx()
 	a, _ := f.account("tmy")
 	on := f.user(a.ID, "on@example.com", "tmy")
 	off := f.user(a.ID, "off@example.com")
@@ -176,7 +177,7 @@ func TestIssueTokenRules(t *testing.T) {
 }
 
 func TestRevocationsStopTokensOnTheNextCheck(t *testing.T) {
-	ctx := context.Background()
+	ctx := testCtx()
 	for _, tc := range []struct {
 		name   string
 		revoke func(f *fixture, a tokens.Account, u tokens.User, tok tokens.TokenView)
@@ -228,7 +229,7 @@ func TestRevocationsStopTokensOnTheNextCheck(t *testing.T) {
 
 func TestReplacingTheKeyStopsTheOldKeyAndDisablesOlderTokensUntilEnabled(t *testing.T) {
 	f := newFixture(t)
-	ctx := context.Background()
+	ctx := testCtx()
 	a, oldKey := f.account("tmy")
 	tok, plain := f.issue(a.ID, "tmy", tokens.IssueRequest{})
 
@@ -259,7 +260,7 @@ func TestReplacingTheKeyStopsTheOldKeyAndDisablesOlderTokensUntilEnabled(t *test
 
 func TestCloneCopiesServiceUserAndSettingsAndHonoursGracePeriod(t *testing.T) {
 	f := newFixture(t)
-	ctx := context.Background()
+	ctx := testCtx()
 	a, _ := f.account("tmy")
 	u := f.user(a.ID, "ada@example.com", "tmy")
 	src, srcPlain := f.issue(a.ID, "tmy", tokens.IssueRequest{UserID: u.ID, Name: ptr("reporting")})
@@ -288,7 +289,7 @@ func TestCloneCopiesServiceUserAndSettingsAndHonoursGracePeriod(t *testing.T) {
 
 func TestDefaultTokenIsTheEarliestActiveOne(t *testing.T) {
 	f := newFixture(t)
-	ctx := context.Background()
+	ctx := testCtx()
 	a, _ := f.account("tmy")
 	if _, err := f.mgr.DefaultToken(ctx, a.ID, "tmy"); !errors.Is(err, apperr.ErrNotFound) {
 		t.Fatalf("default with no tokens: %v", err)
@@ -311,7 +312,7 @@ func TestDefaultTokenIsTheEarliestActiveOne(t *testing.T) {
 
 func TestAKeyCanBeRotatedOnceAndItsTokensThenStop(t *testing.T) {
 	f := newFixture(t)
-	ctx := context.Background()
+	ctx := testCtx()
 	a, _ := f.account("tmy")
 	_, plain := f.issue(a.ID, "tmy", tokens.IssueRequest{KeyGeneration: 1})
 
@@ -342,7 +343,7 @@ func TestAKeyCanBeRotatedOnceAndItsTokensThenStop(t *testing.T) {
 
 func mustFirstToken(t *testing.T, f *fixture, accountID string) tokens.TokenView {
 	t.Helper()
-	page, err := f.mgr.Tokens(context.Background(), accountID, tokens.TokenFilter{Service: "tmy"}, paging.Request{})
+	page, err := f.mgr.Tokens(testCtx(), accountID, tokens.TokenFilter{Service: "tmy"}, paging.Request{})
 	must(t, err)
 	if len(page.Items) == 0 {
 		t.Fatal("no tokens")
@@ -405,3 +406,7 @@ func TestAccountListingMatchesNamesByPrefixInAnyCase(t *testing.T) {
 		t.Fatalf("name=ACME d: %+v, want only %s", p.Items, acme.ID)
 	}
 }
+
+// testCtx is the context of the tests' writes: an operator's, as every
+// write of the Manager needs a caller for its audit entry.
+func testCtx() context.Context { return audit.WithOperator(context.Background(), "manager_test") }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/acmedata/tokenservice/pkg/audit"
 	"github.com/acmedata/tokenservice/pkg/paging"
 )
 
@@ -18,6 +19,14 @@ import (
 // Missing items are reported with an error matching apperr.ErrNotFound,
 // never with a zero value.
 //
+// Every write takes the audit.Entry of the change and commits it in the
+// same atomic write as the change, after checking it (Entry.Check): a
+// write that fails or is refused leaves no entry, one that commits always
+// has its entry. Creates commit the entry as given (the Manager has set its
+// changes); Update* and Delete* set its changes with Entry.Diff of the
+// AuditFields of the record as the committing attempt read it and as it
+// wrote it (nil for a deletion).
+//
 // A token's gates (its account's status, services and current key
 // generation; its user's access) live on one item per account and one per
 // user, which every token shares: an account-wide change is a constant
@@ -26,18 +35,18 @@ import (
 // AccountStore keeps accounts and their API keys.
 type AccountStore interface {
 	// CreateAccount stores a new account and the hash of its first API key.
-	CreateAccount(ctx context.Context, a Account, keyHash string) error
+	CreateAccount(ctx context.Context, a Account, keyHash string, e audit.Entry) error
 	GetAccount(ctx context.Context, accountID string) (Account, error)
 	// UpdateAccount applies change to the stored account and saves it
 	// (status, services, UpdatedAt; the key is ReplaceAPIKey's). Closing
 	// the account stops its API key with the same write.
-	UpdateAccount(ctx context.Context, accountID string, change func(*Account) error) (Account, error)
+	UpdateAccount(ctx context.Context, accountID string, change func(*Account) error, e audit.Entry) (Account, error)
 	// ReplaceAPIKey makes r.Key (given the generation after the stored
 	// one) the account's key: the old key's hash stops resolving and
 	// r.KeyHash starts, in one atomic write. With r.Presented set, it does
 	// so only while the stored key has that generation, else
 	// ErrKeyNotCurrent: of concurrent replacements with one key, one wins.
-	ReplaceAPIKey(ctx context.Context, accountID string, r KeyReplacement) (Account, error)
+	ReplaceAPIKey(ctx context.Context, accountID string, r KeyReplacement, e audit.Entry) (Account, error)
 	// KeyOwner resolves an API key hash; ErrNotFound for unknown or replaced keys.
 	KeyOwner(ctx context.Context, keyHash string) (KeyOwner, error)
 	// ListAccounts lists every account newest first, or in name order
@@ -65,18 +74,18 @@ type KeyReplacement struct {
 type UserStore interface {
 	// CreateUser stores a new user; a Conflict error if the email is taken
 	// in the account (case-insensitively).
-	CreateUser(ctx context.Context, u User) error
+	CreateUser(ctx context.Context, u User, e audit.Entry) error
 	GetUser(ctx context.Context, accountID, userID string) (User, error)
 	// ListUsers lists an account's users, oldest first.
 	ListUsers(ctx context.Context, accountID string, page paging.Request) (paging.Page[User], error)
 	// UpdateUser applies change to the stored user and saves it, moving
 	// the email claim if the email changed (Conflict if taken) and keeping
 	// the services' counts of users with access.
-	UpdateUser(ctx context.Context, accountID, userID string, change func(*User) error) (User, error)
+	UpdateUser(ctx context.Context, accountID, userID string, change func(*User) error, e audit.Entry) (User, error)
 	// DeleteUser deletes the user and its email claim at once, which stops
 	// its tokens; the token items themselves are removed in the background
 	// (see Sweeper), never inside the caller's request.
-	DeleteUser(ctx context.Context, accountID, userID string) error
+	DeleteUser(ctx context.Context, accountID, userID string, e audit.Entry) error
 }
 
 // TokenStore keeps tokens.
@@ -89,7 +98,7 @@ type TokenStore interface {
 	// (UserGateError). It counts the token in its service's stats, and
 	// with w.RevokeSourceAt set it brings the source's expiry forward to
 	// that time (never later) in the same write.
-	CreateToken(ctx context.Context, w TokenWrite) error
+	CreateToken(ctx context.Context, w TokenWrite, e audit.Entry) error
 	GetToken(ctx context.Context, accountID, tokenID string) (Token, error)
 	// TokenAccount returns the ID of the account that owns tokenID.
 	TokenAccount(ctx context.Context, tokenID string) (string, error)
@@ -104,11 +113,11 @@ type TokenStore interface {
 	// (name, enabled, reason, expiry, settings, key generation,
 	// restrictions, protected) and saves them. With keyGeneration set, it commits only while the account's
 	// current key has that generation, else ErrKeyNotCurrent.
-	UpdateToken(ctx context.Context, accountID, tokenID string, keyGeneration int64, change func(*Token) error) (Token, error)
+	UpdateToken(ctx context.Context, accountID, tokenID string, keyGeneration int64, change func(*Token) error, e audit.Entry) (Token, error)
 	// DeleteToken deletes the token if guard, given the token as stored,
 	// returns nil (else guard's error), on condition that the token is
 	// still as guard saw it.
-	DeleteToken(ctx context.Context, accountID, tokenID string, guard func(Token) error) error
+	DeleteToken(ctx context.Context, accountID, tokenID string, guard func(Token) error, e audit.Entry) error
 	// ServiceStats returns the General tab's counts of a service, kept by
 	// the writes that change them (no query over the tokens).
 	ServiceStats(ctx context.Context, accountID, service string) (ServiceStats, error)
@@ -155,9 +164,18 @@ type Sweeper interface {
 	Sweep(ctx context.Context, limit int) (more bool, err error)
 }
 
+// AuditStore reads the audit log the writes above keep.
+type AuditStore interface {
+	// ListAudit lists the account's entries newest first (time, then
+	// ID), narrowed by f, without reading another account's entries nor
+	// scanning the account's whole log for a time range or a target.
+	ListAudit(ctx context.Context, accountID string, f audit.Filter, page paging.Request) (paging.Page[audit.Entry], error)
+}
+
 // Store is everything the Manager needs.
 type Store interface {
 	AccountStore
 	UserStore
 	TokenStore
+	AuditStore
 }

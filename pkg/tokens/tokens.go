@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/acmedata/tokenservice/pkg/apperr"
+	"github.com/acmedata/tokenservice/pkg/audit"
 	"github.com/acmedata/tokenservice/pkg/id"
 	"github.com/acmedata/tokenservice/pkg/paging"
 	"github.com/acmedata/tokenservice/pkg/restrict"
@@ -86,7 +87,11 @@ func (m *Manager) IssueToken(ctx context.Context, accountID, service string, r I
 		exp := r.ExpiresAt.UTC().Truncate(time.Millisecond)
 		t.ExpiresAt = &exp
 	}
-	if err := m.store.CreateToken(ctx, TokenWrite{Token: t}); err != nil {
+	e, err := m.entry(ctx, accountID, audit.TokenCreate, audit.TargetToken, t.ID)
+	if err != nil {
+		return TokenView{}, "", err
+	}
+	if err := m.store.CreateToken(ctx, TokenWrite{Token: t}, e.Diff(nil, t.AuditFields())); err != nil {
 		return TokenView{}, "", fmt.Errorf("create token: %w", err)
 	}
 	view, err := m.view(ctx, t, a)
@@ -131,11 +136,19 @@ func (m *Manager) CloneToken(ctx context.Context, accountID, tokenID string, r C
 		t.Restrictions = policy
 	}
 	w := TokenWrite{Token: t}
+	fields := t.AuditFields()
 	if r.RevokeSourceAfterSeconds != nil {
 		end := t.CreatedAt.Add(time.Duration(*r.RevokeSourceAfterSeconds) * time.Second)
 		w.SourceID, w.RevokeSourceAt = src.ID, &end
+		// The grace period asked for: the source expires then, unless it
+		// already expires sooner.
+		fields["revokeSourceAt"] = end.Format(time.RFC3339Nano)
 	}
-	if err := m.store.CreateToken(ctx, w); err != nil {
+	e, err := m.entry(ctx, accountID, audit.TokenClone, audit.TargetToken, t.ID)
+	if err != nil {
+		return TokenView{}, "", err
+	}
+	if err := m.store.CreateToken(ctx, w, e.Diff(nil, fields)); err != nil {
 		return TokenView{}, "", fmt.Errorf("create clone: %w", err)
 	}
 	view, err := m.view(ctx, t, a)
@@ -346,7 +359,7 @@ func (m *Manager) UpdateToken(ctx context.Context, accountID, tokenID string, c 
 		}
 		gen = a.APIKey.Generation
 	}
-	return m.changeToken(ctx, accountID, tokenID, gen, func(t *Token) {
+	return m.changeToken(ctx, accountID, tokenID, gen, audit.TokenUpdate, func(t *Token) {
 		if c.Name != nil {
 			t.Name = name
 		}
@@ -373,17 +386,17 @@ func (m *Manager) SetTokenSettings(ctx context.Context, tokenID string, s Settin
 	if err != nil {
 		return TokenView{}, err
 	}
-	return m.operatorChange(ctx, tokenID, func(t *Token) { t.Settings = s })
+	return m.operatorChange(ctx, tokenID, audit.SettingsUpdate, func(t *Token) { t.Settings = s })
 }
 
 // SetTokenProtected protects or unprotects a token (operators; admins do
 // it with UpdateToken). The token is found by ID alone.
 func (m *Manager) SetTokenProtected(ctx context.Context, tokenID string, protected bool) (TokenView, error) {
-	return m.operatorChange(ctx, tokenID, func(t *Token) { t.Protected = protected })
+	return m.operatorChange(ctx, tokenID, audit.TokenUpdate, func(t *Token) { t.Protected = protected })
 }
 
 // operatorChange saves change to a token found by ID alone.
-func (m *Manager) operatorChange(ctx context.Context, tokenID string, change func(*Token)) (TokenView, error) {
+func (m *Manager) operatorChange(ctx context.Context, tokenID string, action audit.Action, change func(*Token)) (TokenView, error) {
 	if !id.Valid(id.Token, tokenID) {
 		return TokenView{}, apperr.NotFound("token")
 	}
@@ -391,19 +404,23 @@ func (m *Manager) operatorChange(ctx context.Context, tokenID string, change fun
 	if err != nil {
 		return TokenView{}, err
 	}
-	return m.changeToken(ctx, accountID, tokenID, 0, change)
+	return m.changeToken(ctx, accountID, tokenID, 0, action, change)
 }
 
 // changeToken saves change to a token, conditional on the account's key
 // having generation keyGen if set.
-func (m *Manager) changeToken(ctx context.Context, accountID, tokenID string, keyGen int64, change func(*Token)) (TokenView, error) {
+func (m *Manager) changeToken(ctx context.Context, accountID, tokenID string, keyGen int64, action audit.Action, change func(*Token)) (TokenView, error) {
 	if !id.Valid(id.Token, tokenID) {
 		return TokenView{}, apperr.NotFound("token")
+	}
+	e, err := m.entry(ctx, accountID, action, audit.TargetToken, tokenID)
+	if err != nil {
+		return TokenView{}, err
 	}
 	t, err := m.store.UpdateToken(ctx, accountID, tokenID, keyGen, func(t *Token) error {
 		change(t)
 		return nil
-	})
+	}, e)
 	if err != nil {
 		return TokenView{}, fmt.Errorf("update token: %w", err)
 	}
@@ -421,12 +438,16 @@ func (m *Manager) DeleteToken(ctx context.Context, accountID, tokenID string) er
 	if !id.Valid(id.Token, tokenID) {
 		return apperr.NotFound("token")
 	}
-	err := m.store.DeleteToken(ctx, accountID, tokenID, func(t Token) error {
+	e, err := m.entry(ctx, accountID, audit.TokenDelete, audit.TargetToken, tokenID)
+	if err != nil {
+		return err
+	}
+	err = m.store.DeleteToken(ctx, accountID, tokenID, func(t Token) error {
 		if t.Protected {
 			return ErrTokenProtected
 		}
 		return nil
-	})
+	}, e)
 	if err != nil {
 		return fmt.Errorf("delete token: %w", err)
 	}

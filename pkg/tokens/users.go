@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/acmedata/tokenservice/pkg/apperr"
+	"github.com/acmedata/tokenservice/pkg/audit"
 	"github.com/acmedata/tokenservice/pkg/id"
 	"github.com/acmedata/tokenservice/pkg/paging"
 )
@@ -20,7 +21,11 @@ func (m *Manager) CreateUser(ctx context.Context, accountID, email, name string)
 		return User{}, err
 	}
 	u := User{AccountID: accountID, ID: id.New(id.User), Email: email, Name: name, CreatedAt: m.clock(), Access: map[string]bool{}}
-	if err := m.store.CreateUser(ctx, u); err != nil {
+	e, err := m.entry(ctx, accountID, audit.UserCreate, audit.TargetUser, u.ID)
+	if err != nil {
+		return User{}, err
+	}
+	if err := m.store.CreateUser(ctx, u, e.Diff(nil, u.AuditFields())); err != nil {
 		return User{}, fmt.Errorf("create user: %w", err)
 	}
 	return u, nil
@@ -63,7 +68,7 @@ func (m *Manager) UpdateUser(ctx context.Context, accountID, userID string, c Us
 			return User{}, err
 		}
 	}
-	return m.changeUser(ctx, accountID, userID, func(u *User) {
+	return m.changeUser(ctx, accountID, userID, audit.UserUpdate, func(u *User) {
 		if c.Email != nil {
 			u.Email = email
 		}
@@ -79,7 +84,11 @@ func (m *Manager) DeleteUser(ctx context.Context, accountID, userID string) erro
 	if !id.Valid(id.User, userID) {
 		return apperr.NotFound("user")
 	}
-	if err := m.store.DeleteUser(ctx, accountID, userID); err != nil {
+	e, err := m.entry(ctx, accountID, audit.UserDelete, audit.TargetUser, userID)
+	if err != nil {
+		return err
+	}
+	if err := m.store.DeleteUser(ctx, accountID, userID, e); err != nil {
 		return fmt.Errorf("delete user: %w", err)
 	}
 	return nil
@@ -92,7 +101,7 @@ func (m *Manager) SetAccess(ctx context.Context, accountID, service, userID stri
 	if _, _, err := m.subscribedService(ctx, accountID, service); err != nil {
 		return User{}, err
 	}
-	return m.changeUser(ctx, accountID, userID, func(u *User) {
+	return m.changeUser(ctx, accountID, userID, audit.AccessUpdate, func(u *User) {
 		if on {
 			u.Access[service] = true
 		} else {
@@ -101,9 +110,13 @@ func (m *Manager) SetAccess(ctx context.Context, accountID, service, userID stri
 	})
 }
 
-func (m *Manager) changeUser(ctx context.Context, accountID, userID string, change func(*User)) (User, error) {
+func (m *Manager) changeUser(ctx context.Context, accountID, userID string, action audit.Action, change func(*User)) (User, error) {
 	if !id.Valid(id.User, userID) {
 		return User{}, apperr.NotFound("user")
+	}
+	e, err := m.entry(ctx, accountID, action, audit.TargetUser, userID)
+	if err != nil {
+		return User{}, err
 	}
 	u, err := m.store.UpdateUser(ctx, accountID, userID, func(u *User) error {
 		if u.Access == nil {
@@ -111,7 +124,7 @@ func (m *Manager) changeUser(ctx context.Context, accountID, userID string, chan
 		}
 		change(u)
 		return nil
-	})
+	}, e)
 	if err != nil {
 		return User{}, fmt.Errorf("update user: %w", err)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/acmedata/tokenservice/pkg/audit"
 	"github.com/acmedata/tokenservice/pkg/authz"
 	"github.com/acmedata/tokenservice/pkg/dynamostore"
 	"github.com/acmedata/tokenservice/pkg/id"
@@ -138,11 +139,16 @@ func userlessTokens(ctx context.Context, store *dynamostore.Store, acc tokens.Ac
 		wg.Go(func() {
 			for i := w; i < n && errs[w] == nil; i += workers {
 				secrets[i] = secret.NewToken()
-				errs[w] = store.CreateToken(ctx, tokens.TokenWrite{Token: tokens.Token{
+				tok := tokens.Token{
 					AccountID: acc.ID, ID: id.New(id.Token), Name: "authbench", Service: "tmy",
 					SecretHash: secret.Hash(secrets[i]), Hint: secret.Hint(secrets[i]), Enabled: true,
 					CreatedAt: now, Settings: tokens.Settings{}, KeyGeneration: acc.APIKey.Generation,
-				}})
+				}
+				e := audit.Entry{
+					AccountID: acc.ID, ID: audit.NewID(), Time: now, Actor: audit.Operator("authbench"),
+					Action: audit.TokenCreate, TargetType: audit.TargetToken, TargetID: tok.ID,
+				}
+				errs[w] = store.CreateToken(ctx, tokens.TokenWrite{Token: tok}, e.Diff(nil, tok.AuditFields()))
 			}
 		})
 	}

@@ -37,6 +37,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/acmedata/tokenservice/pkg/audit"
 	"github.com/acmedata/tokenservice/pkg/dynamostore"
 	"github.com/acmedata/tokenservice/pkg/local/dynamolocal"
 	"github.com/acmedata/tokenservice/pkg/schema"
@@ -76,7 +77,7 @@ func main() {
 			os.Exit(2)
 		}
 	}
-	if err := run(context.Background(), *n, *many, picked); err != nil {
+	if err := run(audit.WithOperator(context.Background(), "authbench"), *n, *many, picked); err != nil {
 		fmt.Fprintln(os.Stderr, "authbench:", err)
 		os.Exit(1)
 	}

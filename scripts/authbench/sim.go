@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/acmedata/tokenservice/pkg/apigw"
+	"github.com/acmedata/tokenservice/pkg/audit"
 	"github.com/acmedata/tokenservice/pkg/authz"
 	"github.com/acmedata/tokenservice/pkg/testkit/memstore"
 	"github.com/acmedata/tokenservice/pkg/tokens"
@@ -90,7 +91,7 @@ func memWorld(ctx context.Context) (*memstore.Store, string, error) {
 
 // warm measures a decision answered from the cache, in process.
 func warm(c *check) error {
-	ctx := context.Background()
+	ctx := audit.WithOperator(context.Background(), "authbench")
 	store, token, err := memWorld(ctx)
 	if err != nil {
 		return err
@@ -136,7 +137,7 @@ func hotToken(c *check) error {
 		perSecond = 10_000
 		seconds   = 60
 	)
-	ctx := context.Background()
+	ctx := audit.WithOperator(context.Background(), "authbench")
 	store, token, err := memWorld(ctx)
 	if err != nil {
 		return err

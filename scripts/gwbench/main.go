@@ -42,6 +42,7 @@ import (
 	"runtime/pprof"
 	"time"
 
+	"github.com/acmedata/tokenservice/pkg/audit"
 	"github.com/acmedata/tokenservice/pkg/local/dynamolocal"
 	"github.com/acmedata/tokenservice/pkg/local/stack"
 	"github.com/acmedata/tokenservice/pkg/schema"
@@ -239,6 +240,7 @@ func get(url, token string) loadgen.NewRequest {
 // issueToken makes an account subscribed to tmy and a userless tmy token
 // through the token domain, as scripts/localstack makes its demo account.
 func issueToken(ctx context.Context, mgr *tokens.Manager) (string, error) {
+	ctx = audit.WithOperator(ctx, "gwbench")
 	acc, _, err := mgr.CreateAccount(ctx, "gwbench", []string{"tmy"})
 	if err != nil {
 		return "", err

@@ -28,6 +28,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/acmedata/tokenservice/pkg/audit"
 	"github.com/acmedata/tokenservice/pkg/config"
 	"github.com/acmedata/tokenservice/pkg/local/dynamolocal"
 	"github.com/acmedata/tokenservice/pkg/local/gateway"
@@ -172,7 +173,7 @@ func demoAccount(ctx context.Context, svc *stack.Stack) (apiKey, accountID strin
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return "", "", fmt.Errorf("read demo account: %w", err)
 	}
-	acc, key, err := svc.Manager.CreateAccount(ctx, "Demo", []string{"tmy", "timeseries"})
+	acc, key, err := svc.Manager.CreateAccount(audit.WithOperator(ctx, "local-stack"), "Demo", []string{"tmy", "timeseries"})
 	if err != nil {
 		return "", "", fmt.Errorf("create demo account: %w", err)
 	}

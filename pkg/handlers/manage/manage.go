@@ -13,6 +13,7 @@ import (
 	"net/http"
 
 	"github.com/acmedata/tokenservice/pkg/apperr"
+	"github.com/acmedata/tokenservice/pkg/audit"
 	"github.com/acmedata/tokenservice/pkg/httpapi"
 	"github.com/acmedata/tokenservice/pkg/paging"
 	"github.com/acmedata/tokenservice/pkg/restrict"
@@ -41,6 +42,8 @@ type Manager interface {
 	Token(ctx context.Context, accountID, tokenID string) (tokens.TokenView, error)
 	UpdateToken(ctx context.Context, accountID, tokenID string, c tokens.TokenChange) (tokens.TokenView, error)
 	DeleteToken(ctx context.Context, accountID, tokenID string) error
+
+	AuditLog(ctx context.Context, accountID string, f audit.Filter, page paging.Request) (paging.Page[audit.Entry], error)
 }
 
 // handler's methods are the admin management routes.
@@ -71,6 +74,7 @@ func New(mgr Manager, log *slog.Logger) (*httpapi.Router, error) {
 		routes.GetToken:         h.getToken,
 		routes.UpdateToken:      h.updateToken,
 		routes.DeleteToken:      h.deleteToken,
+		routes.ListAudit:        h.listAudit,
 	})
 }
 
@@ -247,6 +251,19 @@ func (h *handler) updateToken(ctx context.Context, r httpapi.Request) (int, any,
 
 func (h *handler) deleteToken(ctx context.Context, r httpapi.Request) (int, any, error) {
 	return httpapi.NoContent(h.mgr.DeleteToken(ctx, r.Account, r.Param("tokenId")))
+}
+
+// ---- audit log ----
+
+// listAudit answers the account's own audit log: the account comes from
+// the key authorizer alone, so no filter can reach another account's.
+func (h *handler) listAudit(ctx context.Context, r httpapi.Request) (int, any, error) {
+	f, page, err := httpapi.AuditQuery(r.APIGatewayProxyRequest)
+	if err != nil {
+		return 0, nil, err
+	}
+	p, err := h.mgr.AuditLog(ctx, r.Account, f, page)
+	return httpapi.Result(http.StatusOK, httpapi.AuditList, p, err)
 }
 
 // listOf adapts a representation to the listing shape.

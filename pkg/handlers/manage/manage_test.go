@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/acmedata/tokenservice/pkg/audit"
 	"github.com/acmedata/tokenservice/pkg/handlers/manage"
 	"github.com/acmedata/tokenservice/pkg/httpapi"
 	"github.com/acmedata/tokenservice/pkg/testkit/handlertest"
@@ -50,7 +51,7 @@ func TestCreateUserValidatesAndKeepsEmailsUnique(t *testing.T) {
 
 func TestListTokensFiltersAndMarksTheDefault(t *testing.T) {
 	env, h := newHandler(t)
-	ctx := context.Background()
+	ctx := audit.WithOperator(context.Background(), "test")
 	u, err := env.Mgr.CreateUser(ctx, env.Account.ID, "ada@example.com", "Ada")
 	if err != nil {
 		t.Fatal(err)
@@ -106,7 +107,7 @@ func TestListTokensFiltersAndMarksTheDefault(t *testing.T) {
 
 func TestPatchTokenRenamesDisablesAndRefusesOtherAccounts(t *testing.T) {
 	env, h := newHandler(t)
-	ctx := context.Background()
+	ctx := audit.WithOperator(context.Background(), "test")
 	tok, _, err := env.Mgr.IssueToken(ctx, env.Account.ID, "tmy", tokens.IssueRequest{})
 	if err != nil {
 		t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/acmedata/tokenservice/pkg/audit"
 	"github.com/acmedata/tokenservice/pkg/handlers/newtoken"
 	"github.com/acmedata/tokenservice/pkg/httpapi"
 	"github.com/acmedata/tokenservice/pkg/secret"
@@ -18,7 +19,7 @@ func TestCloneAnswersANewSecretAndRefusesBadGracePeriods(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.Background()
+	ctx := audit.WithOperator(context.Background(), "test")
 	src, srcSecret, err := env.Mgr.IssueToken(ctx, env.Account.ID, "tmy", tokens.IssueRequest{})
 	if err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/acmedata/tokenservice/pkg/audit"
 	"github.com/acmedata/tokenservice/pkg/handlers/newtoken"
 	"github.com/acmedata/tokenservice/pkg/httpapi"
 	"github.com/acmedata/tokenservice/pkg/secret"
@@ -19,7 +20,7 @@ func TestIssueAnswersTheSecretOnceWithTheRepresentation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	off, err := env.Mgr.CreateUser(context.Background(), env.Account.ID, "off@example.com", "Off")
+	off, err := env.Mgr.CreateUser(audit.WithOperator(context.Background(), "test"), env.Account.ID, "off@example.com", "Off")
 	if err != nil {
 		t.Fatal(err)
 	}

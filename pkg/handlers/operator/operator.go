@@ -12,6 +12,7 @@ import (
 	"net/http"
 
 	"github.com/acmedata/tokenservice/pkg/apperr"
+	"github.com/acmedata/tokenservice/pkg/audit"
 	"github.com/acmedata/tokenservice/pkg/httpapi"
 	"github.com/acmedata/tokenservice/pkg/paging"
 	"github.com/acmedata/tokenservice/pkg/routes"
@@ -27,6 +28,7 @@ type Manager interface {
 	SetTokenSettings(ctx context.Context, tokenID string, s tokens.Settings) (tokens.TokenView, error)
 	SetTokenProtected(ctx context.Context, tokenID string, protected bool) (tokens.TokenView, error)
 	Accounts(ctx context.Context, f tokens.AccountFilter, page paging.Request) (paging.Page[tokens.Account], error)
+	AuditLog(ctx context.Context, accountID string, f audit.Filter, page paging.Request) (paging.Page[audit.Entry], error)
 }
 
 // handler's methods are the operator routes.
@@ -52,6 +54,7 @@ func New(mgr Manager, log *slog.Logger) (*httpapi.Router, error) {
 		routes.ReplaceAPIKey:    h.replaceKey,
 		routes.PutTokenSettings: h.setSettings,
 		routes.ProtectToken:     h.protectToken,
+		routes.ListAccountAudit: h.listAudit,
 	})
 }
 
@@ -190,4 +193,15 @@ func (h *handler) protectToken(ctx context.Context, req httpapi.Request) (int, a
 	}
 	h.audit(ctx, req, "set_token_protected", t.ID)
 	return http.StatusOK, httpapi.Token(t), nil
+}
+
+// listAudit answers an account's audit log for an operator (404 for an
+// account that does not exist).
+func (h *handler) listAudit(ctx context.Context, req httpapi.Request) (int, any, error) {
+	f, page, err := httpapi.AuditQuery(req.APIGatewayProxyRequest)
+	if err != nil {
+		return 0, nil, err
+	}
+	p, err := h.mgr.AuditLog(ctx, req.Param("accountId"), f, page)
+	return httpapi.Result(http.StatusOK, httpapi.AuditList, p, err)
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/acmedata/tokenservice/pkg/audit"
 	"github.com/acmedata/tokenservice/pkg/handlers/operator"
 	"github.com/acmedata/tokenservice/pkg/httpapi"
 	"github.com/acmedata/tokenservice/pkg/testkit/handlertest"
@@ -53,7 +54,7 @@ func TestPutSettingsReplacesAToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, _, err := env.Mgr.IssueToken(context.Background(), env.Account.ID, "tmy", tokens.IssueRequest{})
+	tok, _, err := env.Mgr.IssueToken(audit.WithOperator(context.Background(), "test"), env.Account.ID, "tmy", tokens.IssueRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/acmedata/tokenservice/pkg/audit"
 	"github.com/acmedata/tokenservice/pkg/httpapi"
 	"github.com/acmedata/tokenservice/pkg/id"
 	"github.com/acmedata/tokenservice/pkg/secret"
@@ -28,11 +29,17 @@ func (a *api) manyTokens(t *testing.T, acc account, service, userID string, n in
 		wg.Go(func() {
 			for i := w; i < n; i += workers {
 				secrets[i] = secret.NewToken()
-				errs[i] = a.stack.core.CreateToken(t.Context(), tokens.TokenWrite{Token: tokens.Token{
+				tok := tokens.Token{
 					AccountID: acc.ID, ID: id.New(id.Token), Name: "many", Service: service, UserID: userID,
 					SecretHash: secret.Hash(secrets[i]), Hint: secret.Hint(secrets[i]), Enabled: true,
 					CreatedAt: now, Settings: tokens.Settings{}, KeyGeneration: 1,
-				}})
+				}
+				// Written past the API, as a bulk load would be; the entry
+				// is still required, so the load is attributed.
+				errs[i] = a.stack.core.CreateToken(t.Context(), tokens.TokenWrite{Token: tok}, audit.Entry{
+					AccountID: acc.ID, ID: audit.NewID(), Time: now, Actor: audit.Operator("bulk-load"),
+					Action: audit.TokenCreate, TargetType: audit.TargetToken, TargetID: tok.ID,
+				})
 			}
 		})
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/acmedata/tokenservice/pkg/audit"
 	"github.com/acmedata/tokenservice/pkg/authctx"
 	"github.com/acmedata/tokenservice/pkg/routes"
 	"github.com/acmedata/tokenservice/pkg/tokens"
@@ -104,7 +105,7 @@ func request(rt routes.Route, vars map[string]string, params, query, body string
 		QueryStringParameters: single, MultiValueQueryStringParameters: multi, Body: body,
 		RequestContext: events.APIGatewayProxyRequestContext{
 			RequestID:  "fuzz",
-			Authorizer: map[string]any{authctx.AccountID: vars["accountId"], "principalId": vars["accountId"]},
+			Authorizer: map[string]any{authctx.AccountID: vars["accountId"], authctx.APIKeyID: vars["keyId"], "principalId": vars["accountId"]},
 			Identity:   events.APIGatewayRequestIdentity{UserArn: "arn:aws:iam::000000000000:user/fuzz"},
 		},
 	}
@@ -116,7 +117,7 @@ func request(rt routes.Route, vars map[string]string, params, query, body string
 // the secrets.
 func (e *Env) Fixture(t testing.TB, serve Serve) Fixture {
 	t.Helper()
-	ctx := context.Background()
+	ctx := audit.WithOperator(context.Background(), "test")
 	u, err := e.Mgr.CreateUser(ctx, e.Account.ID, "fuzz@example.com", "Fuzz")
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/acmedata/tokenservice/pkg/audit"
 	"github.com/acmedata/tokenservice/pkg/testkit/fixtures"
 	"github.com/acmedata/tokenservice/pkg/testkit/memstore"
 	"github.com/acmedata/tokenservice/pkg/tokens"
@@ -32,7 +33,7 @@ func New(t testing.TB) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, key, err := mgr.CreateAccount(context.Background(), "Acme Data", []string{"tmy", "timeseries"})
+	a, key, err := mgr.CreateAccount(audit.WithOperator(context.Background(), "test"), "Acme Data", []string{"tmy", "timeseries"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/acmedata/tokenservice/pkg/apperr"
+	"github.com/acmedata/tokenservice/pkg/audit"
 	"github.com/acmedata/tokenservice/pkg/paging"
 	"github.com/acmedata/tokenservice/pkg/tokens"
 )
@@ -39,6 +40,7 @@ type Store struct {
 	creds    map[string]string               // secret hash -> token ID
 	stats    map[userKey]tokens.ServiceStats // by account and service
 	sweeps   map[userKey]bool                // deleted users whose tokens remain
+	audit    map[string][]audit.Entry        // by account ID, in commit order
 
 	writes    int
 	failAfter int // writes left before every write fails; negative: never
@@ -68,6 +70,7 @@ func New() *Store {
 		creds:     map[string]string{},
 		stats:     map[userKey]tokens.ServiceStats{},
 		sweeps:    map[userKey]bool{},
+		audit:     map[string][]audit.Entry{},
 		failAfter: -1,
 	}
 }
@@ -90,8 +93,20 @@ func (s *Store) FailWritesAfter(n int) {
 	s.failAfter = n
 }
 
-// write admits one atomic write, or fails it as injected. The caller holds mu.
-func (s *Store) write() error {
+// write admits one atomic write of a change to accountID recorded by e,
+// or fails it as injected or for an incomplete entry; the caller holds mu,
+// and on success commits the change and then s.record(e), as the DynamoDB
+// store does both in one transaction.
+func (s *Store) write(accountID string, e audit.Entry) error {
+	if err := e.Check(accountID); err != nil {
+		return err
+	}
+	return s.admit()
+}
+
+// admit admits one atomic write that no admin or operator made (the
+// sweep), or fails it as injected. The caller holds mu.
+func (s *Store) admit() error {
 	if s.failAfter == 0 {
 		return apperr.Unavailable(ErrInjected)
 	}
@@ -105,7 +120,7 @@ func (s *Store) write() error {
 // ---- accounts ----
 
 // CreateAccount implements tokens.AccountStore.
-func (s *Store) CreateAccount(_ context.Context, a tokens.Account, keyHash string) error {
+func (s *Store) CreateAccount(_ context.Context, a tokens.Account, keyHash string, e audit.Entry) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.accounts[a.ID]; ok {
@@ -114,11 +129,12 @@ func (s *Store) CreateAccount(_ context.Context, a tokens.Account, keyHash strin
 	if _, ok := s.keys[keyHash]; ok {
 		return apperr.Conflict("api_key_exists", "the API key is already registered")
 	}
-	if err := s.write(); err != nil {
+	if err := s.write(a.ID, e); err != nil {
 		return err
 	}
 	s.accounts[a.ID] = account{Account: copyAccount(a), keyHash: keyHash}
 	s.keys[keyHash] = a.ID
+	s.record(e)
 	return nil
 }
 
@@ -135,7 +151,7 @@ func (s *Store) GetAccount(_ context.Context, accountID string) (tokens.Account,
 
 // UpdateAccount implements tokens.AccountStore. The change cannot touch
 // the key: that is ReplaceAPIKey's.
-func (s *Store) UpdateAccount(_ context.Context, accountID string, change func(*tokens.Account) error) (tokens.Account, error) {
+func (s *Store) UpdateAccount(_ context.Context, accountID string, change func(*tokens.Account) error, e audit.Entry) (tokens.Account, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	stored, ok := s.accounts[accountID]
@@ -147,16 +163,17 @@ func (s *Store) UpdateAccount(_ context.Context, accountID string, change func(*
 		return tokens.Account{}, err
 	}
 	next.ID, next.APIKey, next.CreatedAt = stored.ID, stored.APIKey, stored.CreatedAt
-	if err := s.write(); err != nil {
+	if err := s.write(accountID, e); err != nil {
 		return tokens.Account{}, err
 	}
+	s.record(e.Diff(stored.AuditFields(), next.AuditFields()))
 	stored.Account = copyAccount(next)
 	s.accounts[accountID] = stored
 	return next, nil
 }
 
 // ReplaceAPIKey implements tokens.AccountStore.
-func (s *Store) ReplaceAPIKey(_ context.Context, accountID string, r tokens.KeyReplacement) (tokens.Account, error) {
+func (s *Store) ReplaceAPIKey(_ context.Context, accountID string, r tokens.KeyReplacement, e audit.Entry) (tokens.Account, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	stored, ok := s.accounts[accountID]
@@ -169,9 +186,10 @@ func (s *Store) ReplaceAPIKey(_ context.Context, accountID string, r tokens.KeyR
 	if _, ok := s.keys[r.KeyHash]; ok {
 		return tokens.Account{}, apperr.Conflict("api_key_exists", "the API key is already registered")
 	}
-	if err := s.write(); err != nil {
+	if err := s.write(accountID, e); err != nil {
 		return tokens.Account{}, err
 	}
+	before := stored.AuditFields()
 	delete(s.keys, stored.keyHash)
 	s.keys[r.KeyHash] = accountID
 	gen := stored.APIKey.Generation + 1
@@ -179,6 +197,7 @@ func (s *Store) ReplaceAPIKey(_ context.Context, accountID string, r tokens.KeyR
 	stored.APIKey.Generation = gen
 	stored.UpdatedAt, stored.keyHash = r.UpdatedAt, r.KeyHash
 	s.accounts[accountID] = stored
+	s.record(e.Diff(before, stored.AuditFields()))
 	return copyAccount(stored.Account), nil
 }
 
@@ -218,7 +237,7 @@ func (s *Store) ListAccounts(_ context.Context, f tokens.AccountFilter, page pag
 // ---- users ----
 
 // CreateUser implements tokens.UserStore.
-func (s *Store) CreateUser(_ context.Context, u tokens.User) error {
+func (s *Store) CreateUser(_ context.Context, u tokens.User, e audit.Entry) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.users[userKey{u.AccountID, u.ID}]; ok {
@@ -228,9 +247,10 @@ func (s *Store) CreateUser(_ context.Context, u tokens.User) error {
 	if _, ok := s.emails[claim]; ok {
 		return emailTaken()
 	}
-	if err := s.write(); err != nil {
+	if err := s.write(u.AccountID, e); err != nil {
 		return err
 	}
+	s.record(e)
 	s.users[userKey{u.AccountID, u.ID}] = copyUser(u)
 	s.emails[claim] = u.ID
 	s.countAccess(u.AccountID, nil, u.Access)
@@ -263,7 +283,7 @@ func (s *Store) ListUsers(_ context.Context, accountID string, page paging.Reque
 }
 
 // UpdateUser implements tokens.UserStore.
-func (s *Store) UpdateUser(_ context.Context, accountID, userID string, change func(*tokens.User) error) (tokens.User, error) {
+func (s *Store) UpdateUser(_ context.Context, accountID, userID string, change func(*tokens.User) error, e audit.Entry) (tokens.User, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	key := userKey{accountID, userID}
@@ -280,9 +300,10 @@ func (s *Store) UpdateUser(_ context.Context, accountID, userID string, change f
 	if _, taken := s.emails[newClaim]; taken && oldClaim != newClaim {
 		return tokens.User{}, emailTaken()
 	}
-	if err := s.write(); err != nil {
+	if err := s.write(accountID, e); err != nil {
 		return tokens.User{}, err
 	}
+	s.record(e.Diff(stored.AuditFields(), u.AuditFields()))
 	delete(s.emails, oldClaim)
 	s.emails[newClaim] = u.ID
 	s.countAccess(accountID, stored.Access, u.Access)
@@ -292,7 +313,7 @@ func (s *Store) UpdateUser(_ context.Context, accountID, userID string, change f
 
 // DeleteUser implements tokens.UserStore: the user and its claim go at
 // once; its tokens wait for Sweep.
-func (s *Store) DeleteUser(_ context.Context, accountID, userID string) error {
+func (s *Store) DeleteUser(_ context.Context, accountID, userID string, e audit.Entry) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	key := userKey{accountID, userID}
@@ -300,9 +321,10 @@ func (s *Store) DeleteUser(_ context.Context, accountID, userID string) error {
 	if !ok {
 		return apperr.NotFound("user")
 	}
-	if err := s.write(); err != nil {
+	if err := s.write(accountID, e); err != nil {
 		return err
 	}
+	s.record(e.Diff(u.AuditFields(), nil))
 	s.countAccess(accountID, u.Access, nil)
 	delete(s.emails, emailKey(u))
 	delete(s.users, key)
@@ -355,13 +377,13 @@ func (s *Store) Sweep(_ context.Context, limit int) (bool, error) {
 			if limit == 0 {
 				return true, nil
 			}
-			if err := s.write(); err != nil {
+			if err := s.admit(); err != nil {
 				return true, err
 			}
 			s.deleteToken(tid)
 			limit--
 		}
-		if err := s.write(); err != nil {
+		if err := s.admit(); err != nil {
 			return true, err
 		}
 		delete(s.sweeps, k)
@@ -378,7 +400,7 @@ func emailTaken() error {
 // ---- tokens ----
 
 // CreateToken implements tokens.TokenStore.
-func (s *Store) CreateToken(_ context.Context, w tokens.TokenWrite) error {
+func (s *Store) CreateToken(_ context.Context, w tokens.TokenWrite, e audit.Entry) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t := w.Token
@@ -411,9 +433,10 @@ func (s *Store) CreateToken(_ context.Context, w tokens.TokenWrite) error {
 	if _, ok := s.creds[t.SecretHash]; ok {
 		return apperr.Conflict("token_exists", "a token with this secret exists")
 	}
-	if err := s.write(); err != nil {
+	if err := s.write(t.AccountID, e); err != nil {
 		return err
 	}
+	s.record(e)
 	if w.RevokeSourceAt != nil && (src.ExpiresAt == nil || w.RevokeSourceAt.Before(*src.ExpiresAt)) {
 		src.ExpiresAt = copyTime(w.RevokeSourceAt)
 		s.tokens[src.ID] = src
@@ -495,7 +518,7 @@ func (s *Store) serviceTokens(accountID, service string) []tokens.Token {
 
 // UpdateToken implements tokens.TokenStore. Like the DynamoDB store it
 // saves only the mutable fields and leaves LastUsedAt to MarkUsed.
-func (s *Store) UpdateToken(_ context.Context, accountID, tokenID string, keyGeneration int64, change func(*tokens.Token) error) (tokens.Token, error) {
+func (s *Store) UpdateToken(_ context.Context, accountID, tokenID string, keyGeneration int64, change func(*tokens.Token) error, e audit.Entry) (tokens.Token, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	stored, ok := s.tokens[tokenID]
@@ -509,18 +532,20 @@ func (s *Store) UpdateToken(_ context.Context, accountID, tokenID string, keyGen
 	if err := change(&next); err != nil {
 		return tokens.Token{}, err
 	}
-	if err := s.write(); err != nil {
+	if err := s.write(accountID, e); err != nil {
 		return tokens.Token{}, err
 	}
+	before := stored.AuditFields()
 	stored.Name, stored.Enabled, stored.DisabledReason = next.Name, next.Enabled, next.DisabledReason
 	stored.ExpiresAt, stored.Settings, stored.KeyGeneration = next.ExpiresAt, next.Settings, next.KeyGeneration
 	stored.Restrictions, stored.Protected = next.Restrictions, next.Protected
 	s.tokens[tokenID] = stored
+	s.record(e.Diff(before, stored.AuditFields()))
 	return copyToken(stored), nil
 }
 
 // DeleteToken implements tokens.TokenStore.
-func (s *Store) DeleteToken(_ context.Context, accountID, tokenID string, guard func(tokens.Token) error) error {
+func (s *Store) DeleteToken(_ context.Context, accountID, tokenID string, guard func(tokens.Token) error, e audit.Entry) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t, ok := s.tokens[tokenID]
@@ -530,9 +555,10 @@ func (s *Store) DeleteToken(_ context.Context, accountID, tokenID string, guard 
 	if err := guard(copyToken(t)); err != nil {
 		return err
 	}
-	if err := s.write(); err != nil {
+	if err := s.write(accountID, e); err != nil {
 		return err
 	}
+	s.record(e.Diff(t.AuditFields(), nil))
 	s.deleteToken(tokenID)
 	return nil
 }
@@ -565,6 +591,38 @@ func (s *Store) MarkUsed(_ context.Context, accountID, tokenID string, at time.T
 	t.LastUsedAt = &at
 	s.tokens[tokenID] = t
 	return nil
+}
+
+// ---- audit ----
+
+// record commits e to its account's log; the caller holds mu and has
+// just committed the change e records.
+func (s *Store) record(e audit.Entry) {
+	e.Changes = maps.Clone(e.Changes)
+	s.audit[e.AccountID] = append(s.audit[e.AccountID], e)
+}
+
+// auditKey orders entries as the DynamoDB store's sort key does: time,
+// then ID.
+func auditKey(e audit.Entry) string {
+	return e.Time.UTC().Format("2006-01-02T15:04:05.000000000Z") + "#" + e.ID
+}
+
+// ListAudit implements tokens.AuditStore.
+func (s *Store) ListAudit(_ context.Context, accountID string, f audit.Filter, page paging.Request) (paging.Page[audit.Entry], error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var all []audit.Entry
+	for _, e := range s.audit[accountID] {
+		if (f.Action == "" || e.Action == f.Action) && (f.TargetID == "" || e.TargetID == f.TargetID) &&
+			(f.From.IsZero() || !e.Time.Before(f.From)) && (f.To.IsZero() || !e.Time.After(f.To)) {
+			e.Changes = maps.Clone(e.Changes)
+			all = append(all, e)
+		}
+	}
+	slices.SortFunc(all, func(a, b audit.Entry) int { return cmp.Compare(auditKey(b), auditKey(a)) })
+	scope := paging.Scope(accountID, "audit", string(f.Action), f.TargetID, f.From.String(), f.To.String())
+	return paginate(all, scope, true, page, auditKey)
 }
 
 // ---- credentials ----

@@ -23,16 +23,17 @@ func testAccountRoundTrip(t *testing.T, e *env) {
 	wantErr(t, "GetAccount(unknown)", err, apperr.ErrNotFound)
 	_, err = e.s.KeyOwner(e.ctx, secret.Hash(secret.NewAPIKey(tokens.DefaultAPIKeyPrefix)))
 	wantErr(t, "KeyOwner(unknown)", err, apperr.ErrNotFound)
-	err = e.s.CreateAccount(e.ctx, a, secret.Hash(secret.NewAPIKey(tokens.DefaultAPIKeyPrefix)))
+	err = e.s.CreateAccount(e.ctx, a, secret.Hash(secret.NewAPIKey(tokens.DefaultAPIKeyPrefix)), e.rec(a.ID))
 	wantErr(t, "CreateAccount(same ID)", err, apperr.ErrConflict)
 }
 
 func testUpdateAccount(t *testing.T, e *env) {
 	a, keyHash := e.account()
-	_, err := e.s.UpdateAccount(e.ctx, id.New(id.Account), func(*tokens.Account) error { return nil })
+	unknown := id.New(id.Account)
+	_, err := e.s.UpdateAccount(e.ctx, unknown, func(*tokens.Account) error { return nil }, e.rec(unknown))
 	wantErr(t, "UpdateAccount(unknown)", err, apperr.ErrNotFound)
 	refused := errors.New("refused")
-	_, err = e.s.UpdateAccount(e.ctx, a.ID, func(a *tokens.Account) error { a.Name = "changed"; return refused })
+	_, err = e.s.UpdateAccount(e.ctx, a.ID, func(a *tokens.Account) error { a.Name = "changed"; return refused }, e.rec(a.ID))
 	wantErr(t, "UpdateAccount(change fails)", err, refused)
 	wantEqual(t, "account after a refused change", e.getAccount(a.ID), a)
 
@@ -57,13 +58,14 @@ func testReplaceAPIKey(t *testing.T, e *env) {
 	old := e.token(a, &u, svcA)
 	byAdmin := e.token(a, nil, svcA, func(t *tokens.Token) { t.Enabled, t.DisabledReason = false, tokens.DisabledByAdmin })
 
-	_, err := e.s.ReplaceAPIKey(e.ctx, a.ID, e.newKey(a.APIKey.Generation+1))
+	_, err := e.s.ReplaceAPIKey(e.ctx, a.ID, e.newKey(a.APIKey.Generation+1), e.rec(a.ID))
 	wantErr(t, "ReplaceAPIKey(presenting a key that is not current)", err, tokens.ErrKeyNotCurrent)
-	_, err = e.s.ReplaceAPIKey(e.ctx, id.New(id.Account), e.newKey(0))
+	unknown := id.New(id.Account)
+	_, err = e.s.ReplaceAPIKey(e.ctx, unknown, e.newKey(0), e.rec(unknown))
 	wantErr(t, "ReplaceAPIKey(unknown account)", err, apperr.ErrNotFound)
 
 	r := e.newKey(a.APIKey.Generation)
-	next, err := e.s.ReplaceAPIKey(e.ctx, a.ID, r)
+	next, err := e.s.ReplaceAPIKey(e.ctx, a.ID, r, e.rec(a.ID))
 	wantErr(t, "ReplaceAPIKey", err, nil)
 	want := a
 	want.APIKey, want.UpdatedAt = r.Key, r.UpdatedAt
@@ -104,7 +106,7 @@ func testConcurrentRotations(t *testing.T, e *env) {
 	var wg sync.WaitGroup
 	for i := range rotations {
 		keys[i] = e.newKey(a.APIKey.Generation)
-		wg.Go(func() { _, errs[i] = e.s.ReplaceAPIKey(e.ctx, a.ID, keys[i]) })
+		wg.Go(func() { _, errs[i] = e.s.ReplaceAPIKey(e.ctx, a.ID, keys[i], e.rec(a.ID)) })
 	}
 	wg.Wait()
 	won := -1

@@ -61,7 +61,7 @@ func testUpdateTokenControls(t *testing.T, e *env) {
 	got, err := e.s.UpdateToken(e.ctx, a.ID, tok.ID, 0, func(t *tokens.Token) error {
 		t.Restrictions, t.Protected, t.ClonedFrom = restricted, true, id.New(id.Token)
 		return nil
-	})
+	}, e.rec(a.ID))
 	wantErr(t, "UpdateToken(restrict, protect)", err, nil)
 	wantEqual(t, "returned token", got, next)
 	wantEqual(t, "saved token", e.getToken(tok), next)
@@ -72,7 +72,7 @@ func testUpdateTokenControls(t *testing.T, e *env) {
 	_, err = e.s.UpdateToken(e.ctx, a.ID, tok.ID, 0, func(t *tokens.Token) error {
 		t.Restrictions, t.Protected = restrict.Policy{}, false
 		return nil
-	})
+	}, e.rec(a.ID))
 	wantErr(t, "UpdateToken(lift)", err, nil)
 	wantEqual(t, "lifted token", e.getToken(tok), tok)
 	bySecret, err = e.s.TokenBySecret(e.ctx, tok.SecretHash)
@@ -92,7 +92,7 @@ func testDeleteTokenGuard(t *testing.T, e *env) {
 		}
 		return nil
 	}
-	wantErr(t, "DeleteToken(protected)", e.s.DeleteToken(e.ctx, a.ID, tok.ID, refuseProtected), tokens.ErrTokenProtected)
+	wantErr(t, "DeleteToken(protected)", e.s.DeleteToken(e.ctx, a.ID, tok.ID, refuseProtected, e.rec(a.ID)), tokens.ErrTokenProtected)
 	wantEqual(t, "protected token after the refusal", e.getToken(tok), tok)
 	if got := e.outcome(tok); got != tokens.Valid {
 		t.Fatalf("protected token after the refusal: %v", got)
@@ -109,12 +109,12 @@ func testDeleteTokenGuard(t *testing.T, e *env) {
 		wg.Add(21)
 		go func() {
 			defer wg.Done()
-			_, protectErr = e.s.UpdateToken(e.ctx, a.ID, tok.ID, 0, func(t *tokens.Token) error { t.Protected = true; return nil })
+			_, protectErr = e.s.UpdateToken(e.ctx, a.ID, tok.ID, 0, func(t *tokens.Token) error { t.Protected = true; return nil }, e.rec(a.ID))
 		}()
 		for range 20 {
 			go func() {
 				defer wg.Done()
-				err := e.s.DeleteToken(e.ctx, a.ID, tok.ID, refuseProtected)
+				err := e.s.DeleteToken(e.ctx, a.ID, tok.ID, refuseProtected, e.rec(a.ID))
 				switch {
 				case err == nil:
 					deleted <- struct{}{}
@@ -153,7 +153,7 @@ func testListTokensByName(t *testing.T, e *env) {
 	named("Other maps", nil)
 	e.token(a, nil, svcB, func(t *tokens.Token) { t.Name = "maps elsewhere" })
 	renamed := named("old name", nil)
-	renamed, err := e.s.UpdateToken(e.ctx, a.ID, renamed.ID, 0, func(t *tokens.Token) error { t.Name = "Maps delta"; return nil })
+	renamed, err := e.s.UpdateToken(e.ctx, a.ID, renamed.ID, 0, func(t *tokens.Token) error { t.Name = "Maps delta"; return nil }, e.rec(a.ID))
 	wantErr(t, "rename", err, nil)
 
 	base := tokens.TokenFilter{Service: svcA, Now: e.now, KeyGeneration: a.APIKey.Generation}

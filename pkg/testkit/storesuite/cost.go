@@ -41,29 +41,29 @@ type accountWideChange struct {
 
 var accountWideChanges = []accountWideChange{
 	{name: "close the account", run: func(e *env, w world) error {
-		_, err := e.s.UpdateAccount(e.ctx, w.a.ID, func(a *tokens.Account) error { a.Status = tokens.AccountStatusClosed; return nil })
+		_, err := e.s.UpdateAccount(e.ctx, w.a.ID, func(a *tokens.Account) error { a.Status = tokens.AccountStatusClosed; return nil }, e.rec(w.a.ID))
 		return err
 	}, stopped: tokens.AccountClosed, before: tokens.Valid},
 	{name: "reopen the account", setup: func(e *env, w world) {
 		e.updateAccount(w.a, func(a *tokens.Account) { a.Status = tokens.AccountStatusClosed })
 	}, run: func(e *env, w world) error {
-		_, err := e.s.UpdateAccount(e.ctx, w.a.ID, func(a *tokens.Account) error { a.Status = tokens.AccountStatusActive; return nil })
+		_, err := e.s.UpdateAccount(e.ctx, w.a.ID, func(a *tokens.Account) error { a.Status = tokens.AccountStatusActive; return nil }, e.rec(w.a.ID))
 		return err
 	}, stopped: tokens.Valid, before: tokens.AccountClosed},
 	{name: "remove a service", run: func(e *env, w world) error {
-		_, err := e.s.UpdateAccount(e.ctx, w.a.ID, func(a *tokens.Account) error { a.Services = []string{svcB}; return nil })
+		_, err := e.s.UpdateAccount(e.ctx, w.a.ID, func(a *tokens.Account) error { a.Services = []string{svcB}; return nil }, e.rec(w.a.ID))
 		return err
 	}, stopped: tokens.ServiceNotSubscribed, before: tokens.Valid},
 	{name: "replace the API key", run: func(e *env, w world) error {
-		_, err := e.s.ReplaceAPIKey(e.ctx, w.a.ID, e.newKey(w.a.APIKey.Generation))
+		_, err := e.s.ReplaceAPIKey(e.ctx, w.a.ID, e.newKey(w.a.APIKey.Generation), e.rec(w.a.ID))
 		return err
 	}, stopped: tokens.KeyReplaced, before: tokens.Valid},
 	{name: "switch the user's access off", run: func(e *env, w world) error {
-		_, err := e.s.UpdateUser(e.ctx, w.a.ID, w.u.ID, func(u *tokens.User) error { delete(u.Access, svcA); return nil })
+		_, err := e.s.UpdateUser(e.ctx, w.a.ID, w.u.ID, func(u *tokens.User) error { delete(u.Access, svcA); return nil }, e.rec(w.a.ID))
 		return err
 	}, userOnly: true, stopped: tokens.AccessOff, before: tokens.Valid},
 	{name: "delete the user", run: func(e *env, w world) error {
-		return e.s.DeleteUser(e.ctx, w.a.ID, w.u.ID)
+		return e.s.DeleteUser(e.ctx, w.a.ID, w.u.ID, e.rec(w.a.ID))
 	}, userOnly: true, stopped: tokens.Unknown, before: tokens.Valid},
 }
 
@@ -103,7 +103,7 @@ func testCrashBetweenWrites(t *testing.T, e *env) {
 	const n = 3
 	changes := append([]accountWideChange{}, accountWideChanges...)
 	changes = append(changes, accountWideChange{name: "delete the user and sweep its tokens", run: func(e *env, w world) error {
-		if err := e.s.DeleteUser(e.ctx, w.a.ID, w.u.ID); err != nil {
+		if err := e.s.DeleteUser(e.ctx, w.a.ID, w.u.ID, e.rec(w.a.ID)); err != nil {
 			return err
 		}
 		for {

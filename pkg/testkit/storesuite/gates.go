@@ -42,7 +42,7 @@ func testCredentialGates(t *testing.T, e *env) {
 			_, err := e.s.UpdateToken(e.ctx, a.ID, tok.ID, 0, func(t *tokens.Token) error {
 				t.Enabled, t.DisabledReason = false, tokens.DisabledByAdmin
 				return nil
-			})
+			}, e.rec(a.ID))
 			wantErr(e.t, "UpdateToken", err, nil)
 		}, tokens.Disabled},
 		{"token re-enabled after a key replacement", func(e *env, a tokens.Account, _ tokens.User, tok tokens.Token) {
@@ -50,14 +50,14 @@ func testCredentialGates(t *testing.T, e *env) {
 			_, err := e.s.UpdateToken(e.ctx, a.ID, tok.ID, a.APIKey.Generation, func(t *tokens.Token) error {
 				t.Enabled, t.DisabledReason, t.KeyGeneration = true, "", a.APIKey.Generation
 				return nil
-			})
+			}, e.rec(a.ID))
 			wantErr(e.t, "UpdateToken", err, nil)
 		}, tokens.Valid},
 		{"token deleted", func(e *env, a tokens.Account, _ tokens.User, tok tokens.Token) {
-			wantErr(e.t, "DeleteToken", e.s.DeleteToken(e.ctx, a.ID, tok.ID, anyToken), nil)
+			wantErr(e.t, "DeleteToken", e.s.DeleteToken(e.ctx, a.ID, tok.ID, anyToken, e.rec(a.ID)), nil)
 		}, tokens.Unknown},
 		{"user deleted", func(e *env, a tokens.Account, u tokens.User, _ tokens.Token) {
-			wantErr(e.t, "DeleteUser", e.s.DeleteUser(e.ctx, a.ID, u.ID), nil)
+			wantErr(e.t, "DeleteUser", e.s.DeleteUser(e.ctx, a.ID, u.ID, e.rec(a.ID)), nil)
 		}, tokens.Unknown},
 	}
 	for _, tc := range cases {
@@ -87,7 +87,7 @@ func testConcurrentUpdateToken(t *testing.T, e *env) {
 			_, errs[i] = e.s.UpdateToken(e.ctx, a.ID, tok.ID, 0, func(t *tokens.Token) error {
 				t.Settings[fmt.Sprintf("writer%02d", i)] = true
 				return nil
-			})
+			}, e.rec(a.ID))
 		})
 	}
 	wg.Wait()
@@ -110,9 +110,9 @@ func testCreateTokenRacingAccessOff(t *testing.T, e *env) {
 		tok := e.newToken(a, &u, svcA)
 		var createErr, saveErr error
 		var wg sync.WaitGroup
-		wg.Go(func() { createErr = e.s.CreateToken(e.ctx, tokens.TokenWrite{Token: tok}) })
+		wg.Go(func() { createErr = e.s.CreateToken(e.ctx, tokens.TokenWrite{Token: tok}, e.rec(tok.AccountID)) })
 		wg.Go(func() {
-			_, saveErr = e.s.UpdateUser(e.ctx, a.ID, u.ID, func(u *tokens.User) error { delete(u.Access, svcA); return nil })
+			_, saveErr = e.s.UpdateUser(e.ctx, a.ID, u.ID, func(u *tokens.User) error { delete(u.Access, svcA); return nil }, e.rec(a.ID))
 		})
 		wg.Wait()
 		wantErr(t, "UpdateUser", saveErr, nil)
@@ -139,9 +139,9 @@ func testCreateTokenRacingRotation(t *testing.T, e *env) {
 	var wg sync.WaitGroup
 	for i := range creates {
 		made[i] = e.newToken(a, nil, svcA) // authorised by the key of generation 1
-		wg.Go(func() { errs[i] = e.s.CreateToken(e.ctx, tokens.TokenWrite{Token: made[i]}) })
+		wg.Go(func() { errs[i] = e.s.CreateToken(e.ctx, tokens.TokenWrite{Token: made[i]}, e.rec(made[i].AccountID)) })
 		if i == creates/2 {
-			wg.Go(func() { _, rotateErr = e.s.ReplaceAPIKey(e.ctx, a.ID, e.newKey(a.APIKey.Generation)) })
+			wg.Go(func() { _, rotateErr = e.s.ReplaceAPIKey(e.ctx, a.ID, e.newKey(a.APIKey.Generation), e.rec(a.ID)) })
 		}
 	}
 	wg.Wait()

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/acmedata/tokenservice/pkg/apperr"
+	"github.com/acmedata/tokenservice/pkg/audit"
 	"github.com/acmedata/tokenservice/pkg/id"
 	"github.com/acmedata/tokenservice/pkg/secret"
 	"github.com/acmedata/tokenservice/pkg/tokens"
@@ -115,7 +116,7 @@ func (e *env) account() (tokens.Account, string) {
 		APIKey:    tokens.APIKey{ID: id.New(id.APIKey), Hint: secret.Hint(key), CreatedAt: e.now, Generation: 1},
 		CreatedAt: e.now, UpdatedAt: e.now,
 	}
-	if err := e.s.CreateAccount(e.ctx, a, secret.Hash(key)); err != nil {
+	if err := e.s.CreateAccount(e.ctx, a, secret.Hash(key), e.rec(a.ID)); err != nil {
 		e.t.Fatalf("CreateAccount: %v", err)
 	}
 	return a, secret.Hash(key)
@@ -128,7 +129,7 @@ func (e *env) user(a tokens.Account, access ...string) tokens.User {
 	for _, svc := range access {
 		u.Access[svc] = true
 	}
-	if err := e.s.CreateUser(e.ctx, u); err != nil {
+	if err := e.s.CreateUser(e.ctx, u, e.rec(u.AccountID)); err != nil {
 		e.t.Fatalf("CreateUser: %v", err)
 	}
 	return u
@@ -159,7 +160,7 @@ func (e *env) token(a tokens.Account, u *tokens.User, service string, change ...
 	for _, c := range change {
 		c(&t)
 	}
-	if err := e.s.CreateToken(e.ctx, tokens.TokenWrite{Token: t}); err != nil {
+	if err := e.s.CreateToken(e.ctx, tokens.TokenWrite{Token: t}, e.rec(t.AccountID)); err != nil {
 		e.t.Fatalf("CreateToken: %v", err)
 	}
 	return t
@@ -194,7 +195,7 @@ func (e *env) getToken(t tokens.Token) tokens.Token {
 
 func (e *env) updateAccount(a tokens.Account, change func(*tokens.Account)) tokens.Account {
 	e.t.Helper()
-	got, err := e.s.UpdateAccount(e.ctx, a.ID, func(a *tokens.Account) error { change(a); return nil })
+	got, err := e.s.UpdateAccount(e.ctx, a.ID, func(a *tokens.Account) error { change(a); return nil }, e.rec(a.ID))
 	if err != nil {
 		e.t.Fatalf("UpdateAccount: %v", err)
 	}
@@ -203,11 +204,20 @@ func (e *env) updateAccount(a tokens.Account, change func(*tokens.Account)) toke
 
 func (e *env) updateUser(u tokens.User, change func(*tokens.User)) tokens.User {
 	e.t.Helper()
-	got, err := e.s.UpdateUser(e.ctx, u.AccountID, u.ID, func(u *tokens.User) error { change(u); return nil })
+	got, err := e.s.UpdateUser(e.ctx, u.AccountID, u.ID, func(u *tokens.User) error { change(u); return nil }, e.rec(u.AccountID))
 	if err != nil {
 		e.t.Fatalf("UpdateUser: %v", err)
 	}
 	return got
+}
+
+// rec is an audit entry of a change to accountID, for the writes of
+// cases that are not about the audit log (every write takes one).
+func (e *env) rec(accountID string) audit.Entry {
+	return audit.Entry{
+		AccountID: accountID, ID: audit.NewID(), Time: e.now, Actor: audit.Operator("storesuite"),
+		Action: audit.AccountUpdate, TargetType: audit.TargetAccount, TargetID: accountID,
+	}
 }
 
 // newKey returns a replacement key for ReplaceAPIKey and its hash.
@@ -223,7 +233,7 @@ func (e *env) newKey(presented int64) tokens.KeyReplacement {
 func (e *env) replaceKey(a tokens.Account) (tokens.Account, string) {
 	e.t.Helper()
 	r := e.newKey(0)
-	got, err := e.s.ReplaceAPIKey(e.ctx, a.ID, r)
+	got, err := e.s.ReplaceAPIKey(e.ctx, a.ID, r, e.rec(a.ID))
 	if err != nil {
 		e.t.Fatalf("ReplaceAPIKey: %v", err)
 	}

@@ -111,7 +111,7 @@ func testCreateTokenGates(t *testing.T, e *env) {
 			e.updateUser(u, func(u *tokens.User) { delete(u.Access, svcA) })
 		}, true, 0, apperr.ErrConflict},
 		{"user deleted", func(e *env, a tokens.Account, u tokens.User) {
-			wantErr(e.t, "DeleteUser", e.s.DeleteUser(e.ctx, a.ID, u.ID), nil)
+			wantErr(e.t, "DeleteUser", e.s.DeleteUser(e.ctx, a.ID, u.ID, e.rec(a.ID)), nil)
 		}, true, 0, apperr.ErrNotFound},
 	}
 	for _, tc := range cases {
@@ -128,7 +128,7 @@ func testCreateTokenGates(t *testing.T, e *env) {
 				tok.KeyGeneration = tc.gen
 			}
 			tc.change(e, a, u)
-			wantErr(t, "CreateToken", e.s.CreateToken(e.ctx, tokens.TokenWrite{Token: tok}), tc.want)
+			wantErr(t, "CreateToken", e.s.CreateToken(e.ctx, tokens.TokenWrite{Token: tok}, e.rec(tok.AccountID)), tc.want)
 			_, err := e.s.GetToken(e.ctx, a.ID, tok.ID)
 			wantErr(t, "refused token", err, apperr.ErrNotFound)
 			_, err = e.s.TokenBySecret(e.ctx, tok.SecretHash)
@@ -156,7 +156,7 @@ func testCloneRevokesSource(t *testing.T, e *env) {
 		{"later than the source's expiry", e.now.Add(2 * time.Hour), e.now.Add(time.Minute)},
 	} {
 		clone := e.newToken(a, &u, svcA)
-		err := e.s.CreateToken(e.ctx, tokens.TokenWrite{Token: clone, SourceID: src.ID, RevokeSourceAt: &tc.end})
+		err := e.s.CreateToken(e.ctx, tokens.TokenWrite{Token: clone, SourceID: src.ID, RevokeSourceAt: &tc.end}, e.rec(clone.AccountID))
 		wantErr(t, tc.name+": CreateToken(clone)", err, nil)
 		wantEqual(t, tc.name+": clone", e.getToken(clone), clone)
 		want := src
@@ -167,7 +167,7 @@ func testCloneRevokesSource(t *testing.T, e *env) {
 		wantEqual(t, tc.name+": source by secret", got, want)
 	}
 	end := e.now.Add(time.Second)
-	err := e.s.CreateToken(e.ctx, tokens.TokenWrite{Token: e.newToken(a, &u, svcA), SourceID: id.New(id.Token), RevokeSourceAt: &end})
+	err := e.s.CreateToken(e.ctx, tokens.TokenWrite{Token: e.newToken(a, &u, svcA), SourceID: id.New(id.Token), RevokeSourceAt: &end}, e.rec(a.ID))
 	wantErr(t, "CreateToken(clone of an unknown source)", err, apperr.ErrNotFound)
 }
 
@@ -191,11 +191,11 @@ func testUpdateToken(t *testing.T, e *env) {
 		{"change fails", tok.ID, 0, func(t *tokens.Token) error { t.Name = "x"; return refused }, refused},
 		{"key not current", tok.ID, a.APIKey.Generation + 1, func(t *tokens.Token) error { t.Name = "x"; return nil }, tokens.ErrKeyNotCurrent},
 	} {
-		_, err := e.s.UpdateToken(e.ctx, a.ID, tc.tokenID, tc.gen, tc.change)
+		_, err := e.s.UpdateToken(e.ctx, a.ID, tc.tokenID, tc.gen, tc.change, e.rec(a.ID))
 		wantErr(t, tc.name, err, tc.want)
 	}
 	other, _ := e.account()
-	_, err := e.s.UpdateToken(e.ctx, other.ID, tok.ID, 0, func(*tokens.Token) error { return nil })
+	_, err := e.s.UpdateToken(e.ctx, other.ID, tok.ID, 0, func(*tokens.Token) error { return nil }, e.rec(other.ID))
 	wantErr(t, "UpdateToken(another account's token)", err, apperr.ErrNotFound)
 	wantEqual(t, "token after refused updates", e.getToken(tok), tok)
 
@@ -204,7 +204,7 @@ func testUpdateToken(t *testing.T, e *env) {
 		t.Name, t.Enabled, t.DisabledReason, t.Settings, t.ExpiresAt = name, enabled, reason, settings, expires
 		t.Service, t.UserID, t.SecretHash = svcB, "usr_someone", "not the hash" // not the change's to make
 		return nil
-	})
+	}, e.rec(a.ID))
 	wantErr(t, "UpdateToken", err, nil)
 	wantEqual(t, "returned token", got, next)
 	wantEqual(t, "saved token", e.getToken(tok), next)
@@ -217,7 +217,7 @@ func testUpdateToken(t *testing.T, e *env) {
 	_, err = e.s.UpdateToken(e.ctx, a.ID, tok.ID, 0, func(t *tokens.Token) error {
 		t.ExpiresAt, t.Enabled, t.DisabledReason = nil, true, ""
 		return nil
-	})
+	}, e.rec(a.ID))
 	wantErr(t, "UpdateToken(clear expiry)", err, nil)
 	wantEqual(t, "token with expiry cleared", e.getToken(tok), cleared)
 }
@@ -227,15 +227,15 @@ func testDeleteToken(t *testing.T, e *env) {
 	other, _ := e.account()
 	tok := e.token(a, nil, svcA)
 
-	wantErr(t, "DeleteToken(other account)", e.s.DeleteToken(e.ctx, other.ID, tok.ID, anyToken), apperr.ErrNotFound)
-	wantErr(t, "DeleteToken", e.s.DeleteToken(e.ctx, a.ID, tok.ID, anyToken), nil)
+	wantErr(t, "DeleteToken(other account)", e.s.DeleteToken(e.ctx, other.ID, tok.ID, anyToken, e.rec(other.ID)), apperr.ErrNotFound)
+	wantErr(t, "DeleteToken", e.s.DeleteToken(e.ctx, a.ID, tok.ID, anyToken, e.rec(a.ID)), nil)
 	_, err := e.s.GetToken(e.ctx, a.ID, tok.ID)
 	wantErr(t, "GetToken(deleted)", err, apperr.ErrNotFound)
 	_, err = e.s.TokenAccount(e.ctx, tok.ID)
 	wantErr(t, "TokenAccount(deleted)", err, apperr.ErrNotFound)
 	_, err = e.s.TokenBySecret(e.ctx, tok.SecretHash)
 	wantErr(t, "TokenBySecret(deleted)", err, apperr.ErrNotFound)
-	wantErr(t, "DeleteToken(again)", e.s.DeleteToken(e.ctx, a.ID, tok.ID, anyToken), apperr.ErrNotFound)
+	wantErr(t, "DeleteToken(again)", e.s.DeleteToken(e.ctx, a.ID, tok.ID, anyToken, e.rec(a.ID)), apperr.ErrNotFound)
 }
 
 func testListTokensFilters(t *testing.T, e *env) {
@@ -452,13 +452,13 @@ func testMarkUsed(t *testing.T, e *env) {
 
 	// An admin write after the use keeps it.
 	wantErr(t, "MarkUsed", e.s.MarkUsed(e.ctx, a.ID, tok.ID, e.now.Add(time.Minute)), nil)
-	_, err := e.s.UpdateToken(e.ctx, a.ID, tok.ID, 0, func(t *tokens.Token) error { t.Name = "renamed"; return nil })
+	_, err := e.s.UpdateToken(e.ctx, a.ID, tok.ID, 0, func(t *tokens.Token) error { t.Name = "renamed"; return nil }, e.rec(a.ID))
 	wantErr(t, "UpdateToken after MarkUsed", err, nil)
 	if got := e.getToken(tok); got.LastUsedAt == nil || !got.LastUsedAt.Equal(e.now.Add(time.Minute)) || got.Name != "renamed" {
 		t.Fatalf("after UpdateToken: %+v, want renamed and the last use kept", got)
 	}
 
-	wantErr(t, "DeleteToken", e.s.DeleteToken(e.ctx, a.ID, tok.ID, anyToken), nil)
+	wantErr(t, "DeleteToken", e.s.DeleteToken(e.ctx, a.ID, tok.ID, anyToken, e.rec(a.ID)), nil)
 	wantErr(t, "MarkUsed(deleted token)", e.s.MarkUsed(e.ctx, a.ID, tok.ID, e.now.Add(time.Hour)), nil)
 	_, err = e.s.GetToken(e.ctx, a.ID, tok.ID)
 	wantErr(t, "MarkUsed must not resurrect a token", err, apperr.ErrNotFound)

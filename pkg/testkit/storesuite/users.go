@@ -31,7 +31,7 @@ func testEmailUniqueness(t *testing.T, e *env) {
 	a, _ := e.account()
 	other, _ := e.account()
 	taken := e.newUser(a, "Ada.Lovelace@Example.com")
-	if err := e.s.CreateUser(e.ctx, taken); err != nil {
+	if err := e.s.CreateUser(e.ctx, taken, e.rec(taken.AccountID)); err != nil {
 		t.Fatalf("CreateUser: %v", err)
 	}
 	cases := []struct {
@@ -48,7 +48,7 @@ func testEmailUniqueness(t *testing.T, e *env) {
 	}
 	for _, tc := range cases {
 		u := e.newUser(tc.account, tc.email)
-		err := e.s.CreateUser(e.ctx, u)
+		err := e.s.CreateUser(e.ctx, u, e.rec(u.AccountID))
 		wantErr(t, tc.name, err, tc.want)
 		if tc.want != nil {
 			_, err = e.s.GetUser(e.ctx, u.AccountID, u.ID)
@@ -62,12 +62,12 @@ func testUpdateUser(t *testing.T, e *env) {
 	u := e.user(a)
 	other := e.user(a)
 
-	_, err := e.s.UpdateUser(e.ctx, a.ID, id.New(id.User), func(*tokens.User) error { return nil })
+	_, err := e.s.UpdateUser(e.ctx, a.ID, id.New(id.User), func(*tokens.User) error { return nil }, e.rec(a.ID))
 	wantErr(t, "UpdateUser(unknown)", err, apperr.ErrNotFound)
-	_, err = e.s.UpdateUser(e.ctx, a.ID, u.ID, func(u *tokens.User) error { u.Email = strings.ToUpper(other.Email); return nil })
+	_, err = e.s.UpdateUser(e.ctx, a.ID, u.ID, func(u *tokens.User) error { u.Email = strings.ToUpper(other.Email); return nil }, e.rec(a.ID))
 	wantErr(t, "UpdateUser(email of another user)", err, apperr.ErrConflict)
 	refused := errors.New("refused")
-	_, err = e.s.UpdateUser(e.ctx, a.ID, u.ID, func(u *tokens.User) error { u.Name = "changed"; return refused })
+	_, err = e.s.UpdateUser(e.ctx, a.ID, u.ID, func(u *tokens.User) error { u.Name = "changed"; return refused }, e.rec(a.ID))
 	wantErr(t, "UpdateUser(change fails)", err, refused)
 	wantEqual(t, "user after refused updates", e.getUser(u), u)
 
@@ -77,8 +77,8 @@ func testUpdateUser(t *testing.T, e *env) {
 	moved := e.updateUser(recased, func(u *tokens.User) { u.Email = "moved-" + u.Email })
 	wantEqual(t, "user with new email", e.getUser(u), moved)
 	// The old address is free again, the new one is claimed.
-	wantErr(t, "CreateUser(old email)", e.s.CreateUser(e.ctx, e.newUser(a, u.Email)), nil)
-	wantErr(t, "CreateUser(new email)", e.s.CreateUser(e.ctx, e.newUser(a, moved.Email)), apperr.ErrConflict)
+	wantErr(t, "CreateUser(old email)", e.s.CreateUser(e.ctx, e.newUser(a, u.Email), e.rec(a.ID)), nil)
+	wantErr(t, "CreateUser(new email)", e.s.CreateUser(e.ctx, e.newUser(a, moved.Email), e.rec(a.ID)), apperr.ErrConflict)
 }
 
 func testListUsers(t *testing.T, e *env) {
@@ -119,7 +119,7 @@ func testDeleteUser(t *testing.T, e *env) {
 	doomed := []tokens.Token{e.token(a, &u, svcA), e.token(a, &u, svcB), e.token(a, &u, svcA)}
 	kept := []tokens.Token{e.token(a, &keep, svcA), e.token(a, nil, svcA)}
 
-	wantErr(t, "DeleteUser", e.s.DeleteUser(e.ctx, a.ID, u.ID), nil)
+	wantErr(t, "DeleteUser", e.s.DeleteUser(e.ctx, a.ID, u.ID, e.rec(a.ID)), nil)
 	_, err := e.s.GetUser(e.ctx, a.ID, u.ID)
 	wantErr(t, "GetUser(deleted)", err, apperr.ErrNotFound)
 	for _, tok := range doomed {
@@ -127,7 +127,7 @@ func testDeleteUser(t *testing.T, e *env) {
 			t.Errorf("outcome of a token of the deleted user before the sweep = %v, want unknown", o)
 		}
 	}
-	err = e.s.CreateToken(e.ctx, tokens.TokenWrite{Token: e.newToken(a, &u, svcA)})
+	err = e.s.CreateToken(e.ctx, tokens.TokenWrite{Token: e.newToken(a, &u, svcA)}, e.rec(a.ID))
 	wantErr(t, "CreateToken(for the deleted user)", err, apperr.ErrNotFound)
 
 	e.sweep()
@@ -145,8 +145,8 @@ func testDeleteUser(t *testing.T, e *env) {
 			t.Errorf("outcome of a token not of the deleted user = %v, want valid", o)
 		}
 	}
-	wantErr(t, "CreateUser(email of deleted user)", e.s.CreateUser(e.ctx, e.newUser(a, u.Email)), nil)
-	wantErr(t, "DeleteUser(again)", e.s.DeleteUser(e.ctx, a.ID, u.ID), apperr.ErrNotFound)
+	wantErr(t, "CreateUser(email of deleted user)", e.s.CreateUser(e.ctx, e.newUser(a, u.Email), e.rec(a.ID)), nil)
+	wantErr(t, "DeleteUser(again)", e.s.DeleteUser(e.ctx, a.ID, u.ID, e.rec(a.ID)), apperr.ErrNotFound)
 	users, err := e.s.ListUsers(e.ctx, a.ID, paging.Request{Limit: 10})
 	wantErr(t, "ListUsers", err, nil)
 	for _, got := range users.Items {
@@ -178,7 +178,7 @@ func testServiceStats(t *testing.T, e *env) {
 	e.token(a, nil, svcA)
 	e.token(a, nil, svcB)
 	e.token(other, nil, svcA)
-	wantErr(t, "DeleteToken", e.s.DeleteToken(e.ctx, a.ID, gone.ID, anyToken), nil)
+	wantErr(t, "DeleteToken", e.s.DeleteToken(e.ctx, a.ID, gone.ID, anyToken, e.rec(a.ID)), nil)
 
 	want := map[string]tokens.ServiceStats{
 		svcA:      {UsersWithAccess: 2, UserTokens: 3, UserlessTokens: 1},
@@ -195,7 +195,7 @@ func testServiceStats(t *testing.T, e *env) {
 	}
 	check("after creates")
 
-	wantErr(t, "DeleteUser", e.s.DeleteUser(e.ctx, a.ID, both.ID), nil)
+	wantErr(t, "DeleteUser", e.s.DeleteUser(e.ctx, a.ID, both.ID, e.rec(a.ID)), nil)
 	want[svcA] = tokens.ServiceStats{UsersWithAccess: 1, UserTokens: 3, UserlessTokens: 1}
 	want[svcB] = tokens.ServiceStats{UsersWithAccess: 1, UserTokens: 0, UserlessTokens: 1}
 	check("after deleting a user, before the sweep")
