@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/acmedata/tokenservice/pkg/audit"
 	"github.com/acmedata/tokenservice/pkg/dynamostore"
 	"github.com/acmedata/tokenservice/pkg/schema"
 	"github.com/acmedata/tokenservice/pkg/secret"
@@ -147,7 +148,7 @@ func (r *readCountingDB) BatchGetItem(ctx context.Context, in *dynamodb.BatchGet
 // whatever gates it depends on (a user token's two, a userless token's
 // one) in one more.
 func TestAColdDecisionReadsTheStoreTwice(t *testing.T) {
-	ctx := t.Context()
+	ctx := audit.WithOperator(t.Context(), "test")
 	db := &readCountingDB{DB: dynamotest.Client(t)}
 	store, err := dynamostore.New(db, dynamotest.Tables(t)[schema.Core.ID])
 	if err != nil {

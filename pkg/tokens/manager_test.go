@@ -395,10 +395,10 @@ func TestAccountListingRefusesBadFiltersBeforeTheStore(t *testing.T) {
 func TestAccountListingMatchesNamesByPrefixInAnyCase(t *testing.T) {
 	f := newFixture(t)
 	acme, _ := f.account("tmy")
-	if _, _, err := f.mgr.CreateAccount(context.Background(), "Other Corp", []string{"tmy"}); err != nil {
+	if _, _, err := f.mgr.CreateAccount(testCtx(), "Other Corp", []string{"tmy"}); err != nil {
 		t.Fatal(err)
 	}
-	p, err := f.mgr.Accounts(context.Background(), tokens.AccountFilter{NamePrefix: "  ACME d"}, paging.Request{})
+	p, err := f.mgr.Accounts(testCtx(), tokens.AccountFilter{NamePrefix: "  ACME d"}, paging.Request{})
 	if err != nil {
 		t.Fatal(err)
 	}
