@@ -5,7 +5,8 @@
 //   - write units per recorded call, from ReturnConsumedCapacity INDEXES
 //     over a realistic mix (target <= 0.25);
 //   - the recorder's throughput on a 10,000-record delivery against a raw
-//     BatchWriteItem loop writing the same items (target >= 0.8x);
+//     BatchWriteItem loop writing every item the recorder leaves: packs,
+//     count totals and markers (target >= 0.8x);
 //   - the hottest partition's write units for one second of one token at
 //     10,000 calls/s, from the keys actually written (target <= 1,000);
 //   - what one million authorised calls cost on AWS beside API Gateway's
