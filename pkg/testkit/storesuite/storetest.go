@@ -87,6 +87,7 @@ func Run(t *testing.T, newStore func(t *testing.T) (Store, Faults)) {
 		{"DeleteTokenHoldsOnlyWhileItsGuardDoes", testDeleteTokenGuard},
 		{"ListTokensByNamePrefixReadsAKeyRange", testListTokensByName},
 		{"ListAccountsNewestFirstFilteredAndByName", testListAccounts},
+		{"AuditEntriesCommitWithTheirChangeOnly", testAuditEntriesCommitWithTheirChangeOnly},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
