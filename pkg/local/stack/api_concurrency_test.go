@@ -43,8 +43,11 @@ func TestConcurrentChangesToOneTokenEndConsistent(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	deletes, clones := 0, 0
+	deletes, clones, committed := 0, 0, 0
 	for i, r := range results {
+		if r.Status < 300 {
+			committed++
+		}
 		switch {
 		case r.Status >= 500:
 			t.Errorf("call %d: %d %s", i, r.Status, r.Body)
@@ -62,6 +65,13 @@ func TestConcurrentChangesToOneTokenEndConsistent(t *testing.T) {
 		t.Errorf("%d deletes succeeded, want exactly 1", deletes)
 	}
 	wantError(t, a.call(t, "GET", "/admin/tokens/"+tok.ID, acc.Key, nil), http.StatusNotFound, "")
+
+	// Exactly one audit entry per committed change: the account's creation,
+	// the issue, then one per 2xx of the storm; losers left none.
+	log := want[httpapi.List[httpapi.AuditEntryView]](t, a.call(t, "GET", "/admin/audit?limit=100", acc.Key, nil), http.StatusOK)
+	if got, wantN := len(log.Items), 2+committed; got != wantN {
+		t.Errorf("%d audit entries, want %d (2 before the storm + %d committed changes)", got, wantN, committed)
+	}
 
 	list := want[httpapi.List[httpapi.TokenView]](t, a.call(t, "GET", "/admin/services/tmy/tokens?limit=100", acc.Key, nil), http.StatusOK)
 	if len(list.Items) != clones {
