@@ -78,6 +78,7 @@ func Run(t *testing.T, newStore func(t *testing.T) (Store, Faults)) {
 		{"MarkUsedOnlyMovesForwardAndNeverConflicts", testMarkUsed},
 		{"CredentialReflectsEveryGateAtOnce", testCredentialGates},
 		{"ConcurrentUpdatesOfATokenLoseNoWrite", testConcurrentUpdateToken},
+		{"ConcurrentUpdatesOfATokenLeaveOneAuditEntryPerCommit", testConcurrentUpdatesAuditEachCommit},
 		{"CreateTokenRacingAccessOffNeverLeavesAccessOn", testCreateTokenRacingAccessOff},
 		{"CreateTokenRacingRotationNeverYieldsAWorkingTokenOfTheOldKey", testCreateTokenRacingRotation},
 		{"AccountWideChangesCostTheSameWhateverTheAccountHolds", testAccountWideChangeCost},
