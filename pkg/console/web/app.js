@@ -9,6 +9,7 @@ import { servicesView, serviceView } from './views/services.js';
 import { tokenView } from './views/tokens.js';
 import { usersView } from './views/users.js';
 import { usageView } from './views/usage.js';
+import { auditView } from './views/audit.js';
 import { accountView } from './views/account.js';
 
 const main = document.getElementById('main');
@@ -24,6 +25,7 @@ const routes = [
   ['tokens/:tokenId', 'api', (p) => tokenView(p.tokenId)],
   ['users', 'users', () => usersView],
   ['usage', 'usage', () => usageView],
+  ['audit', 'audit', () => auditView],
   ['account', 'account', () => accountView],
 ];
 
