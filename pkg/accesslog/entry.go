@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-json-experiment/json/jsontext"
@@ -143,6 +144,10 @@ var fieldIndex = func() map[string]int {
 	return m
 }()
 
+// decoders are reused across lines: a delivery holds thousands, and a
+// new decoder's buffers cost more than reading a line.
+var decoders = sync.Pool{New: func() any { return new(jsontext.Decoder) }}
+
 // fields is one access-log line as read: each key's value as text.
 type fields [numFields]string
 
@@ -155,7 +160,9 @@ type fields [numFields]string
 // API Gateway's empty, as ""), a number as written, a boolean as "true"
 // or "false"; null, an object or an array as "".
 func (f *fields) read(line []byte) error {
-	dec := jsontext.NewDecoder(bytes.NewReader(line), jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
+	dec := decoders.Get().(*jsontext.Decoder)
+	defer decoders.Put(dec)
+	dec.Reset(bytes.NewBuffer(line), jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
 	if dec.PeekKind() != '{' {
 		return ErrMalformed
 	}

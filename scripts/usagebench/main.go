@@ -130,6 +130,7 @@ func run(ctx context.Context, n int) error {
 		return err
 	}
 	check(res.Ratio() >= minRatio, "recorder throughput: %.2fx a raw BatchWriteItem loop (target >= %.1fx; %s)", res.Ratio(), minRatio, res)
+	fmt.Printf("        %s\n", res.Reads())
 
 	hotEvs, hotCalls, err := usagebench.HotToken(hotRate, *linesPerBatch)
 	if err != nil {
