@@ -140,9 +140,23 @@ func (e Entry) ExpiresAt() time.Time { return e.Time.Add(Retention) }
 // Diff returns e with the changes from before to after: the fields whose
 // values differ (nil before for a creation, nil after for a deletion).
 // Map values compare key by key, as "name.key", so switching one service's
-// access records that service alone.
+// access records that service alone; a flag map's missing key is false
+// (a store may keep "off" as no key), so a switch reads true -> false.
 func (e Entry) Diff(before, after Fields) Entry {
-	b, a := flatten(before), flatten(after)
+	b, bFlags := flatten(before)
+	a, aFlags := flatten(after)
+	if before != nil && after != nil {
+		for _, k := range bFlags {
+			if _, ok := a[k]; !ok {
+				a[k] = false
+			}
+		}
+		for _, k := range aFlags {
+			if _, ok := b[k]; !ok {
+				b[k] = false
+			}
+		}
+	}
 	e.Changes = Changes{}
 	for _, k := range slices.Sorted(maps.Keys(b)) {
 		if !reflect.DeepEqual(b[k], a[k]) {
@@ -160,18 +174,20 @@ func (e Entry) Diff(before, after Fields) Entry {
 // flatten spreads the maps of f ("access": {"tmy": true}) into dotted
 // names ("access.tmy": true), except settings, which are recorded whole: an
 // operator replaces them as one value.
-func flatten(f Fields) map[string]any {
-	out := make(map[string]any, len(f))
+// It also returns the names that came from a flag map.
+func flatten(f Fields) (out map[string]any, flags []string) {
+	out = make(map[string]any, len(f))
 	for k, v := range f {
 		if m, ok := v.(map[string]bool); ok {
 			for mk, mv := range m {
 				out[k+"."+mk] = mv
+				flags = append(flags, k+"."+mk)
 			}
 			continue
 		}
 		out[k] = v
 	}
-	return out
+	return out, flags
 }
 
 // ErrIncomplete is a store refusing a write whose entry lacks what every

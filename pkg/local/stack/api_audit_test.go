@@ -130,11 +130,12 @@ func TestEveryAdminAndOperatorWriteLeavesExactlyOneEntry(t *testing.T) {
 		}, "user.update", false, "user", func() string { return user.ID },
 			func() changes { return changes{"name": {"User ann@example.com", "Ann B"}} }},
 		{"switch access on", func(t *testing.T) { a.setAccess(t, acc, "tmy", user.ID, true) },
-			"access.update", false, "user", func() string { return user.ID }, nil},
+			"access.update", false, "user", func() string { return user.ID },
+			func() changes { return changes{"access.tmy": {false, true}} }},
 		{"switch access off", func(t *testing.T) { a.setAccess(t, acc, "tmy", user.ID, false) },
 			"access.update", false, "user", func() string { return user.ID },
-			// Access off is stored as no access: "not there", null.
-			func() changes { return changes{"access.tmy": {true, nil}} }},
+			// Stored as no access, recorded as the switch it was.
+			func() changes { return changes{"access.tmy": {true, false}} }},
 		{"issue a token", func(t *testing.T) { tok = a.issue(t, acc, "tmy", map[string]any{"name": "Page"}) },
 			"token.create", false, "token", func() string { return tok.ID }, nil},
 		{"rename a token", func(t *testing.T) {
