@@ -100,15 +100,7 @@ func (s *Store) userGateError(ctx context.Context, tok tokens.Token) error {
 // unless it already expires sooner, on condition that the source is still
 // as read.
 func (s *Store) bringExpiryForward(ctx context.Context, t *txn, accountID, sourceID string, end time.Time) error {
-	var src tokenItem
-	found, err := s.get(ctx, accountPK(accountID), tokenSK(sourceID), &src)
-	if err != nil {
-		return err
-	}
-	if !found {
-		return apperr.NotFound("token")
-	}
-	cur, err := src.token()
+	cur, version, err := s.readToken(ctx, accountID, sourceID)
 	if err != nil {
 		return err
 	}
@@ -116,7 +108,7 @@ func (s *Store) bringExpiryForward(ctx context.Context, t *txn, accountID, sourc
 		return nil
 	}
 	cur.ExpiresAt = &end
-	t.saveToken(cur, src.Version)
+	t.saveToken(cur, version)
 	return nil
 }
 
@@ -215,15 +207,23 @@ func (t *txn) deleteLookups(tok tokens.Token) {
 
 // GetToken implements tokens.TokenStore.
 func (s *Store) GetToken(ctx context.Context, accountID, tokenID string) (tokens.Token, error) {
+	tok, _, err := s.readToken(ctx, accountID, tokenID)
+	return tok, err
+}
+
+// readToken reads a token of the account, strongly consistent, with the
+// version of its item for a write conditional on it.
+func (s *Store) readToken(ctx context.Context, accountID, tokenID string) (tokens.Token, int64, error) {
 	var it tokenItem
 	found, err := s.get(ctx, accountPK(accountID), tokenSK(tokenID), &it)
 	if err != nil {
-		return tokens.Token{}, err
+		return tokens.Token{}, 0, err
 	}
 	if !found {
-		return tokens.Token{}, apperr.NotFound("token")
+		return tokens.Token{}, 0, apperr.NotFound("token")
 	}
-	return it.token()
+	tok, err := it.token()
+	return tok, it.Version, err
 }
 
 // TokenAccount implements tokens.TokenStore.
@@ -315,15 +315,7 @@ func (s *Store) EarliestActiveToken(ctx context.Context, accountID string, f tok
 func (s *Store) UpdateToken(ctx context.Context, accountID, tokenID string, keyGeneration int64, change func(*tokens.Token) error, e audit.Entry) (tokens.Token, error) {
 	var out tokens.Token
 	err := optimistic(ctx, func() error {
-		var it tokenItem
-		found, err := s.get(ctx, accountPK(accountID), tokenSK(tokenID), &it)
-		if err != nil {
-			return err
-		}
-		if !found {
-			return apperr.NotFound("token")
-		}
-		tok, err := it.token()
+		tok, version, err := s.readToken(ctx, accountID, tokenID)
 		if err != nil {
 			return err
 		}
@@ -337,7 +329,7 @@ func (s *Store) UpdateToken(ctx context.Context, accountID, tokenID string, keyG
 		next.SecretHash, next.Hint, next.CreatedAt, next.LastUsedAt = tok.SecretHash, tok.Hint, tok.CreatedAt, tok.LastUsedAt
 		next.ClonedFrom = tok.ClonedFrom
 		t := s.txn()
-		t.saveToken(next, it.Version)
+		t.saveToken(next, version)
 		if keyGeneration != 0 {
 			t.check(itemKey(accountPK(accountID), skAccount), "#apiKeyGeneration = :gen", map[string]types.AttributeValue{":gen": num(keyGeneration)})
 		}
@@ -360,15 +352,7 @@ func (s *Store) UpdateToken(ctx context.Context, accountID, tokenID string, keyG
 // read, so a concurrent protect is never overtaken.
 func (s *Store) DeleteToken(ctx context.Context, accountID, tokenID string, guard func(tokens.Token) error, e audit.Entry) error {
 	return optimistic(ctx, func() error {
-		var it tokenItem
-		found, err := s.get(ctx, accountPK(accountID), tokenSK(tokenID), &it)
-		if err != nil {
-			return err
-		}
-		if !found {
-			return apperr.NotFound("token")
-		}
-		tok, err := it.token()
+		tok, version, err := s.readToken(ctx, accountID, tokenID)
 		if err != nil {
 			return err
 		}
@@ -376,7 +360,7 @@ func (s *Store) DeleteToken(ctx context.Context, accountID, tokenID string, guar
 			return err
 		}
 		t := s.txn()
-		t.deleteToken(tok, it.Version)
+		t.deleteToken(tok, version)
 		t.audit(accountID, e.Diff(tok.AuditFields(), nil))
 		return s.staleOrMissing(ctx, t.run(ctx, s.db), accountPK(accountID), tokenSK(tokenID), "token")
 	})

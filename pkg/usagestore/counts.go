@@ -12,13 +12,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/acmedata/tokenservice/pkg/usage"
 )
@@ -176,28 +176,19 @@ func (s *Store) addCounts(ctx context.Context, cs []*chunk) error {
 		}
 		groups[g] = append(groups[g], c)
 	}
-	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		errs []error
-		sem  = make(chan struct{}, writers)
-	)
+	var eg errgroup.Group
+	eg.SetLimit(writers)
 	for _, g := range order {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
+		eg.Go(func() error {
 			for _, c := range groups[g] {
 				if err := s.applyChunk(ctx, c); err != nil {
-					mu.Lock()
-					errs = append(errs, err)
-					mu.Unlock()
-					return
+					return err
 				}
 			}
+			return nil
 		})
 	}
-	wg.Wait()
-	return errors.Join(errs...)
+	return eg.Wait()
 }
 
 func (s *Store) applyChunk(ctx context.Context, c *chunk) error {

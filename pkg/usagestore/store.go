@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/acmedata/tokenservice/pkg/dynamoerr"
 	"github.com/acmedata/tokenservice/pkg/paging"
@@ -150,57 +151,35 @@ var errRefusedItem = errors.New("usagestore: DynamoDB refused the item (Validati
 // putItems writes reqs in batches, a few in flight, and returns the
 // indexes of the requests DynamoDB refused for their content.
 func (s *Store) putItems(ctx context.Context, reqs []types.WriteRequest) (map[int]bool, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	batches := make(chan int)
-	errs := make(chan error, writers)
+	// The first failure cancels the rest: the delivery fails as a whole.
+	eg, ctx := errgroup.WithContext(ctx)
+	eg.SetLimit(writers)
 	var (
-		wg       sync.WaitGroup
 		mu       sync.Mutex
 		rejected = map[int]bool{}
 	)
-	for range min(writers, (len(reqs)+batchSize-1)/batchSize) {
-		wg.Go(func() {
-			for start := range batches {
-				b := reqs[start:min(start+batchSize, len(reqs))]
-				err := s.writeBatch(ctx, b)
-				if isValidation(err) {
-					// One item spoils the whole request: find it by
-					// writing each alone, and keep the rest.
-					err = nil
-					for i := range b {
-						if e := s.writeBatch(ctx, b[i:i+1]); isValidation(e) {
-							mu.Lock()
-							rejected[start+i] = true
-							mu.Unlock()
-						} else if e != nil {
-							err = e
-							break
-						}
-					}
-				}
-				if err != nil {
-					errs <- err
-					cancel() // the delivery fails as a whole: stop early
-					return
+	for start := 0; start < len(reqs); start += batchSize {
+		eg.Go(func() error {
+			b := reqs[start:min(start+batchSize, len(reqs))]
+			err := s.writeBatch(ctx, b)
+			if !isValidation(err) {
+				return err
+			}
+			// One item spoils the whole request: find it by writing each
+			// alone, and keep the rest.
+			for i := range b {
+				if err := s.writeBatch(ctx, b[i:i+1]); isValidation(err) {
+					mu.Lock()
+					rejected[start+i] = true
+					mu.Unlock()
+				} else if err != nil {
+					return err
 				}
 			}
+			return nil
 		})
 	}
-	for start := 0; start < len(reqs) && ctx.Err() == nil; start += batchSize {
-		select {
-		case batches <- start:
-		case <-ctx.Done():
-		}
-	}
-	close(batches)
-	wg.Wait()
-	close(errs)
-	var all []error
-	for err := range errs {
-		all = append(all, err)
-	}
-	return rejected, errors.Join(all...)
+	return rejected, eg.Wait()
 }
 
 // isValidation reports DynamoDB refusing a request for what it holds.

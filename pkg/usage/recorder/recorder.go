@@ -7,10 +7,10 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/acmedata/tokenservice/pkg/accesslog"
 	"github.com/acmedata/tokenservice/pkg/usage"
@@ -205,25 +205,17 @@ func (r *Recorder) markUsed(ctx context.Context, recs []usage.Record) (int, erro
 			latest[k] = rec.Time
 		}
 	}
-	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		errs []error
-		sem  = make(chan struct{}, markers)
-	)
+	var g errgroup.Group
+	g.SetLimit(markers)
 	for k, at := range latest {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
+		g.Go(func() error {
 			if err := r.m.MarkUsed(ctx, k.account, k.token, at); err != nil {
-				mu.Lock()
-				errs = append(errs, fmt.Errorf("recorder: mark token %s used: %w", k.token, err))
-				mu.Unlock()
+				return fmt.Errorf("recorder: mark token %s used: %w", k.token, err)
 			}
+			return nil
 		})
 	}
-	wg.Wait()
-	return len(latest), errors.Join(errs...)
+	return len(latest), g.Wait()
 }
 
 // Event is what the recorder Lambda is invoked with: a CloudWatch Logs
