@@ -58,6 +58,11 @@ type Options struct {
 	// deployments set the configured delay (config.Config, 1 s unless
 	// REVOCATION_DELAY says otherwise).
 	RevocationDelay time.Duration
+	// UnlimitedUsageKey is the usage key of the deployment's plan without
+	// limits (plans), returned for a call that no plan limits. On AWS the
+	// data methods require a usage key, so it must be set there; "" (the
+	// local stack's default) returns none for such a call.
+	UnlimitedUsageKey string
 	// TokenEntries and GateEntries bound the cache (DefaultTokenEntries,
 	// DefaultGateEntries if zero).
 	TokenEntries, GateEntries int
@@ -70,6 +75,7 @@ type Authorizer struct {
 	cache         *cachedStore           // nil without one
 	routeServices map[string]string
 	catalogue     map[string]bool
+	unlimitedKey  string
 	log           *slog.Logger
 	now           func() time.Time
 }
@@ -88,7 +94,7 @@ func New(store tokens.CredentialStore, opts Options) (*Authorizer, error) {
 	if err := validateRevocationDelay(opts.RevocationDelay); err != nil {
 		return nil, err
 	}
-	a := &Authorizer{store: store, routeServices: maps.Clone(opts.RouteServices), catalogue: make(map[string]bool, len(opts.Services)), log: opts.Logger, now: opts.Now}
+	a := &Authorizer{store: store, routeServices: maps.Clone(opts.RouteServices), catalogue: make(map[string]bool, len(opts.Services)), unlimitedKey: opts.UnlimitedUsageKey, log: opts.Logger, now: opts.Now}
 	for _, s := range opts.Services {
 		a.catalogue[s] = true
 	}
@@ -202,7 +208,11 @@ func (a *Authorizer) allow(req *events.APIGatewayCustomAuthorizerRequestTypeRequ
 		return a.deny(arn, d)
 	}
 	d.decision = accesslog.DecisionAllow
-	return apigw.Allow(d.cred.Token.ID, resources, d.context(true)), nil
+	resp := apigw.Allow(d.cred.Token.ID, resources, d.context(true))
+	// The usage key puts the call in its plan's budget at the gateway,
+	// which answers 429 itself (docs/limits.md).
+	resp.UsageIdentifierKey = cmp.Or(d.cred.UsageKey(d.service), a.unlimitedKey)
+	return resp, nil
 }
 
 // allowResources lists the patterns of the service's data routes, plus the

@@ -128,7 +128,6 @@ const (
 	forbidden   = "This credential does not grant access to this resource."
 	notFound    = "No such route or resource."
 	invalid     = "The request is not valid."
-	throttled   = "Too many requests; retry later."
 )
 
 // Forbidden is the static 403 body: the fallback of ACCESS_DENIED and the
@@ -154,8 +153,10 @@ var All = []Response{
 	{BadRequestParameters, http.StatusBadRequest, "invalid_request", invalid},
 	{UnsupportedMediaType, http.StatusUnsupportedMediaType, "unsupported_media_type", "Send application/json."},
 	{RequestTooLarge, http.StatusRequestEntityTooLarge, "request_too_large", "The request body is too large."},
-	{Throttled, http.StatusTooManyRequests, "throttled", throttled},
-	{QuotaExceeded, http.StatusTooManyRequests, "throttled", throttled},
+	// A call over its plan (pkg/plans): the usage key the authorizer
+	// returned is over its rate, or its quota for the period.
+	{Throttled, http.StatusTooManyRequests, "rate_limited", "The call is over its plan's rate limit; retry later."},
+	{QuotaExceeded, http.StatusTooManyRequests, "quota_exceeded", "The call is over its plan's quota for this period; retry when the period ends."},
 	// An authorizer that fails (its store unreachable) is a 503, not a 500
 	// or a 401: the caller's credential may well be fine.
 	{AuthorizerFailure, http.StatusServiceUnavailable, "unavailable", unavailable},

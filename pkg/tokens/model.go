@@ -36,6 +36,12 @@ type Account struct {
 	APIKey    APIKey   // the one current key
 	CreatedAt time.Time
 	UpdatedAt time.Time
+	// Plans are the account's plans by service (plans.Plan IDs): each one
+	// budget shared by the service's tokens without a plan of their own.
+	Plans map[string]string
+	// UsageKeys are the gateway's usage keys of Plans, by service, once
+	// the reconciler has made them (AccountGate.UsageKeys).
+	UsageKeys map[string]string
 }
 
 // Subscribes reports whether the account has service.
@@ -133,6 +139,13 @@ type Token struct {
 	Protected bool
 	// ClonedFrom is the ID of the token this one was cloned from, if any.
 	ClonedFrom string
+	// PlanID is the token's own plan (plans.Plan), which overrides its
+	// service's plan for the account; "" for none.
+	PlanID string
+	// UsageKey is the gateway's usage key of the token's own plan, once
+	// the reconciler has made it in the engine ("" until then, and
+	// without a plan of its own): see Credential.UsageKey.
+	UsageKey string
 }
 
 // NameKey is the form of a token's (or an account's) name that name

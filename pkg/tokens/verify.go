@@ -24,11 +24,27 @@ type AccountGate struct {
 	Status        AccountStatus
 	Services      []string
 	KeyGeneration int64 // the current API key's generation
+	// UsageKeys are the gateway's usage keys of the account's plans, by
+	// service, as the reconciler made them in the engine (absent for a
+	// service without a plan, or whose key is not made yet).
+	UsageKeys map[string]string
 }
 
 // Gate returns the account's gate.
 func (a Account) Gate() AccountGate {
-	return AccountGate{Status: a.Status, Services: a.Services, KeyGeneration: a.APIKey.Generation}
+	return AccountGate{Status: a.Status, Services: a.Services, KeyGeneration: a.APIKey.Generation, UsageKeys: a.UsageKeys}
+}
+
+// UsageKey is the gateway's usage key that counts a call of the token to
+// service: its own plan's, else its account's plan's for the service, else
+// "" (no plan: the caller counts the call under the deployment's unlimited
+// key). A plan whose key the reconciler has not made yet falls back the
+// same way until it has, within the 60 s PRODUCT.md allows.
+func (c Credential) UsageKey(service string) string {
+	if c.Token.PlanID != "" && c.Token.UsageKey != "" {
+		return c.Token.UsageKey
+	}
+	return c.Account.UsageKeys[service]
 }
 
 // UserGate is what of a user decides its tokens: its access per service.
