@@ -71,8 +71,10 @@ type Options struct {
 // Authorizer is the data-token REQUEST authorizer. It is safe for
 // concurrent use.
 type Authorizer struct {
-	store         tokens.CredentialStore // cache, when there is a revocation delay
-	cache         *cachedStore           // nil without one
+	// credential reads a token and its gates: through the cache when
+	// there is a revocation delay, straight from the store otherwise.
+	credential    func(ctx context.Context, secretHash string) (tokens.Credential, error)
+	cache         *cachedStore // nil without one
 	routeServices map[string]string
 	catalogue     map[string]bool
 	unlimitedKey  string
@@ -94,7 +96,7 @@ func New(store tokens.CredentialStore, opts Options) (*Authorizer, error) {
 	if err := validateRevocationDelay(opts.RevocationDelay); err != nil {
 		return nil, err
 	}
-	a := &Authorizer{store: store, routeServices: maps.Clone(opts.RouteServices), catalogue: make(map[string]bool, len(opts.Services)), unlimitedKey: opts.UnlimitedUsageKey, log: opts.Logger, now: opts.Now}
+	a := &Authorizer{routeServices: maps.Clone(opts.RouteServices), catalogue: make(map[string]bool, len(opts.Services)), unlimitedKey: opts.UnlimitedUsageKey, log: opts.Logger, now: opts.Now}
 	for _, s := range opts.Services {
 		a.catalogue[s] = true
 	}
@@ -107,13 +109,16 @@ func New(store tokens.CredentialStore, opts Options) (*Authorizer, error) {
 	if a.now == nil {
 		a.now = time.Now
 	}
+	a.credential = func(ctx context.Context, secretHash string) (tokens.Credential, error) {
+		return tokens.LoadCredential(ctx, store, secretHash)
+	}
 	if opts.RevocationDelay > 0 {
 		tokenEntries, gateEntries := cmp.Or(opts.TokenEntries, DefaultTokenEntries), cmp.Or(opts.GateEntries, DefaultGateEntries)
 		cache, err := newCachedStore(store, opts.RevocationDelay, a.now, tokenEntries, gateEntries)
 		if err != nil {
 			return nil, err
 		}
-		a.store, a.cache = cache, cache
+		a.credential, a.cache = cache.Credential, cache
 	}
 	return a, nil
 }
@@ -147,7 +152,7 @@ func (a *Authorizer) decide(ctx context.Context, req *events.APIGatewayCustomAut
 		return d.fail(err)
 	}
 	hash := secret.Hash(token)
-	cred, err := tokens.LoadCredential(ctx, a.store, hash)
+	cred, err := a.credential(ctx, hash)
 	switch {
 	case errors.Is(err, apperr.ErrNotFound):
 		d.outcome = tokens.Unknown

@@ -86,6 +86,10 @@ func (s *fakeStore) Gates(ctx context.Context, r tokens.GateRequest) (tokens.Gat
 	return g, nil
 }
 
+func (s *fakeStore) TokenAndGates(ctx context.Context, secretHash string, r tokens.GateRequest) (tokens.Token, tokens.Gates, error) {
+	return tokens.TokenThenGates(ctx, s, secretHash, r)
+}
+
 func (s *fakeStore) put(token string, c tokens.Credential) { s.creds[secret.Hash(token)] = c }
 
 // testNow is the clock of every test; credentials expire relative to it.

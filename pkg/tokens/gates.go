@@ -42,11 +42,26 @@ func UserGateError(u *UserGate, service string) error {
 	return nil
 }
 
+// TokenThenGates is TokenAndGates in two reads, for stores with no round
+// trip to save (in-memory ones).
+func TokenThenGates(ctx context.Context, s interface {
+	TokenBySecret(ctx context.Context, secretHash string) (Token, error)
+	Gates(ctx context.Context, r GateRequest) (Gates, error)
+}, secretHash string, r GateRequest) (Token, Gates, error) {
+	t, err := s.TokenBySecret(ctx, secretHash)
+	if err != nil {
+		return Token{}, Gates{}, err
+	}
+	g, err := s.Gates(ctx, r)
+	if err != nil {
+		return Token{}, Gates{}, err
+	}
+	return t, g, nil
+}
+
 // LoadCredential reads what deciding on a token takes: its own record,
 // then, in one more round trip, its account's gate and (for a user token)
-// its user's. A token whose account or user is gone is ErrNotFound, like a
-// deleted token: deleting a user stops its tokens at once, before their
-// items are swept.
+// its user's (NewCredential).
 func LoadCredential(ctx context.Context, s CredentialStore, secretHash string) (Credential, error) {
 	t, err := s.TokenBySecret(ctx, secretHash)
 	if err != nil {
@@ -56,6 +71,13 @@ func LoadCredential(ctx context.Context, s CredentialStore, secretHash string) (
 	if err != nil {
 		return Credential{}, fmt.Errorf("read gates: %w", err)
 	}
+	return NewCredential(t, g)
+}
+
+// NewCredential puts t and the gates read for it together. A token whose
+// account or user is gone is ErrNotFound, like a deleted token: deleting a
+// user stops its tokens at once, before their items are swept.
+func NewCredential(t Token, g Gates) (Credential, error) {
 	if g.Account == nil || (t.UserID != "" && g.User == nil) {
 		return Credential{}, apperr.NotFound("token")
 	}

@@ -140,6 +140,12 @@ type CredentialStore interface {
 	TokenBySecret(ctx context.Context, secretHash string) (Token, error)
 	// Gates reads the gates r asks for in one round trip.
 	Gates(ctx context.Context, r GateRequest) (Gates, error)
+	// TokenAndGates reads the token whose secret has this hash and the
+	// gates r asks for, together in one round trip: the read of an
+	// authorizer that has seen the token before, and so knows its
+	// account and user (which never change), once what it remembered of
+	// the token has expired. ErrNotFound if there is no such token.
+	TokenAndGates(ctx context.Context, secretHash string, r GateRequest) (Token, Gates, error)
 }
 
 // GateRequest names the gate items a decision needs.

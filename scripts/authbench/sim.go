@@ -47,13 +47,23 @@ func (r *readCounter) TokenBySecret(ctx context.Context, secretHash string) (tok
 }
 
 func (r *readCounter) Gates(ctx context.Context, q tokens.GateRequest) (tokens.Gates, error) {
+	r.countGates(q)
+	return r.CredentialStore.Gates(ctx, q)
+}
+
+func (r *readCounter) countGates(q tokens.GateRequest) {
 	if q.Account {
 		r.count("account " + q.AccountID)
 	}
 	if q.UserID != "" {
 		r.count("user " + q.UserID)
 	}
-	return r.CredentialStore.Gates(ctx, q)
+}
+
+func (r *readCounter) TokenAndGates(ctx context.Context, secretHash string, q tokens.GateRequest) (tokens.Token, tokens.Gates, error) {
+	r.count("token " + secretHash)
+	r.countGates(q)
+	return r.CredentialStore.TokenAndGates(ctx, secretHash, q)
 }
 
 // maxPerSecond is the most reads of one item in one second.

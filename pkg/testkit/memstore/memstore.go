@@ -657,6 +657,11 @@ func (s *Store) Gates(_ context.Context, r tokens.GateRequest) (tokens.Gates, er
 	return g, nil
 }
 
+// TokenAndGates implements tokens.CredentialStore.
+func (s *Store) TokenAndGates(ctx context.Context, secretHash string, r tokens.GateRequest) (tokens.Token, tokens.Gates, error) {
+	return tokens.TokenThenGates(ctx, s, secretHash, r)
+}
+
 // ---- pagination ----
 
 // paginate returns the page of sorted that follows the cursor; sorted is in

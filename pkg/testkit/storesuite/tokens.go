@@ -61,9 +61,11 @@ func testTokenRoundTrip(t *testing.T, e *env) {
 
 // testGatesAnswerEveryRequestShape: whichever gates a request names (the
 // DynamoDB store reads one with a GetItem, two with a BatchGetItem), it
-// gets exactly those that exist, and nothing it did not ask for.
+// gets exactly those that exist, and nothing it did not ask for; and so
+// does TokenAndGates, beside the token it reads in the same round trip.
 func testGatesAnswerEveryRequestShape(t *testing.T, e *env, a tokens.Account, u tokens.User) {
 	t.Helper()
+	tok := e.token(a, &u, svcA)
 	accountGate, userGate := a.Gate(), u.Gate()
 	unknownAccount, unknownUser := id.New(id.Account), id.New(id.User)
 	for _, tc := range []struct {
@@ -85,7 +87,13 @@ func testGatesAnswerEveryRequestShape(t *testing.T, e *env, a tokens.Account, u 
 		g, err := e.s.Gates(e.ctx, tc.r)
 		wantErr(t, "Gates("+tc.name+")", err, nil)
 		wantEqual(t, "Gates("+tc.name+")", g, tokens.Gates{Account: tc.account, User: tc.user})
+		got, g, err := e.s.TokenAndGates(e.ctx, tok.SecretHash, tc.r)
+		wantErr(t, "TokenAndGates("+tc.name+")", err, nil)
+		wantEqual(t, "TokenAndGates("+tc.name+"): token", got, tok)
+		wantEqual(t, "TokenAndGates("+tc.name+"): gates", g, tokens.Gates{Account: tc.account, User: tc.user})
 	}
+	_, _, err := e.s.TokenAndGates(e.ctx, e.newToken(a, &u, svcA).SecretHash, tokens.GateRequest{AccountID: a.ID, Account: true, UserID: u.ID})
+	wantErr(t, "TokenAndGates(unknown token)", err, apperr.ErrNotFound)
 }
 
 // testCreateTokenGates protects the create's own conditions: whatever the
