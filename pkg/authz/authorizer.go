@@ -181,12 +181,31 @@ func (a *Authorizer) decide(ctx context.Context, req *events.APIGatewayCustomAut
 // saw (never a header the caller could set, such as X-Forwarded-For).
 func origins(req *events.APIGatewayCustomAuthorizerRequestTypeRequest) restrict.Request {
 	r := restrict.Request{SourceIP: req.RequestContext.Identity.SourceIP}
-	for k, v := range req.Headers { // header names arrive in the caller's case
+	// Header names arrive in the caller's case, and a name sent twice
+	// keeps only its last value in Headers: every value of both maps is
+	// looked at, and two different ones are ambiguous.
+	note := func(into *string, v string) {
+		if *into != "" && *into != v {
+			r.Ambiguous = true
+		}
+		*into = v
+	}
+	for k, vs := range req.MultiValueHeaders {
+		for _, v := range vs {
+			switch {
+			case strings.EqualFold(k, "Origin"):
+				note(&r.Origin, v)
+			case strings.EqualFold(k, "Referer"):
+				note(&r.Referer, v)
+			}
+		}
+	}
+	for k, v := range req.Headers {
 		switch {
 		case strings.EqualFold(k, "Origin"):
-			r.Origin = v
+			note(&r.Origin, v)
 		case strings.EqualFold(k, "Referer"):
-			r.Referer = v
+			note(&r.Referer, v)
 		}
 	}
 	return r

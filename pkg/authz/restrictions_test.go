@@ -96,3 +96,45 @@ func TestRestrictionsWaitForAValidToken(t *testing.T) {
 		t.Fatalf("err = %v, want Unauthorized", err)
 	}
 }
+
+// TestTwoDifferentOriginHeadersAreRefusedAsAmbiguous: with an origin list,
+// a request carrying two different Origin (or Referer) values is refused
+// whichever of them is listed, as two different tokens are; the same value
+// twice is one origin.
+func TestTwoDifferentOriginHeadersAreRefusedAsAmbiguous(t *testing.T) {
+	listed, other := "https://maps.example.com", "https://evil.example"
+	for _, tc := range []struct {
+		name  string
+		multi map[string][]string
+		want  tokens.Outcome
+	}{
+		{"listed last", map[string][]string{"Origin": {other, listed}}, tokens.OriginNotAllowed},
+		{"listed first", map[string][]string{"Origin": {listed, other}}, tokens.OriginNotAllowed},
+		{"in two header-name cases", map[string][]string{"Origin": {other}, "origin": {listed}}, tokens.OriginNotAllowed},
+		{"two Referers", map[string][]string{"Referer": {listed + "/a", other + "/b"}}, tokens.OriginNotAllowed},
+		{"the same origin twice", map[string][]string{"Origin": {listed, listed}}, tokens.Valid},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			store := newFakeStore()
+			cred := validCredential("tmy")
+			cred.Token.Restrictions = restricted(t, []string{listed}, nil)
+			store.put(fixtureToken, cred)
+			a := newTestAuthorizer(t, store, Options{})
+			ev := loadEvent(t, "data-query")
+			if ev.MultiValueHeaders == nil {
+				ev.MultiValueHeaders = map[string][]string{}
+			}
+			for k, vs := range tc.multi {
+				ev.MultiValueHeaders[k] = vs
+				ev.Headers[k] = vs[len(vs)-1] // API Gateway keeps the last
+			}
+			resp, err := a.Authorize(context.Background(), ev)
+			if tc.want == tokens.Valid {
+				assertEffect(t, resp, err, "Allow")
+				return
+			}
+			assertEffect(t, resp, err, "Deny")
+			assertDenyReason(t, resp.Context, tc.want.Code(), tc.want.Message())
+		})
+	}
+}

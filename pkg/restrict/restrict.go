@@ -59,6 +59,10 @@ func (v Verdict) Code() string {
 // caller sent them, and the source IP as API Gateway saw it.
 type Request struct {
 	Origin, Referer, SourceIP string
+	// Ambiguous is set when the request carried two different Origin (or
+	// Referer) values: which one a browser meant cannot be told, so an
+	// origin list refuses it, as two different tokens are refused.
+	Ambiguous bool
 }
 
 // Policy is a compiled Restrictions. It is immutable, so copies of a
@@ -194,11 +198,18 @@ func (p Policy) ipAllowed(sourceIP string) bool {
 }
 
 func (p Policy) originAllowed(req Request) bool {
-	origin := req.Origin
-	if origin == "" {
-		origin = req.Referer
+	if req.Ambiguous {
+		return false
 	}
-	c, ok := canonicalOrigin(origin)
+	var (
+		c  string
+		ok bool
+	)
+	if req.Origin != "" {
+		c, ok = headerOrigin(req.Origin)
+	} else {
+		c, ok = canonicalOrigin(req.Referer)
+	}
 	if !ok {
 		return false
 	}
@@ -215,12 +226,32 @@ func (p Policy) originAllowed(req Request) bool {
 	return false
 }
 
+// headerOrigin is the canonical form of an Origin header, which is an
+// origin and nothing more (RFC 6454: scheme, host and port): one with a
+// path, a query, a fragment or user info is not what a browser sends and
+// matches nothing.
+func headerOrigin(raw string) (string, bool) {
+	raw = strings.TrimSpace(raw)
+	if strings.ContainsAny(raw, "?#@") {
+		return "", false
+	}
+	if _, rest, ok := strings.Cut(raw, "://"); !ok || strings.Contains(rest, "/") {
+		return "", false
+	}
+	return canonicalOrigin(raw)
+}
+
 // canonicalOrigin is the origin of a URL a browser sent (an Origin header,
-// or a Referer's scheme, host and port), or false. "null" and anything
-// that is not http(s) with a host has no origin.
+// or a Referer's scheme, host and port), or false. "null", anything that
+// is not http(s) with a host, a host with an IPv6 zone (no browser origin
+// has one) and a port outside 1–65535 or written with a leading zero have
+// no origin.
 func canonicalOrigin(raw string) (string, bool) {
 	u, err := url.Parse(strings.TrimSpace(raw))
 	if err != nil || u.Host == "" || u.User != nil || u.Opaque != "" {
+		return "", false
+	}
+	if strings.Contains(u.Host, "%") || strings.HasSuffix(u.Host, ":") || !validPort(u.Port()) {
 		return "", false
 	}
 	scheme := strings.ToLower(u.Scheme)
@@ -279,15 +310,34 @@ func canonicalPattern(raw string) (string, bool) {
 	return c, true
 }
 
+// validPort accepts "" (the scheme's default) and 1–65535 in decimal
+// without a leading zero.
+func validPort(port string) bool {
+	if port == "" {
+		return true
+	}
+	if len(port) > 5 || port[0] == '0' {
+		return false
+	}
+	n := 0
+	for _, r := range port {
+		if r < '0' || r > '9' {
+			return false
+		}
+		n = n*10 + int(r-'0')
+	}
+	return n >= 1 && n <= 65535
+}
+
 // validHost accepts DNS names of letters, digits and hyphens, and IP
 // literals.
 func validHost(host string) bool {
 	if strings.HasPrefix(host, "[") {
-		_, err := netip.ParseAddr(strings.Trim(host, "[]"))
-		return err == nil
+		ip, err := netip.ParseAddr(strings.Trim(host, "[]"))
+		return err == nil && ip.Zone() == ""
 	}
-	if _, err := netip.ParseAddr(host); err == nil {
-		return true
+	if ip, err := netip.ParseAddr(host); err == nil {
+		return ip.Zone() == ""
 	}
 	if len(host) > 253 {
 		return false

@@ -46,6 +46,13 @@ func TestParseRefusesWhatIsNotAnOriginOrACIDRWithoutEchoingIt(t *testing.T) {
 		{"a secret as origin", []string{"https://" + secret + "?"}, nil},
 		{"empty", []string{""}, nil},
 		{"null", []string{"null"}, nil},
+		{"an IPv6 zone", []string{"https://[fe80::1%25eth0]"}, nil},
+		{"an IPv6 zone with a port", []string{"https://[::1%25x]:8443"}, nil},
+		{"a raw IPv6 zone with a port", []string{"https://[::1%x]:8443"}, nil},
+		{"port 0", []string{"https://example.com:0"}, nil},
+		{"port 99999", []string{"https://example.com:99999"}, nil},
+		{"port with a leading zero", []string{"https://example.com:08443"}, nil},
+		{"empty port", []string{"https://example.com:"}, nil},
 		{"not a CIDR", nil, []string{"203.0.113.7"}},
 		{"host bits set", nil, []string{"203.0.113.7/24"}},
 		{"garbage range", nil, []string{secret}},
@@ -105,12 +112,40 @@ func TestPolicyAllowsOnlyListedOriginsAndRanges(t *testing.T) {
 		{"IPv6 in range", ips, Request{SourceIP: "2001:db8::42"}, Allowed},
 		{"IPv6 out of range", ips, Request{SourceIP: "2001:db9::1"}, IPNotAllowed},
 		{"no source IP", ips, Request{}, IPNotAllowed},
+		// An Origin header is an origin and nothing else: anything more is
+		// not what a browser sends, and never matches.
+		{"an Origin with a path", origins, Request{Origin: "https://maps.example.com/maps"}, OriginNotAllowed},
+		{"an Origin with a slash", origins, Request{Origin: "https://maps.example.com/"}, OriginNotAllowed},
+		{"an Origin with a query", origins, Request{Origin: "https://maps.example.com?x=1"}, OriginNotAllowed},
+		{"an Origin with a fragment", origins, Request{Origin: "https://maps.example.com#x"}, OriginNotAllowed},
+		{"an Origin with user info", origins, Request{Origin: "https://u@maps.example.com"}, OriginNotAllowed},
+		{"an Origin with port 0", origins, Request{Origin: "http://localhost:0"}, OriginNotAllowed},
+		{"an Origin with port 99999", origins, Request{Origin: "http://localhost:99999"}, OriginNotAllowed},
+		{"an Origin with a zero-padded port", origins, Request{Origin: "http://localhost:08080"}, OriginNotAllowed},
+		{"an Origin with an IPv6 zone", origins, Request{Origin: "https://[fe80::1%25eth0]"}, OriginNotAllowed},
+		{"a Referer with port 99999", origins, Request{Referer: "http://localhost:99999/page"}, OriginNotAllowed},
+		{"two different Origin headers", origins, Request{Origin: "https://maps.example.com", Ambiguous: true}, OriginNotAllowed},
+		{"ambiguity without an origin list restricts nothing", ips, Request{SourceIP: "203.0.113.7", Ambiguous: true}, Allowed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := tc.policy.Check(tc.req); got != tc.want {
 				t.Fatalf("Check(%+v) = %s, want %s", tc.req, got.Code(), tc.want.Code())
 			}
 		})
+	}
+}
+
+// TestParseRefusesIPv6ZonesAndBadPortsAsBadInput: an origin with an IPv6
+// zone or a port outside 1–65535 is a 400, never a stored entry that
+// Compile cannot read back (a 500 on every later read).
+func TestParseRefusesIPv6ZonesAndBadPortsAsBadInput(t *testing.T) {
+	for _, o := range []string{"https://[fe80::1%25eth0]", "https://[::1%25x]:8443", "https://[::1%x]:8443", "http://[fe80::1%eth0]", "https://a.example:0", "https://a.example:99999", "https://a.example:65536"} {
+		if r, err := Parse([]string{o}, nil); err == nil {
+			t.Errorf("Parse(%q) = %+v, want invalid_restrictions", o, r)
+		}
+	}
+	if _, err := Parse([]string{"https://a.example:65535", "http://[fe80::1]:1"}, nil); err != nil {
+		t.Errorf("the edges of the port range: %v", err)
 	}
 }
 
@@ -127,6 +162,10 @@ func TestCompileRefusesAStoredEntryItCannotRead(t *testing.T) {
 func FuzzParseNeverPanicsAndItsOutputCompiles(f *testing.F) {
 	f.Add("https://*.example.com", "10.0.0.0/8")
 	f.Add("http://[::1]:80", "::/0")
+	f.Add("https://[fe80::1%25eth0]", "fe80::/10")
+	f.Add("https://[::1%x]:8443", "::1/128")
+	f.Add("https://example.com:0", "0.0.0.0/0")
+	f.Add("https://example.com:99999", "10.0.0.0/8")
 	f.Fuzz(func(t *testing.T, origin, ipRange string) {
 		r, err := Parse([]string{origin}, []string{ipRange})
 		if err != nil {
