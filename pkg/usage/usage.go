@@ -114,10 +114,23 @@ func (f Filter) Window(now time.Time) (from, to time.Time, ok bool) {
 	return from, to, !from.After(to)
 }
 
-// Validate checks a filter given by a caller.
+// Validate checks a filter given by a caller. The filters a store builds
+// keys from (tokenId, userId, service) must be what a record can hold
+// (Record.Validate, MaxService): anything longer, or holding the key
+// separator, matches no record and could make a key DynamoDB refuses, so
+// it is a 400 naming the filter, never its value.
 func (f Filter) Validate() error {
 	if !f.From.IsZero() && !f.To.IsZero() && f.From.After(f.To) {
 		return apperr.Invalid("invalid_time_range", "from must not be after to")
+	}
+	if f.TokenID != "" && !keySafe(f.TokenID) {
+		return apperr.Invalid("invalid_token_id", "tokenId is not a token ID")
+	}
+	if f.UserID != "" && !keySafe(f.UserID) {
+		return apperr.Invalid("invalid_user_id", "userId is not a user ID")
+	}
+	if f.Service != "" && (len(f.Service) > MaxService || !keySafe(f.Service)) {
+		return apperr.Invalid("invalid_service", "service is not a service name")
 	}
 	return nil
 }

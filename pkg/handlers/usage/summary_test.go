@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/acmedata/tokenservice/pkg/id"
+	"github.com/acmedata/tokenservice/pkg/usage"
 )
 
 func TestSummaryCountsCallsPerHourByStatusClassAndGroup(t *testing.T) {
@@ -101,5 +102,45 @@ func TestCSVIsTheSamePageWithTheCursorInALinkHeader(t *testing.T) {
 	}
 	if bad := e.serve("list.json", acc, url.Values{"format": {"xml"}}); bad.StatusCode != http.StatusBadRequest {
 		t.Errorf("format=xml: %d", bad.StatusCode)
+	}
+}
+
+// TestKeyBoundFiltersAreLengthCheckedOnBothRoutes: a tokenId, userId or
+// service no record can hold (longer than a key part may be, or holding
+// the key separator) is a 400 naming the filter on the list and on the
+// summary with every groupBy, never a 5xx from a key DynamoDB refuses.
+func TestKeyBoundFiltersAreLengthCheckedOnBothRoutes(t *testing.T) {
+	e := newEnv(t)
+	acc := id.New(id.Account)
+	long := strings.Repeat("x", 1000)
+	for _, tc := range []struct{ param, value, code string }{
+		{"tokenId", long, "invalid_token_id"},
+		{"tokenId", "tok_" + strings.Repeat("a", usage.MaxField), "invalid_token_id"},
+		{"tokenId", "tok_a#b", "invalid_token_id"},
+		{"userId", long, "invalid_user_id"},
+		{"userId", "usr_\x01", "invalid_user_id"},
+		{"service", strings.Repeat("s", usage.MaxService+1), "invalid_service"},
+		{"service", "a#b", "invalid_service"},
+	} {
+		for _, route := range []struct{ fixture, groupBy string }{{"list.json", ""}, {"summary.json", ""}, {"summary.json", "token"}, {"summary.json", "user"}, {"summary.json", "service"}} {
+			v := url.Values{tc.param: {tc.value}}
+			if route.groupBy != "" {
+				v.Set("groupBy", route.groupBy)
+			}
+			resp := e.serve(route.fixture, acc, v)
+			if resp.StatusCode != http.StatusBadRequest || !strings.Contains(resp.Body, `"`+tc.code+`"`) {
+				t.Errorf("%s %s=%.20q…: %d %.200s, want 400 %s", route.fixture, tc.param, tc.value, resp.StatusCode, resp.Body, tc.code)
+			}
+		}
+	}
+	// An identifier of the longest key part is an answer, empty.
+	for _, fixture := range []string{"list.json", "summary.json"} {
+		resp := e.serve(fixture, acc, url.Values{"tokenId": {strings.Repeat("t", usage.MaxField)}, "groupBy": {"token"}})
+		if fixture == "list.json" {
+			resp = e.serve(fixture, acc, url.Values{"tokenId": {strings.Repeat("t", usage.MaxField)}})
+		}
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("%s with a %d-character tokenId: %d %.200s", fixture, usage.MaxField, resp.StatusCode, resp.Body)
+		}
 	}
 }
