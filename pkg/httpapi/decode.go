@@ -22,7 +22,9 @@ const MaxBodyBytes = 64 << 10
 // Decode reads the request's JSON body into v, a pointer to a struct,
 // strictly: one JSON object of at most MaxBodyBytes, valid UTF-8, every
 // member named exactly (case included) as one of v's fields, none named
-// twice. An empty body decodes as {}.
+// twice. An empty (or blank) body decodes as {}: for routes whose body is
+// optional (a token create or clone, a key rotation); DecodeRequired is
+// for the rest. A null body is not an object, and is refused.
 //
 // encoding/json accepts duplicate names (the last wins), matches names
 // case-insensitively and replaces invalid UTF-8, so {"active":true,
@@ -34,6 +36,21 @@ const MaxBodyBytes = 64 << 10
 // anything, a secret pasted into the wrong place included. They name the
 // fields the body may hold and the byte offset of the fault instead.
 func Decode(req events.APIGatewayProxyRequest, v any) error {
+	return decode(req, v, false)
+}
+
+// ErrMissingBody answers a route that needs a body and got none, or only
+// blanks: 400, never read as {}.
+var ErrMissingBody = apperr.Invalid("missing_body", "this route needs a JSON object as its request body")
+
+// DecodeRequired is Decode for a route whose body is required (a create
+// with required fields, a PATCH, a PUT): an empty or blank body is
+// ErrMissingBody.
+func DecodeRequired(req events.APIGatewayProxyRequest, v any) error {
+	return decode(req, v, true)
+}
+
+func decode(req events.APIGatewayProxyRequest, v any, required bool) error {
 	body := []byte(req.Body)
 	if req.IsBase64Encoded {
 		var err error
@@ -47,8 +64,16 @@ func Decode(req events.APIGatewayProxyRequest, v any) error {
 	if !utf8.Valid(body) {
 		return apperr.Invalid("invalid_json", "the request body is not valid UTF-8")
 	}
-	if len(bytes.TrimSpace(body)) == 0 {
+	trimmed := bytes.TrimSpace(body)
+	switch {
+	case len(trimmed) == 0 && required:
+		return ErrMissingBody
+	case len(trimmed) == 0:
 		body = []byte("{}")
+	case trimmed[0] != '{':
+		// null (which would decode as "no change") and every other
+		// non-object.
+		return apperr.Invalid("invalid_json", "the request body must be a JSON object")
 	}
 	if err := json.Unmarshal(body, v, json.RejectUnknownMembers(true)); err != nil {
 		return decodeError(err, fieldNames(v))

@@ -44,6 +44,10 @@ func TestDecodeRefusesBadBodiesWithClearCodes(t *testing.T) {
 		{"two objects", `{} {}`, false, http.StatusBadRequest, "invalid_json"},
 		{"trailing garbage", `{"name":"a"} x`, false, http.StatusBadRequest, "invalid_json"},
 		{"over 64 KiB", `{"name":"` + strings.Repeat("a", MaxBodyBytes) + `"}`, false, http.StatusRequestEntityTooLarge, "payload_too_large"},
+		{"null is not an object", `null`, false, http.StatusBadRequest, "invalid_json"},
+		{"null among spaces", " \n null \t", false, http.StatusBadRequest, "invalid_json"},
+		{"null in base64", base64.StdEncoding.EncodeToString([]byte(`null`)), true, http.StatusBadRequest, "invalid_json"},
+		{"a string", `"x"`, false, http.StatusBadRequest, "invalid_json"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var v sample
@@ -57,6 +61,38 @@ func TestDecodeRefusesBadBodiesWithClearCodes(t *testing.T) {
 			status, code, _ := Classify(err)
 			if status != tc.status || code != tc.code {
 				t.Fatalf("Decode error %v classified %d %s, want %d %s", err, status, code, tc.status, tc.code)
+			}
+		})
+	}
+}
+
+// TestARequiredBodyRefusesEmptyWhitespaceAndNull: where a route needs a
+// body (a create, a PATCH, a PUT), nothing, blanks or null are a 400, never
+// taken as {}; an explicit {} is the caller's own choice.
+func TestARequiredBodyRefusesEmptyWhitespaceAndNull(t *testing.T) {
+	for _, tc := range []struct {
+		name, body string
+		base64     bool
+		code       string
+	}{
+		{"empty", ``, false, "missing_body"},
+		{"whitespace", " \r\n\t ", false, "missing_body"},
+		{"empty in base64", ``, true, "missing_body"},
+		{"whitespace in base64", base64.StdEncoding.EncodeToString([]byte("  \n")), true, "missing_body"},
+		{"null", `null`, false, "invalid_json"},
+		{"an empty object", `{}`, false, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var v sample
+			err := DecodeRequired(events.APIGatewayProxyRequest{Body: tc.body, IsBase64Encoded: tc.base64}, &v)
+			if tc.code == "" {
+				if err != nil {
+					t.Fatalf("DecodeRequired: %v", err)
+				}
+				return
+			}
+			if status, code, _ := Classify(err); status != http.StatusBadRequest || code != tc.code {
+				t.Fatalf("DecodeRequired error %v classified %d %s, want 400 %s", err, status, code, tc.code)
 			}
 		})
 	}

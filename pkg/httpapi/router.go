@@ -4,13 +4,16 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"runtime/debug"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/acmedata/tokenservice/pkg/apperr"
 	"github.com/acmedata/tokenservice/pkg/audit"
 	"github.com/acmedata/tokenservice/pkg/authctx"
 	"github.com/acmedata/tokenservice/pkg/routes"
@@ -40,8 +43,12 @@ func (r Request) KeyGeneration() int64 {
 	return authctx.Int(r.RequestContext.Authorizer, authctx.APIKeyGeneration)
 }
 
-// Decode decodes the body strictly into v (see Decode).
+// Decode decodes an optional body strictly into v (see Decode).
 func (r Request) Decode(v any) error { return Decode(r.APIGatewayProxyRequest, v) }
+
+// DecodeRequired decodes a required body strictly into v (see
+// DecodeRequired).
+func (r Request) DecodeRequired(v any) error { return DecodeRequired(r.APIGatewayProxyRequest, v) }
 
 // Result turns a domain call's outcome into a route's answer, rendering the
 // value through view.
@@ -76,6 +83,9 @@ type registered struct {
 	// request without an authenticated account never reaches the handler.
 	needAccount bool
 	auth        routes.Auth
+	// query is the set of query parameters the route reads; nil when
+	// the route takes any (routes.Route.StrictQuery).
+	query map[string]bool
 }
 
 // NewRouter returns the router of function fn, logging through log. It
@@ -92,7 +102,14 @@ func NewRouter(fn routes.Function, log *slog.Logger, handlers Handlers) (*Router
 		if !ok || h == nil {
 			return nil, fmt.Errorf("httpapi: function %s: no handler for route %s", fn, rt)
 		}
-		r.routes[rt.Method+" "+rt.Path] = registered{route: h, needAccount: rt.Auth == routes.APIKeyAuth || rt.Auth == routes.TokenAuth, auth: rt.Auth}
+		reg := registered{route: h, needAccount: rt.Auth == routes.APIKeyAuth || rt.Auth == routes.TokenAuth, auth: rt.Auth}
+		if rt.StrictQuery() {
+			reg.query = map[string]bool{}
+			for _, name := range routes.Query[rt] {
+				reg.query[name] = true
+			}
+		}
+		r.routes[rt.Method+" "+rt.Path] = reg
 	}
 	if len(r.routes) != len(handlers) {
 		for rt := range handlers {
@@ -132,6 +149,9 @@ func (r *Router) call(ctx context.Context, h registered, req events.APIGatewayPr
 	if h.needAccount && account == "" {
 		return ErrorResponse(ErrUnauthorized), ErrUnauthorized
 	}
+	if err := h.knownQuery(req); err != nil {
+		return ErrorResponse(err), err
+	}
 	if who, ok := caller(h.auth, req); ok {
 		ctx = audit.WithRequest(ctx, who)
 	}
@@ -140,6 +160,33 @@ func (r *Router) call(ctx context.Context, h registered, req events.APIGatewayPr
 		return ErrorResponse(err), err
 	}
 	return JSON(status, body), nil
+}
+
+// knownQuery refuses a query parameter the route does not read. The
+// message lists what the route reads, never what was sent: a caller may
+// paste a secret anywhere.
+func (h registered) knownQuery(req events.APIGatewayProxyRequest) error {
+	if h.query == nil {
+		return nil
+	}
+	for name := range req.QueryStringParameters {
+		if !h.query[name] {
+			return h.unknownQuery()
+		}
+	}
+	for name := range req.MultiValueQueryStringParameters {
+		if !h.query[name] {
+			return h.unknownQuery()
+		}
+	}
+	return nil
+}
+
+func (h registered) unknownQuery() error {
+	if len(h.query) == 0 {
+		return apperr.Invalid("unknown_query_parameter", "this route takes no query parameters")
+	}
+	return apperr.Invalid("unknown_query_parameter", "the query has a parameter that is not one of %s (names are case-sensitive)", strings.Join(slices.Sorted(maps.Keys(h.query)), ", "))
 }
 
 // caller is who makes a request on a route protected by auth, for the

@@ -79,3 +79,65 @@ func TestRouterAnswersPanicsUnknownRoutesAndMissingAccountsWithJSONErrors(t *tes
 		})
 	}
 }
+
+// TestAdminRoutesRefuseQueryParametersTheyDoNotRead: a misspelt or made-up
+// query parameter on an admin or operator route is a 400 that lists what
+// the route reads and never repeats what was sent; data and public routes
+// are not judged.
+func TestAdminRoutesRefuseQueryParametersTheyDoNotRead(t *testing.T) {
+	withAccount := events.APIGatewayProxyRequestContext{Authorizer: map[string]any{authctx.AccountID: "acc_1"}}
+	clone, err := NewRouter(routes.Clone, nil, Handlers{routes.CloneToken: serveOK})
+	if err != nil {
+		t.Fatal(err)
+	}
+	audit, err := NewRouter(routes.Manage, nil, manageHandlers())
+	if err != nil {
+		t.Fatal(err)
+	}
+	health, err := NewRouter(routes.Health, nil, Handlers{routes.HealthCheck: serveOK})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const secret = "46a4eccec1414feab118287faafc5c80"
+	for _, tc := range []struct {
+		name   string
+		router *Router
+		route  routes.Route
+		query  map[string][]string
+		status int
+	}{
+		{"a route that takes none", clone, routes.CloneToken, map[string][]string{"x": {"1"}}, 400},
+		{"a secret as the name", clone, routes.CloneToken, map[string][]string{secret: {""}}, 400},
+		{"a misspelt filter", audit, routes.ListAudit, map[string][]string{"acton": {"token.create"}}, 400},
+		{"a case variant", audit, routes.ListAudit, map[string][]string{"Limit": {"1"}}, 400},
+		{"the route's own", audit, routes.ListAudit, map[string][]string{"limit": {"1"}, "targetId": {""}}, 200},
+		{"none", clone, routes.CloneToken, nil, 200},
+		{"a public route", health, routes.HealthCheck, map[string][]string{"x": {"1"}}, 200},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := events.APIGatewayProxyRequest{HTTPMethod: tc.route.Method, Resource: tc.route.Path, RequestContext: withAccount, MultiValueQueryStringParameters: tc.query}
+			if tc.query != nil {
+				req.QueryStringParameters = map[string]string{}
+				for k, vs := range tc.query {
+					req.QueryStringParameters[k] = vs[len(vs)-1]
+				}
+			}
+			resp, _ := tc.router.Serve(t.Context(), req)
+			if resp.StatusCode != tc.status {
+				t.Fatalf("status %d %s, want %d", resp.StatusCode, resp.Body, tc.status)
+			}
+			if tc.status == 400 && (!strings.Contains(resp.Body, `"unknown_query_parameter"`) || strings.Contains(resp.Body, secret)) {
+				t.Fatalf("body %s", resp.Body)
+			}
+		})
+	}
+}
+
+// manageHandlers serves every route of the manage function with serveOK.
+func manageHandlers() Handlers {
+	h := Handlers{}
+	for _, rt := range routes.Of(routes.Manage) {
+		h[rt] = serveOK
+	}
+	return h
+}

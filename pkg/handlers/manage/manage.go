@@ -102,7 +102,7 @@ type userBody struct {
 
 func (h *handler) createUser(ctx context.Context, r httpapi.Request) (int, any, error) {
 	var body userBody
-	if err := r.Decode(&body); err != nil {
+	if err := r.DecodeRequired(&body); err != nil {
 		return 0, nil, err
 	}
 	if body.Email == nil || body.Name == nil {
@@ -128,7 +128,7 @@ func (h *handler) getUser(ctx context.Context, r httpapi.Request) (int, any, err
 
 func (h *handler) updateUser(ctx context.Context, r httpapi.Request) (int, any, error) {
 	var body userBody
-	if err := r.Decode(&body); err != nil {
+	if err := r.DecodeRequired(&body); err != nil {
 		return 0, nil, err
 	}
 	u, err := h.mgr.UpdateUser(ctx, r.Account, r.Param("userId"), tokens.UserChange{Email: body.Email, Name: body.Name})
@@ -193,7 +193,7 @@ type accessBody struct {
 
 func (h *handler) setAccess(ctx context.Context, r httpapi.Request) (int, any, error) {
 	var body accessBody
-	if err := r.Decode(&body); err != nil {
+	if err := r.DecodeRequired(&body); err != nil {
 		return 0, nil, err
 	}
 	if body.Active == nil {
@@ -240,7 +240,7 @@ type updateTokenBody struct {
 
 func (h *handler) updateToken(ctx context.Context, r httpapi.Request) (int, any, error) {
 	var body updateTokenBody
-	if err := r.Decode(&body); err != nil {
+	if err := r.DecodeRequired(&body); err != nil {
 		return 0, nil, err
 	}
 	t, err := h.mgr.UpdateToken(ctx, r.Account, r.Param("tokenId"), tokens.TokenChange{

@@ -80,7 +80,7 @@ type CreatedAccount struct {
 
 func (h *handler) createAccount(ctx context.Context, req httpapi.Request) (int, any, error) {
 	var body createAccountBody
-	if err := req.Decode(&body); err != nil {
+	if err := req.DecodeRequired(&body); err != nil {
 		return 0, nil, err
 	}
 	if body.Name == nil || body.Services == nil {
@@ -127,7 +127,7 @@ type updateAccountBody struct {
 func (h *handler) updateAccount(ctx context.Context, req httpapi.Request) (int, any, error) {
 	id := req.Param("accountId")
 	var body updateAccountBody
-	if err := req.Decode(&body); err != nil {
+	if err := req.DecodeRequired(&body); err != nil {
 		return 0, nil, err
 	}
 	a, err := h.mgr.UpdateAccount(ctx, id, tokens.AccountChange{Status: body.Status, Services: body.Services})
@@ -158,7 +158,7 @@ type settingsBody struct {
 func (h *handler) setSettings(ctx context.Context, req httpapi.Request) (int, any, error) {
 	id := req.Param("tokenId")
 	var body settingsBody
-	if err := req.Decode(&body); err != nil {
+	if err := req.DecodeRequired(&body); err != nil {
 		return 0, nil, err
 	}
 	if body.Settings == nil || *body.Settings == nil {
@@ -181,7 +181,7 @@ type protectBody struct {
 func (h *handler) protectToken(ctx context.Context, req httpapi.Request) (int, any, error) {
 	id := req.Param("tokenId")
 	var body protectBody
-	if err := req.Decode(&body); err != nil {
+	if err := req.DecodeRequired(&body); err != nil {
 		return 0, nil, err
 	}
 	if body.Protected == nil {

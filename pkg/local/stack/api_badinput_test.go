@@ -98,6 +98,34 @@ func TestBadInputAnswers4xxWithTheErrorBody(t *testing.T) {
 		{"token as a service name", "GET", "/admin/services/" + tok.Token + "/tokens", "", nil, 404},
 		{"API key as a service name", "GET", "/admin/services/" + acc.Key, "", nil, 404},
 		{"token as a user ID", "GET", "/admin/users/" + tok.Token, "", nil, 404},
+		// Origins a browser never sends, and no stored entry can be read
+		// back from: 400, not a 500 on this or any later read.
+		{"origin with an IPv6 zone", "POST", "/admin/services/tmy/tokens", "", `{"restrictions":{"origins":["https://[fe80::1%25eth0]"]}}`, 400},
+		{"origin with an IPv6 zone and a port in a patch", "PATCH", "/admin/tokens/" + tok.ID, "", `{"restrictions":{"origins":["https://[::1%x]:8443"]}}`, 400},
+		{"origin with port 0", "POST", "/admin/services/tmy/tokens", "", `{"restrictions":{"origins":["https://a.example:0"]}}`, 400},
+		{"origin with port 99999", "PATCH", "/admin/tokens/" + tok.ID, "", `{"restrictions":{"origins":["https://a.example:99999"]}}`, 400},
+		{"origin with an IPv6 zone to clone", "POST", "/admin/tokens/" + tok.ID + "/clone", "", `{"restrictions":{"origins":["https://[fe80::1%25eth0]"]}}`, 400},
+		// Key-bound filters no record can hold.
+		{"summary tokenId of 1,000 characters", "GET", "/admin/usage/summary?tokenId=" + strings.Repeat("t", 1000), "", nil, 400},
+		{"summary userId of 1,000 characters by user", "GET", "/admin/usage/summary?groupBy=user&userId=" + strings.Repeat("u", 1000), "", nil, 400},
+		{"summary service of 1,000 characters", "GET", "/admin/usage/summary?groupBy=token&service=" + strings.Repeat("s", 1000), "", nil, 400},
+		{"usage tokenId of 1,000 characters", "GET", "/admin/usage?tokenId=" + strings.Repeat("t", 1000), "", nil, 400},
+		// A body where one is required: nothing, blanks and null are not {}.
+		{"empty body to create a user", "POST", "/admin/users", "", "", 400},
+		{"whitespace body to patch a token", "PATCH", "/admin/tokens/" + tok.ID, "", " \n\t ", 400},
+		{"null body to switch access", "PUT", "/admin/services/tmy/users/" + u.ID, "", "null", 400},
+		{"null body to create a token", "POST", "/admin/services/tmy/tokens", "", "null", 400},
+		{"null body to clone", "POST", "/admin/tokens/" + tok.ID + "/clone", "", "null", 400},
+		{"empty body to create an account", "POST", "/operator/accounts", a.operatorKey, "", 400},
+		{"null settings body", "PUT", "/operator/tokens/" + tok.ID + "/settings", a.operatorKey, "null", 400},
+		// Query parameters a route does not read.
+		{"unknown parameter on a list", "GET", "/admin/users?sort=email", "", nil, 400},
+		{"misspelt token filter", "GET", "/admin/services/tmy/tokens?stauts=active", "", nil, 400},
+		{"parameter on a route that takes none", "GET", "/admin/account?verbose=1", "", nil, 400},
+		{"parameter on a write", "POST", "/admin/tokens/" + tok.ID + "/clone?name=x", "", `{}`, 400},
+		{"token as a parameter name", "GET", "/admin/users?" + tok.Token + "=1", "", nil, 400},
+		{"unknown operator parameter", "GET", "/operator/accounts?sort=name", a.operatorKey, nil, 400},
+		{"unknown summary parameter", "GET", "/admin/usage/summary?limit=5", "", nil, 400},
 		{"no key", "GET", "/admin/account", "-", nil, 401},
 		{"token instead of key", "GET", "/admin/account", tok.Token, nil, 401},
 	} {
