@@ -70,15 +70,20 @@ func (g *Gateway) proxyEvent(r *http.Request, c *call, body []byte) events.APIGa
 		MultiValueQueryStringParameters: multiQuery,
 		PathParameters:                  nilIfEmpty(c.params),
 		RequestContext: events.APIGatewayProxyRequestContext{
-			AccountID:        g.opts.AccountID,
-			ResourceID:       resourceID(c.resource.path),
-			Stage:            g.opts.Stage,
-			DomainName:       r.Host,
-			RequestID:        c.id,
-			Protocol:         r.Proto,
-			Identity:         events.APIGatewayRequestIdentity{SourceIP: c.sourceIP, UserAgent: r.UserAgent()},
-			ResourcePath:     c.resource.path,
-			Path:             "/" + g.opts.Stage + r.URL.Path,
+			AccountID:    g.opts.AccountID,
+			ResourceID:   resourceID(c.resource.path),
+			Stage:        g.opts.Stage,
+			DomainName:   r.Host,
+			RequestID:    c.id,
+			Protocol:     r.Proto,
+			Identity:     events.APIGatewayRequestIdentity{SourceIP: c.sourceIP, UserAgent: r.UserAgent()},
+			ResourcePath: c.resource.path,
+			// The path as the client called it. On an execute-api
+			// address that starts with the stage (/prod/admin/usage);
+			// the local server, like a custom domain, has no stage in
+			// its URLs, so a link built from it (a CSV page's next)
+			// must not add one.
+			Path:             r.URL.Path,
 			HTTPMethod:       r.Method,
 			RequestTime:      c.received.UTC().Format(requestTimeFormat),
 			RequestTimeEpoch: c.received.UnixMilli(),

@@ -1,8 +1,13 @@
 package stack
 
 import (
+	"bytes"
+	"encoding/csv"
 	"fmt"
+	"io"
 	"net/http"
+	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -159,5 +164,65 @@ func TestUsageFiltersByStatusOrClassThroughTheStack(t *testing.T) {
 	}
 	for _, bad := range []string{"abc", "99", "600", "6xx", "4x"} {
 		wantError(t, a.call(t, "GET", "/admin/usage?status="+bad, acc.Key, nil), http.StatusBadRequest, "invalid_status")
+	}
+}
+
+// TestFollowingTheCSVNextLinkReadsEveryPage: a spreadsheet user or a script
+// follows the Link header of a CSV page (RFC 8288, resolved against the
+// URL it asked) and gets the next page, to the last one, which has none.
+// The local stack has no stage in its URLs, so neither has its link; the
+// handler's tests hold the stage prefix of an execute-api address.
+func TestFollowingTheCSVNextLinkReadsEveryPage(t *testing.T) {
+	a := newAPI(t)
+	acc := a.createAccount(t, "tmy")
+	tok := a.issue(t, acc, "tmy", nil)
+	for range 5 {
+		want[any](t, a.call(t, "GET", "/data/tmy/hourly?token="+tok.Token, "", nil), http.StatusOK)
+	}
+	a.flushUsage(t)
+
+	next, err := url.Parse(a.url + "/admin/usage?format=csv&limit=2&tokenId=" + tok.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows, pages int
+	for next != nil {
+		if pages++; pages > 5 {
+			t.Fatal("the links never end")
+		}
+		req, err := http.NewRequestWithContext(t.Context(), "GET", next.String(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+acc.Key)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(res.Body)
+		res.Body.Close()
+		if err != nil || res.StatusCode != http.StatusOK {
+			t.Fatalf("page %d at %s: %d %v %s", pages, next, res.StatusCode, err, body)
+		}
+		records, err := csv.NewReader(bytes.NewReader(body)).ReadAll()
+		if err != nil || len(records) < 2 || records[0][0] != "time" {
+			t.Fatalf("page %d at %s: %v\n%s", pages, next, err, body)
+		}
+		rows += len(records) - 1
+		next = nil
+		if link := res.Header.Get("Link"); link != "" {
+			m := regexp.MustCompile(`^<([^>]+)>; rel="next"$`).FindStringSubmatch(link)
+			if m == nil {
+				t.Fatalf("page %d: Link %q", pages, link)
+			}
+			ref, err := url.Parse(m[1])
+			if err != nil {
+				t.Fatal(err)
+			}
+			next = res.Request.URL.ResolveReference(ref)
+		}
+	}
+	if rows != 5 || pages != 3 {
+		t.Errorf("followed %d pages with %d calls, want 3 pages with 5", pages, rows)
 	}
 }
