@@ -259,8 +259,8 @@ func fixtureCases(t *testing.T, function string) []fixtureCase {
 
 // The secrets the fixtures present, replaced by the seeded ones.
 const (
-	fixtureToken      = "46a4eccec1414feab118287faafc5c80"             // events/authorizer, the user token
-	otherFixtureToken = "9f1c2e3d4b5a69788796a5b4c3d2e1f0"             // events/authorizer, the userless token
+	fixtureToken      = "46a4eccec1414feab118287f5af26f03"             // events/authorizer, the user token
+	otherFixtureToken = "9f1c2e3d4b5a69788796a5b4ccff71cf"             // events/authorizer, the userless token
 	fixtureKey        = "tka_ABCDEFGHIJKLMNOPQRSTUVWXYZ234567ABCDEFGH" // events/keyauthorizer
 )
 

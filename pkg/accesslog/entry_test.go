@@ -167,7 +167,7 @@ func TestDecisionLineRoundTrips(t *testing.T) {
 }
 
 func TestDecisionLineLogRedactsEveryField(t *testing.T) {
-	const token = "46a4eccec1414feab118287faafc5c80"
+	const token = "46a4eccec1414feab118287f5af26f03"
 	l := DecisionLine{
 		RequestID: token, Decision: DecisionDeny, Outcome: token, AccountID: token, TokenID: token,
 		TokenType: token, UserID: token, Service: token + strings.Repeat("s", 2000), HTTPMethod: token,

@@ -139,6 +139,9 @@ func (a *Authorizer) decide(ctx context.Context, req *events.APIGatewayCustomAut
 	if token, d.outcome = extractToken(req); d.outcome != tokens.Valid {
 		return d.unauthorized()
 	}
+	if d.outcome = admit(token); d.outcome != tokens.Valid {
+		return d.unauthorized()
+	}
 	if d.service = a.service(req); d.service == "" {
 		return d.fail(ErrNoService)
 	}
@@ -174,6 +177,20 @@ func (a *Authorizer) decide(ctx context.Context, req *events.APIGatewayCustomAut
 	default:
 		return d.unauthorized()
 	}
+}
+
+// admit decides whether a well-shaped token may be looked up at all: only
+// if it passes its check (secret.HasValidCheck), so a mistyped or made-up
+// token is refused as malformed before any store call. It is the one place
+// the decision refuses on the check. Tokens imported from another system
+// carry no check and are known only by their SHA-256; admitting them later
+// means admitting them here (say, by a lookup in a small set of imported
+// hashes kept beside the cache) and nowhere else.
+func admit(token string) tokens.Outcome {
+	if !secret.HasValidCheck(token) {
+		return tokens.Malformed
+	}
+	return tokens.Valid
 }
 
 // origins is where the request came from, for a token's restrictions: the

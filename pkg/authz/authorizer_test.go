@@ -39,6 +39,7 @@ func TestAuthorizeDecidesEveryOutcomeOfTheProduct(t *testing.T) {
 		{"token expiring later allows", "data-query", func(c *tokens.Credential) bool { c.Token.ExpiresAt = &future; return true }, tokens.Valid},
 		{"no token is 401", "data-missing", nil, tokens.Missing},
 		{"malformed token is 401", "data-query-uppercase", nil, tokens.Malformed},
+		{"token failing its check is 401 malformed", "data-query-check-failed", nil, tokens.Malformed},
 		{"unknown token is 401", "data-query", func(*tokens.Credential) bool { return false }, tokens.Unknown},
 		{"deleted token is 401", "data-query", func(*tokens.Credential) bool { return false }, tokens.Unknown},
 		{"disabled token is 401", "data-query", func(c *tokens.Credential) bool {
@@ -94,6 +95,46 @@ func TestAuthorizeDecidesEveryOutcomeOfTheProduct(t *testing.T) {
 	}
 }
 
+// TestAFloodOfMadeUpTokensNeverReadsTheStore: 100,000 random strings of a
+// token's shape (32 lowercase hex) are each refused 401 as malformed on
+// their check, with no store read at all, at well under 1 µs of check
+// each (the check alone; BenchmarkIsToken in pkg/secret measures it).
+func TestAFloodOfMadeUpTokensNeverReadsTheStore(t *testing.T) {
+	store := newFakeStore()
+	store.put(fixtureToken, validCredential("tmy"))
+	var logs bytes.Buffer
+	a := newTestAuthorizer(t, store, Options{Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+	flood := randomHexRequests(t, 100_000)
+	for i, ev := range flood {
+		logs.Reset()
+		if _, err := a.Authorize(context.Background(), ev); !errors.Is(err, apigw.ErrUnauthorized) {
+			t.Fatalf("request %d: err = %v, want Unauthorized", i, err)
+		}
+		if !strings.Contains(logs.String(), `"outcome":"token_malformed"`) {
+			t.Fatalf("request %d: logged %s, want the outcome token_malformed", i, logs.String())
+		}
+	}
+	if n := store.calls.Load(); n != 0 {
+		t.Fatalf("the flood read the store %d times, want 0", n)
+	}
+}
+
+// TestAStoredTokenFailingItsCheckIsRefusedBeforeTheStore: even a token the
+// store holds is refused as malformed, unread, when its check fails; the
+// one place that refuses it (admit) is where imported checkless tokens
+// would be let in.
+func TestAStoredTokenFailingItsCheckIsRefusedBeforeTheStore(t *testing.T) {
+	store := newFakeStore()
+	store.put(checklessFixtureToken, validCredential("tmy"))
+	_, err := newTestAuthorizer(t, store, Options{}).Authorize(context.Background(), loadEvent(t, "data-query-check-failed"))
+	if !errors.Is(err, apigw.ErrUnauthorized) || store.calls.Load() != 0 {
+		t.Fatalf("err = %v after %d store reads, want Unauthorized after none", err, store.calls.Load())
+	}
+	if admit(checklessFixtureToken) != tokens.Malformed || admit(fixtureToken) != tokens.Valid {
+		t.Fatal("admit does not judge by the check")
+	}
+}
+
 // TestAuthorizeReadsEveryPlacement proves each way PRODUCT.md lets a caller
 // present a token reaches an Allow, with header names and schemes in any
 // case and the same token repeated.
@@ -120,7 +161,7 @@ func TestAuthorizeReadsEveryPlacement(t *testing.T) {
 func TestAuthorizeRefusesWithoutTouchingTheStore(t *testing.T) {
 	for _, fixture := range []string{
 		"data-missing", "data-query-empty", "data-query-uppercase", "data-query-short",
-		"data-header-basic", "data-header-empty-bearer", "feed-path-malformed",
+		"data-query-check-failed", "data-header-basic", "data-header-empty-bearer", "feed-path-malformed",
 		"data-query-multivalue-different", "data-query-and-header-different",
 		"data-header-multivalue-different", "feed-path-and-header-different",
 	} {
@@ -128,6 +169,7 @@ func TestAuthorizeRefusesWithoutTouchingTheStore(t *testing.T) {
 			store := newFakeStore()
 			store.put(fixtureToken, validCredential("tmy"))
 			store.put(otherFixtureToken, validCredential("tmy"))
+			store.put(checklessFixtureToken, validCredential("tmy"))
 			_, err := newTestAuthorizer(t, store, Options{}).Authorize(context.Background(), loadEvent(t, fixture))
 			if !errors.Is(err, apigw.ErrUnauthorized) {
 				t.Errorf("err = %v, want Unauthorized", err)

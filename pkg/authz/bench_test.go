@@ -72,3 +72,23 @@ func BenchmarkAuthorizeWarm(b *testing.B) {
 	}
 	b.ReportMetric(float64(store.calls.Load()-reads)/float64(b.N), "reads/op")
 }
+
+// BenchmarkAuthorizeRandomHexFlood measures a flood of made-up tokens
+// (random 32 lowercase hex, the shape of a real one): each is refused as
+// malformed on its check, with no store read (reads/op must stay 0).
+func BenchmarkAuthorizeRandomHexFlood(b *testing.B) {
+	store := newFakeStore()
+	store.put(fixtureToken, validCredential("tmy"))
+	a := newTestAuthorizer(b, store, Options{Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
+	flood := randomHexRequests(b, 4096)
+	ctx := context.Background()
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if _, err := a.Authorize(ctx, flood[i%len(flood)]); err == nil {
+			b.Fatal("allowed")
+		}
+		i++
+	}
+	b.ReportMetric(float64(store.calls.Load())/float64(b.N), "reads/op")
+}

@@ -23,7 +23,13 @@
 // A request is refused without any store call unless it presents exactly
 // one well-formed token (32 lowercase hex), in any mix of the query string
 // (token, all values), the feed route's path parameter token and
-// Authorization: Bearer (any header-name case, single- and multi-value).
+// Authorization: Bearer (any header-name case, single- and multi-value),
+// and that token passes its check (the CRC-32 of its first 12 bytes in its
+// last 4, pkg/secret). A made-up or mistyped token fails the check and is
+// refused as malformed at the cost of a CRC over 12 bytes: a flood of
+// random strings never reaches DynamoDB. The check is refused in exactly
+// one place, admit, so tokens imported later from a system without checks
+// (known only by their SHA-256) can be admitted there and nowhere else.
 //
 // # Target service
 //

@@ -24,7 +24,7 @@ type extraction struct {
 // add records one presented value; it reports whether to keep looking.
 func (e *extraction) add(v string) bool {
 	switch {
-	case !secret.IsToken(v):
+	case !secret.IsTokenShaped(v):
 		e.token, e.outcome = "", tokens.Malformed
 	case e.outcome == tokens.Missing:
 		e.token, e.outcome = v, tokens.Valid
@@ -40,7 +40,8 @@ func (e *extraction) add(v string) bool {
 // single- and multi-value headers). The same token in several places is
 // fine. It returns the token and Valid, or "" and the refusal: Missing,
 // Malformed (an empty value, another scheme, anything but 32 lowercase hex)
-// or Ambiguous (two different tokens).
+// or Ambiguous (two different tokens). It judges the shape only: the check
+// is the decision's (Authorizer.admit).
 func extractToken(req *events.APIGatewayCustomAuthorizerRequestTypeRequest) (string, tokens.Outcome) {
 	e := extraction{outcome: tokens.Missing}
 	if v, ok := req.QueryStringParameters[TokenParam]; ok && !e.add(v) {

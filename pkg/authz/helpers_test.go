@@ -2,6 +2,8 @@ package authz
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -19,8 +21,12 @@ import (
 
 // The tokens the fixtures in events/authorizer present.
 const (
-	fixtureToken      = "46a4eccec1414feab118287faafc5c80"
-	otherFixtureToken = "9f1c2e3d4b5a69788796a5b4c3d2e1f0"
+	fixtureToken      = "46a4eccec1414feab118287f5af26f03"
+	otherFixtureToken = "9f1c2e3d4b5a69788796a5b4ccff71cf"
+	// checklessFixtureToken is 32 lowercase hex whose check fails (as a
+	// token made by another system would): events/authorizer's
+	// data-query-check-failed presents it.
+	checklessFixtureToken = "46a4eccec1414feab118287faafc5c80"
 )
 
 // loadEvent reads a REQUEST authorizer event from events/authorizer.
@@ -126,4 +132,23 @@ func newTestAuthorizer(tb testing.TB, store tokens.CredentialStore, opts Options
 		tb.Fatalf("New: %v", err)
 	}
 	return a
+}
+
+// randomHexRequests makes n copies of the data-query fixture, each
+// presenting a fresh random string of 32 lowercase hex characters: made-up
+// tokens of the right shape whose check fails (all but one in 2^32).
+func randomHexRequests(tb testing.TB, n int) []events.APIGatewayCustomAuthorizerRequestTypeRequest {
+	tb.Helper()
+	base := loadEvent(tb, "data-query")
+	out := make([]events.APIGatewayCustomAuthorizerRequestTypeRequest, n)
+	var raw [16]byte
+	for i := range out {
+		_, _ = rand.Read(raw[:])
+		tok := hex.EncodeToString(raw[:])
+		ev := base
+		ev.QueryStringParameters = map[string]string{TokenParam: tok}
+		ev.MultiValueQueryStringParameters = map[string][]string{TokenParam: {tok}}
+		out[i] = ev
+	}
+	return out
 }

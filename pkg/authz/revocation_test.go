@@ -197,7 +197,7 @@ func TestTheCacheAnswersWithinTheDelayWithoutReadingTheStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	unknown := requestWith(t, "0123456789abcdef0123456789abcdef")
+	unknown := requestWith(t, "0123456789abcdef012345676ddad739")
 	known := requestWith(t, secret)
 	for _, step := range []struct {
 		at    time.Duration

@@ -27,7 +27,7 @@ func TestParseAcceptsRealOriginsAndCIDRsInCanonicalForm(t *testing.T) {
 }
 
 func TestParseRefusesWhatIsNotAnOriginOrACIDRWithoutEchoingIt(t *testing.T) {
-	secret := "46a4eccec1414feab118287faafc5c80"
+	secret := "46a4eccec1414feab118287f5af26f03"
 	for _, tc := range []struct {
 		name             string
 		origins, ipRange []string

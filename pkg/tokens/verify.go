@@ -62,7 +62,7 @@ type Outcome int
 const (
 	Valid                Outcome = iota
 	Missing                      // no token presented
-	Malformed                    // not 32 lowercase hex
+	Malformed                    // not 32 lowercase hex, or its check fails
 	Ambiguous                    // two different tokens in one request
 	Unknown                      // no such token (never made, or deleted)
 	Disabled                     // disabled by an admin

@@ -11,7 +11,7 @@ import (
 	"github.com/acmedata/tokenservice/pkg/usage"
 )
 
-const token = "46a4eccec1414feab118287faafc5c80"
+const token = "46a4eccec1414feab118287f5af26f03"
 
 // apiKey has the shape secret.NewAPIKey makes: a prefix and 40 base32
 // characters.

@@ -206,7 +206,7 @@ func TestPutRecordsIsIdempotentByRequestID(t *testing.T) {
 func TestItemsExpireByEpochSecondsTTLAndHoldNoToken(t *testing.T) {
 	e := newEnv(t)
 	r := e.record(t, newID(t), newID(t), "", "tmy", 0)
-	r.Path = "/feed/46a4eccec1414feab118287faafc5c80/tmy/hourly"
+	r.Path = "/feed/46a4eccec1414feab118287f5af26f03/tmy/hourly"
 	e.put(t, r)
 	var items []map[string]types.AttributeValue
 	for _, it := range e.rawItems(t) {

@@ -152,7 +152,7 @@ func hotToken(c *check) error {
 	if err != nil {
 		return err
 	}
-	deleted := "0123456789abcdef0123456789abcdef" // never issued: as a deleted token, unknown
+	deleted := "0123456789abcdef012345676ddad739" // never issued: as a deleted token, unknown
 	for _, tc := range []struct {
 		name  string
 		token string

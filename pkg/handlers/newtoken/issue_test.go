@@ -35,7 +35,7 @@ func TestIssueAnswersTheSecretOnceWithTheRepresentation(t *testing.T) {
 		{"bad expiry", "tmy", `{"expiresAt":"tomorrow"}`, http.StatusBadRequest, "invalid_expires_at"},
 		{"past expiry", "tmy", `{"expiresAt":"2001-01-01T00:00:00Z"}`, http.StatusBadRequest, "invalid_expires_at"},
 		{"user with access off", "tmy", `{"userId":"` + off.ID + `"}`, http.StatusConflict, "user_access_off"},
-		{"unknown field", "tmy", `{"token":"46a4eccec1414feab118287faafc5c80"}`, http.StatusBadRequest, "unknown_field"},
+		{"unknown field", "tmy", `{"token":"46a4eccec1414feab118287f5af26f03"}`, http.StatusBadRequest, "unknown_field"},
 		{"name too long", "tmy", `{"name":"` + strings.Repeat("a", 101) + `"}`, http.StatusBadRequest, "invalid_name"},
 		{"unknown service", "weather", `{}`, http.StatusNotFound, "service_not_found"},
 	} {

@@ -432,7 +432,7 @@ func TestOperatorRoutesNeedTheOperatorKey(t *testing.T) {
 }
 
 func TestAccessLogHasTheTemplateAndAuthorizerContextNeverThePath(t *testing.T) {
-	const secret = "46a4eccec1414feab118287faafc5c80"
+	const secret = "46a4eccec1414feab118287f5af26f03"
 	f := newGateway(t, func(o *Options) {
 		o.Authorizers[routes.TokenAuth] = func(_ context.Context, req events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
 			return policy("tok_1", "Deny", req.MethodArn, map[string]any{"accountId": "acc_1", "tokenId": "tok_1", "service": "tmy", "outcome": "wrong_service"}), nil

@@ -46,7 +46,7 @@ func FuzzRecorderLines(f *testing.F) {
 		TokenType: "userless", Service: "tmy", Outcome: "valid", Path: "/data/tmy/hourly",
 	}
 	odd := good
-	odd.RequestID, odd.Path, odd.Service = "req-odd", "/feed/46a4eccec1414feab118287faafc5c80/tmy/x", "46a4eccec1414feab118287faafc5c80"
+	odd.RequestID, odd.Path, odd.Service = "req-odd", "/feed/46a4eccec1414feab118287f5af26f03/tmy/x", "46a4eccec1414feab118287f5af26f03"
 	f.Add(string(odd.Line()))
 	f.Add(`{"decision":"unauthorized","requestId":"r","accountId":"a","tokenId":"t"}`)
 	f.Add(`{"requestId":"` + strings.Repeat("r", 3000) + `","accountId":"a","tokenId":"t","requestTimeEpoch":1}`)

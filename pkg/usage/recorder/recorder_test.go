@@ -263,7 +263,7 @@ func TestNewRefusesNilDependencies(t *testing.T) {
 // and so is a call with a 2,000-character service, bounded.
 func TestOnePoisonedCallAmongAThousandStopsNoOtherRecord(t *testing.T) {
 	e := newEnv(t)
-	const token = "46a4eccec1414feab118287faafc5c80"
+	const token = "46a4eccec1414feab118287f5af26f03"
 	var logs bytes.Buffer
 	rec, err := New(e.store, e.mark, slog.New(slog.NewJSONHandler(&logs, nil)))
 	if err != nil {
