@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -160,12 +161,41 @@ func (c Config) Logger() *slog.Logger {
 }
 
 // ClientOptions bound how long a DynamoDB call may take. Zero values keep
-// the SDK defaults.
+// the SDK defaults (3 attempts, backoff up to 20 s, no timeout): right for
+// background work that must get through (the usage recorder), wrong for a
+// request a caller waits on.
 type ClientOptions struct {
 	// Timeout caps each HTTP attempt.
 	Timeout time.Duration
 	// MaxAttempts caps the SDK's retries (1 = no retry).
 	MaxAttempts int
+	// MaxBackoff caps the pause before a retry.
+	MaxBackoff time.Duration
+}
+
+// Apply sets o on a DynamoDB client's options: the per-attempt timeout on
+// its HTTP client (a copy, keeping its transport settings) and a standard
+// retryer with o's attempts and backoff.
+func (o ClientOptions) Apply(do *dynamodb.Options) {
+	if o.Timeout > 0 {
+		switch c := do.HTTPClient.(type) {
+		case *awshttp.BuildableClient:
+			do.HTTPClient = c.WithTimeout(o.Timeout)
+		case nil:
+			do.HTTPClient = awshttp.NewBuildableClient().WithTimeout(o.Timeout)
+		}
+		// Any other client is a test's stand-in for the network, kept.
+	}
+	if o.MaxAttempts > 0 || o.MaxBackoff > 0 {
+		do.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
+			if o.MaxAttempts > 0 {
+				so.MaxAttempts = o.MaxAttempts
+			}
+			if o.MaxBackoff > 0 {
+				so.MaxBackoff = o.MaxBackoff
+			}
+		})
+	}
 }
 
 // DynamoDB builds a DynamoDB client. With DynamoEndpoint set (local stack,
@@ -180,12 +210,6 @@ func DynamoDB(ctx context.Context, c Config, o ClientOptions) (*dynamodb.Client,
 			awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("local", "local", "")),
 		)
 	}
-	if o.Timeout > 0 {
-		opts = append(opts, awsconfig.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(o.Timeout)))
-	}
-	if o.MaxAttempts > 0 {
-		opts = append(opts, awsconfig.WithRetryMaxAttempts(o.MaxAttempts))
-	}
 	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("load aws config: %w", err)
@@ -194,6 +218,7 @@ func DynamoDB(ctx context.Context, c Config, o ClientOptions) (*dynamodb.Client,
 		if c.DynamoEndpoint != "" {
 			do.BaseEndpoint = aws.String(c.DynamoEndpoint)
 		}
+		o.Apply(do)
 	}), nil
 }
 

@@ -39,10 +39,27 @@ type (
 	RecorderFunc = func(context.Context, recorder.Event) (events.SQSEventResponse, error)
 )
 
-// authorizerStore bounds an authorizer's or probe's store calls: 1 s per
-// attempt and two attempts, so a slow store fails the call closed instead
-// of hanging the caller.
-var authorizerStore = config.ClientOptions{Timeout: time.Second, MaxAttempts: 2}
+// RequestPath bounds the store calls of a request a caller waits on (an
+// authorizer's decision, an admin's or operator's call): two attempts of
+// at most 900 ms with a short pause between them, so a store that does not
+// answer fails the request with a 503 within 2 s rather than after the
+// SDK's default retries (docs/deploy.md). DynamoDB answers in milliseconds;
+// 900 ms leaves room for a cold connection and a busy DynamoDB Local.
+var RequestPath = config.ClientOptions{Timeout: 900 * time.Millisecond, MaxAttempts: 2, MaxBackoff: 50 * time.Millisecond}
+
+// DecisionBudget is how long either authorizer waits for the store in all
+// before it refuses (fails closed, which API Gateway answers with 503): a
+// caller is answered within 1 s whatever the store does.
+const DecisionBudget = 950 * time.Millisecond
+
+// withBudget bounds every decision of authorize by DecisionBudget.
+func withBudget(authorize AuthorizerFunc) AuthorizerFunc {
+	return func(ctx context.Context, req events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
+		ctx, cancel := context.WithTimeout(ctx, DecisionBudget)
+		defer cancel()
+		return authorize(ctx, req)
+	}
+}
 
 // Proxies builds every function behind a proxy integration, by the route
 // function it serves (its main is functions/<name>).
@@ -52,14 +69,14 @@ var Proxies = map[routes.Function]Build[ProxyFunc]{
 	routes.Clone:    withManager(func(m *tokens.Manager, log *slog.Logger) (*httpapi.Router, error) { return newtoken.NewClone(m, log) }),
 	routes.Operator: withManager(func(m *tokens.Manager, log *slog.Logger) (*httpapi.Router, error) { return operator.New(m, log) }),
 	routes.Health: func(ctx context.Context, d Deps) (ProxyFunc, error) {
-		store, err := d.CoreStore(ctx, authorizerStore)
+		store, err := d.CoreStore(ctx, RequestPath)
 		if err != nil {
 			return nil, err
 		}
 		return serve(health.New(store, d.Log))
 	},
 	routes.Usage: func(ctx context.Context, d Deps) (ProxyFunc, error) {
-		store, err := d.UsageStore(ctx)
+		store, err := d.UsageStore(ctx, RequestPath)
 		if err != nil {
 			return nil, err
 		}
@@ -82,7 +99,7 @@ var Authorizers = map[routes.Auth]Build[AuthorizerFunc]{
 		if err != nil {
 			return nil, err
 		}
-		store, err := d.CoreStore(ctx, authorizerStore)
+		store, err := d.CoreStore(ctx, RequestPath)
 		if err != nil {
 			return nil, err
 		}
@@ -90,10 +107,10 @@ var Authorizers = map[routes.Auth]Build[AuthorizerFunc]{
 		if err != nil {
 			return nil, err
 		}
-		return a.Authorize, nil
+		return withBudget(a.Authorize), nil
 	},
 	routes.APIKeyAuth: func(ctx context.Context, d Deps) (AuthorizerFunc, error) {
-		store, err := d.CoreStore(ctx, authorizerStore)
+		store, err := d.CoreStore(ctx, RequestPath)
 		if err != nil {
 			return nil, err
 		}
@@ -101,14 +118,15 @@ var Authorizers = map[routes.Auth]Build[AuthorizerFunc]{
 		if err != nil {
 			return nil, err
 		}
-		return a.Authorize, nil
+		return withBudget(a.Authorize), nil
 	},
 }
 
 // Recorder builds the usage recorder (functions/recorder), which CloudWatch
 // Logs invokes with the access log and the authorizer's refusals.
 var Recorder Build[RecorderFunc] = func(ctx context.Context, d Deps) (RecorderFunc, error) {
-	store, err := d.UsageStore(ctx)
+	// The recorder's writes must get through: the SDK's default retries.
+	store, err := d.UsageStore(ctx, config.ClientOptions{})
 	if err != nil {
 		return nil, err
 	}

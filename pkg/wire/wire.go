@@ -36,15 +36,16 @@ type Deps struct {
 	// with two stores (the recorder) loads the AWS configuration and
 	// opens a connection pool once at cold start, not once per store.
 	clients map[config.ClientOptions]*dynamodb.Client
-	// shared, if set, serves every set of options: the local stack runs
-	// all functions over one DynamoDB Local client.
+	// shared, if set, is the base of every client: the local stack runs
+	// all functions over one DynamoDB Local connection, each with its
+	// own bounds (ClientOptions) as on AWS.
 	shared *dynamodb.Client
 }
 
-// SharedDeps are Deps whose stores all use client, whatever their options:
-// the local stack's, over one DynamoDB Local connection pool.
+// SharedDeps are Deps whose stores all use client's connection settings,
+// each with its own options: the local stack's, over DynamoDB Local.
 func SharedDeps(cfg config.Config, getenv func(string) string, log *slog.Logger, client *dynamodb.Client) Deps {
-	return Deps{Config: cfg, Getenv: getenv, Log: log, shared: client}
+	return Deps{Config: cfg, Getenv: getenv, Log: log, shared: client, clients: map[config.ClientOptions]*dynamodb.Client{}}
 }
 
 // WithLog returns d logging through log.
@@ -91,13 +92,13 @@ func (d Deps) CoreStore(ctx context.Context, o config.ClientOptions) (*dynamosto
 	return store, nil
 }
 
-// UsageStore returns the store over the usage table, with the default
-// client timeouts and retries.
-func (d Deps) UsageStore(ctx context.Context) (*usagestore.Store, error) {
+// UsageStore returns the store over the usage table, with client timeouts
+// and retries bounded by o.
+func (d Deps) UsageStore(ctx context.Context, o config.ClientOptions) (*usagestore.Store, error) {
 	if err := d.Config.RequireTables(schema.Usage); err != nil {
 		return nil, err
 	}
-	client, err := d.dynamoDB(ctx, config.ClientOptions{})
+	client, err := d.dynamoDB(ctx, o)
 	if err != nil {
 		return nil, err
 	}
@@ -110,16 +111,23 @@ func (d Deps) UsageStore(ctx context.Context) (*usagestore.Store, error) {
 
 // dynamoDB returns the function's client for options o, building it on
 // first use. Build steps run once, before any request, so no lock is needed.
+// The local stack's shared client is the base of each: the same
+// connection settings, with o's bounds.
 func (d Deps) dynamoDB(ctx context.Context, o config.ClientOptions) (*dynamodb.Client, error) {
-	if d.shared != nil {
-		return d.shared, nil
-	}
 	if c, ok := d.clients[o]; ok {
 		return c, nil
 	}
-	c, err := config.DynamoDB(ctx, d.Config, o)
-	if err != nil {
-		return nil, err
+	var c *dynamodb.Client
+	if d.shared != nil {
+		if o == (config.ClientOptions{}) {
+			return d.shared, nil
+		}
+		c = dynamodb.New(d.shared.Options(), o.Apply)
+	} else {
+		var err error
+		if c, err = config.DynamoDB(ctx, d.Config, o); err != nil {
+			return nil, err
+		}
 	}
 	if d.clients != nil {
 		d.clients[o] = c
@@ -127,9 +135,10 @@ func (d Deps) dynamoDB(ctx context.Context, o config.ClientOptions) (*dynamodb.C
 	return c, nil
 }
 
-// Manager returns the domain Manager over the core store.
+// Manager returns the domain Manager over the core store, bounded for the
+// admin and operator requests it serves (RequestPath).
 func (d Deps) Manager(ctx context.Context) (*tokens.Manager, error) {
-	store, err := d.CoreStore(ctx, config.ClientOptions{})
+	store, err := d.CoreStore(ctx, RequestPath)
 	if err != nil {
 		return nil, err
 	}

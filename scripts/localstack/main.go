@@ -40,8 +40,12 @@ const (
 	stateDir = ".local"
 	// tablePrefix names the local tables: fixed, so data persists across runs.
 	tablePrefix = "local_"
-	// shutdownTimeout bounds draining requests and delivering usage on exit.
-	shutdownTimeout = 10 * time.Second
+	// stopBudget bounds a graceful stop in all: draining requests, then
+	// delivering the usage of the calls answered. Lines not delivered by
+	// then (the store is down, say) stay in the spool in .local/usage and
+	// are delivered at the next start: a stop never loses a record, and
+	// never hangs on a dead store.
+	stopBudget = 3 * time.Second
 )
 
 var (
@@ -101,8 +105,9 @@ func run(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	var stopBy stopDeadline
 	defer func() {
-		closeCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+		closeCtx, cancel := stopBy.context()
 		defer cancel()
 		err = errors.Join(err, svc.Close(closeCtx))
 	}()
@@ -128,9 +133,20 @@ func run(ctx context.Context) (err error) {
 	case <-ctx.Done():
 	}
 	fmt.Println("\nStopping...")
-	shutCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	shutCtx, cancel := stopBy.context()
 	defer cancel()
 	return srv.Shutdown(shutCtx)
+}
+
+// stopDeadline is the one deadline of a stop, set when stopping begins, so
+// that its steps share stopBudget rather than take it each.
+type stopDeadline struct{ at time.Time }
+
+func (s *stopDeadline) context() (context.Context, context.CancelFunc) {
+	if s.at.IsZero() {
+		s.at = time.Now().Add(stopBudget)
+	}
+	return context.WithDeadline(context.Background(), s.at)
 }
 
 func envPort(name string, def int) (int, error) {
