@@ -124,6 +124,7 @@ func latency(ctx context.Context, c *check, client *dynamodb.Client, store, read
 	fmt.Printf("reading two items in one request (a BatchGetItem of a user token's two gate items) against one GetItem, %d calls each:\n", n)
 	fmt.Printf("  raw GetItem p50 %v; raw BatchGetItem of 2 p50 %v = %.2fx, so a user token's cold p50 is at least 1 + %.2f = %.2fx here\n",
 		pct(one, 50), pct(two, 50), ratio(two, one, 50), ratio(two, one, 50), 1+ratio(two, one, 50))
+	coldUserP50 := 0.0
 	for _, k := range []struct{ kind, gates, token string }{
 		{"user", "account and user items in one BatchGetItem", token},
 		{"userless", "account item in one GetItem", userless},
@@ -136,7 +137,61 @@ func latency(ctx context.Context, c *check, client *dynamodb.Client, store, read
 		fmt.Printf("  raw GetItem p50 %v p99 %v; decision p50 %v p99 %v\n", pct(raw, 50), pct(raw, 99), pct(auth, 50), pct(auth, 99))
 		c.figure("cold decision, "+k.kind+" token / raw GetItem, p50", ratio(auth, raw, 50), maxColdP50, "x")
 		c.figure("cold decision, "+k.kind+" token / raw GetItem, p99", ratio(auth, raw, 99), maxColdP99, "x")
+		if k.kind == "user" {
+			coldUserP50 = ratio(auth, raw, 50)
+		}
 	}
+
+	// Seen before (issue 22): an authorizer that has decided on the user
+	// token, whose clock then passes the revocation delay before every
+	// call, so every decision finds the token's answer expired and reads
+	// the token and its two gate items in one BatchGetItem (the identity
+	// memory). Its floor is that raw BatchGetItem of three items.
+	var shift time.Duration
+	seen, err := authz.New(reads, authz.Options{Services: benchServices, RevocationDelay: time.Second, Now: func() time.Time { return time.Now().Add(shift) }})
+	if err != nil {
+		return err
+	}
+	if err := authorize(seen, token)(); err != nil {
+		return err
+	}
+	seenCall := func(int) func() error {
+		decide := authorize(seen, token)
+		return func() error {
+			shift += 2 * time.Second
+			return decide()
+		}
+	}
+	three := &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{table: {
+		Keys: append([]map[string]types.AttributeValue{{
+			"pk": &types.AttributeValueMemberS{Value: "CRED#" + secret.Hash(token)},
+			"sk": &types.AttributeValueMemberS{Value: "CRED"},
+		}}, gates.RequestItems[table].Keys...),
+		ConsistentRead: aws.Bool(true),
+	}}}
+	floorCall := func(int) func() error {
+		return func() error {
+			out, err := client.BatchGetItem(ctx, three)
+			if err == nil && len(out.Responses[table]) != 3 {
+				err = errors.New("the raw BatchGetItem found fewer than three items: dynamostore's layout changed")
+			}
+			return err
+		}
+	}
+	floor, floorRaw, err := measure(warmup, n, floorCall, func(int) func() error { return getItem(token) })
+	if err != nil {
+		return err
+	}
+	seenAuth, seenRaw, err := measure(warmup, n, seenCall, func(int) func() error { return getItem(token) })
+	if err != nil {
+		return err
+	}
+	floorRatio, seenRatio := ratio(floor, floorRaw, 50), ratio(seenAuth, seenRaw, 50)
+	fmt.Printf("decision of a user token seen before whose answer expired (its item and both gate items in one BatchGetItem), %d calls each, interleaved:\n", n)
+	fmt.Printf("  floor: raw BatchGetItem of those 3 items p50 %v = %.2fx a raw GetItem; decision p50 %v p99 %v = %.2fx (cold user decision %.2fx)\n",
+		pct(floor, 50), floorRatio, pct(seenAuth, 50), pct(seenAuth, 99), seenRatio, coldUserP50)
+	c.figure("seen-before token / raw GetItem, p50, over its floor", seenRatio/floorRatio, maxSeenOverFloor, "x")
+	c.figure("seen-before token / cold user-token decision, p50", seenRatio/coldUserP50, maxSeenOverCold, "x")
 
 	// Half-warm: every decision presents a token the instance has not seen,
 	// of an account whose gate it holds.

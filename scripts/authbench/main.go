@@ -7,8 +7,13 @@
 //     the token's item, on DynamoDB Local, calls interleaved: p50 and p99
 //     ratios; and a token not yet cached whose account's gate is (one
 //     GetItem of the token's item), same ratios;
+//   - a token seen before whose answer has expired (its item and gates in
+//     one BatchGetItem) against the floor of that read and against the
+//     cold decision;
 //   - warm decision (answered from the cache): time and allocations per
 //     call, in process, and store reads (none);
+//   - the authorizer's heap with its cache full (every token entry, so
+//     the identity memory at its bound), beside its configured memory;
 //   - a hot token: 10,000 calls/s for 60 simulated seconds spread over 50
 //     simulated authorizer instances on a fake clock, counting the store
 //     reads of every item per instance per second; and the same for a
@@ -19,7 +24,7 @@
 // It uses $DYNAMODB_ENDPOINT if set, else starts its own in-memory
 // DynamoDB Local.
 //
-//	go run ./scripts/authbench [-n 3000] [-many 10000] [-figures latency,warm,hot,rotation]
+//	go run ./scripts/authbench [-n 3000] [-many 10000] [-figures latency,warm,memory,hot,rotation]
 package main
 
 import (
@@ -30,7 +35,6 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
@@ -42,13 +46,7 @@ import (
 	"github.com/acmedata/tokenservice/pkg/local/dynamolocal"
 	"github.com/acmedata/tokenservice/pkg/schema"
 	"github.com/acmedata/tokenservice/pkg/testkit/loadgen"
-)
-
-// The authorizer's client settings (wire's authorizerStore): 1 s per
-// attempt, two attempts.
-const (
-	attemptTimeout = time.Second
-	maxAttempts    = 2
+	"github.com/acmedata/tokenservice/pkg/wire"
 )
 
 // benchServices is the catalogue the benchmark's authorizers serve.
@@ -63,6 +61,18 @@ const (
 	maxReadsPerItemSecond  = 1        // per instance, hot-token simulation
 	maxItemReadsPerSecond  = 3000     // per item, all instances together
 	maxRotationRatio       = 1.5      // rotation with many tokens / with one
+)
+
+// Targets (issue 22).
+const (
+	maxSeenOverFloor = 1.1 // seen-before decision / the floor of reading its items in one request
+	maxSeenOverCold  = 0.8 // seen-before decision / cold user-token decision
+	// maxHeapShare is the most of the token authorizer's configured memory
+	// its heap may take with a full cache (identity memory included).
+	maxHeapShare = 0.5
+	// authorizerMemoryMiB is the token authorizer's configured memory
+	// (infra/gofn's default, which infra/tokenauth keeps).
+	authorizerMemoryMiB = 256
 )
 
 func main() {
@@ -85,7 +95,7 @@ func main() {
 
 // allFigures are the figures authbench measures, in order; -figures picks
 // some.
-var allFigures = []string{"latency", "warm", "hot", "rotation"}
+var allFigures = []string{"latency", "warm", "memory", "hot", "rotation"}
 
 // check prints one figure beside its target and remembers a miss.
 type check struct{ missed []string }
@@ -134,6 +144,7 @@ func run(ctx context.Context, n, many int, figures []string) error {
 	steps := map[string]func() error{
 		"latency":  func() error { return latency(ctx, &c, client, store, reads, table, n) },
 		"warm":     func() error { return warm(&c) },
+		"memory":   func() error { return memory(&c) },
 		"hot":      func() error { return hotToken(&c) },
 		"rotation": func() error { return rotation(ctx, &c, store, writes, many) },
 	}
@@ -149,18 +160,17 @@ func run(ctx context.Context, n, many int, figures []string) error {
 }
 
 // newClient builds the client the measured reads share, with the
-// authorizer's timeout and retry bounds. It sets them on the SDK's own
+// authorizer's timeout and retry bounds (wire.RequestPath). It sets them on the SDK's own
 // buildable HTTP client rather than through config.DynamoDB, whose plain
 // http.Client fails to load when AWS_CA_BUNDLE is set (as on this
 // machine).
 func newClient(endpoint string) *dynamodb.Client {
 	return dynamodb.New(dynamodb.Options{
-		Region:           "us-east-1",
-		BaseEndpoint:     aws.String(endpoint),
-		Credentials:      credentials.NewStaticCredentialsProvider("local", "local", ""),
-		HTTPClient:       awshttp.NewBuildableClient().WithTimeout(attemptTimeout),
-		RetryMaxAttempts: maxAttempts,
-	})
+		Region:       "us-east-1",
+		BaseEndpoint: aws.String(endpoint),
+		Credentials:  credentials.NewStaticCredentialsProvider("local", "local", ""),
+		HTTPClient:   awshttp.NewBuildableClient(),
+	}, wire.RequestPath.Apply)
 }
 
 var errNotAllowed = errors.New("the authorizer did not allow the benchmark token")

@@ -4,13 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/acmedata/tokenservice/pkg/apigw"
 	"github.com/acmedata/tokenservice/pkg/audit"
 	"github.com/acmedata/tokenservice/pkg/authz"
+	"github.com/acmedata/tokenservice/pkg/id"
+	"github.com/acmedata/tokenservice/pkg/secret"
 	"github.com/acmedata/tokenservice/pkg/testkit/memstore"
 	"github.com/acmedata/tokenservice/pkg/tokens"
 )
@@ -196,4 +200,63 @@ func hotToken(c *check) error {
 		c.figure(tc.name+": reads of one item per second, all instances", float64(perItem), maxItemReadsPerSecond, "")
 	}
 	return nil
+}
+
+// memory fills one authorizer's cache to its bounds (every token entry,
+// so the identity memory is full too, and every gate entry) with tokens
+// of many accounts and users, then reports the heap the cache holds beside
+// the function's configured memory.
+func memory(c *check) error {
+	ctx := context.Background()
+	store := &synthStore{}
+	a, err := authz.New(store, authz.Options{Services: benchServices, RevocationDelay: tokens.MaxRevocationDelay})
+	if err != nil {
+		return err
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for range authz.DefaultTokenEntries {
+		resp, err := a.Authorize(ctx, dataRequest(secret.NewToken()))
+		if err != nil || resp.PolicyDocument.Statement[0].Effect != "Allow" {
+			return errors.Join(err, errNotAllowed)
+		}
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	runtime.KeepAlive(a)
+	heapMiB := float64(after.HeapAlloc-before.HeapAlloc) / (1 << 20)
+	fmt.Printf("authorizer cache full (%d tokens, identity memory included; %d gate items), in process:\n", authz.DefaultTokenEntries, authz.DefaultGateEntries)
+	fmt.Printf("  heap held by the cache %.1f MiB, of the function's %d MiB\n", heapMiB, authorizerMemoryMiB)
+	c.figure("authorizer heap with a full cache / configured memory", heapMiB/authorizerMemoryMiB, maxHeapShare, "x")
+	return nil
+}
+
+// synthStore is a tokens.CredentialStore that knows every token: a user
+// token with settings, of one of DefaultGateEntries/2 accounts and users,
+// as a busy instance would meet them.
+type synthStore struct{ n atomic.Int64 }
+
+func (s *synthStore) TokenBySecret(_ context.Context, secretHash string) (tokens.Token, error) {
+	i := s.n.Add(1) % (authz.DefaultGateEntries / 2)
+	return tokens.Token{
+		AccountID: fmt.Sprintf("acc_%026d", i), ID: id.New(id.Token), Name: "memory", Service: "tmy",
+		UserID: fmt.Sprintf("usr_%026d", i), SecretHash: secretHash, Hint: "abcd", Enabled: true,
+		CreatedAt: time.Now(), KeyGeneration: 1, Settings: tokens.Settings{"publicOnly": true, "region": "eu"},
+	}, nil
+}
+
+func (s *synthStore) Gates(_ context.Context, r tokens.GateRequest) (tokens.Gates, error) {
+	var g tokens.Gates
+	if r.Account {
+		g.Account = &tokens.AccountGate{Status: tokens.AccountStatusActive, Services: []string{"tmy"}, KeyGeneration: 1}
+	}
+	if r.UserID != "" {
+		g.User = &tokens.UserGate{Access: map[string]bool{"tmy": true}}
+	}
+	return g, nil
+}
+
+func (s *synthStore) TokenAndGates(ctx context.Context, secretHash string, r tokens.GateRequest) (tokens.Token, tokens.Gates, error) {
+	return tokens.TokenThenGates(ctx, s, secretHash, r)
 }
