@@ -16,10 +16,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/apigateway"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/acmedata/tokenservice/pkg/schema"
@@ -220,6 +222,36 @@ func DynamoDB(ctx context.Context, c Config, o ClientOptions) (*dynamodb.Client,
 		}
 		o.Apply(do)
 	}), nil
+}
+
+// Bounds of the retries of API Gateway's control plane, which throttles
+// hard (CreateApiKey: 5 requests/s per account, most calls 10/s): up to
+// APIGatewayMaxAttempts attempts, backing off up to APIGatewayMaxBackoff
+// between them (with jitter), so a throttled call waits a few seconds at
+// most and a reconciler's run stays well inside its function's timeout.
+const (
+	APIGatewayMaxAttempts = 6
+	APIGatewayMaxBackoff  = 2 * time.Second
+)
+
+// APIGateway builds a client of API Gateway's control plane (the plans
+// engine's) with the Lambda's role through the default chain. Throttled
+// calls (TooManyRequestsException, 429) are retried by the SDK's standard
+// retryer within the bounds above, without its client-side retry quota,
+// which a burst of throttles would otherwise exhaust and turn into
+// errors.
+func APIGateway(ctx context.Context) (*apigateway.Client, error) {
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRetryer(func() aws.Retryer {
+		return retry.NewStandard(func(o *retry.StandardOptions) {
+			o.MaxAttempts = APIGatewayMaxAttempts
+			o.MaxBackoff = APIGatewayMaxBackoff
+			o.RateLimiter = ratelimit.None
+		})
+	}))
+	if err != nil {
+		return nil, fmt.Errorf("load aws config: %w", err)
+	}
+	return apigateway.NewFromConfig(awsCfg), nil
 }
 
 func envOr(key, def string) string {
