@@ -103,7 +103,13 @@ var Authorizers = map[routes.Auth]Build[AuthorizerFunc]{
 		if err != nil {
 			return nil, err
 		}
-		a, err := authz.New(store, authz.Options{Services: d.Config.ServiceIDs(), RouteServices: routeServices, Logger: d.Log, RevocationDelay: d.Config.RevocationDelay})
+		a, err := authz.New(store, authz.Options{
+			Services:          d.Config.ServiceIDs(),
+			RouteServices:     routeServices,
+			Logger:            d.Log,
+			RevocationDelay:   d.Config.RevocationDelay,
+			UnlimitedUsageKey: d.Getenv(authz.EnvUnlimitedUsageKey),
+		})
 		if err != nil {
 			return nil, err
 		}

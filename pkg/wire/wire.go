@@ -16,8 +16,10 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/acmedata/tokenservice/pkg/apigwplans"
 	"github.com/acmedata/tokenservice/pkg/config"
 	"github.com/acmedata/tokenservice/pkg/dynamostore"
+	"github.com/acmedata/tokenservice/pkg/plans"
 	"github.com/acmedata/tokenservice/pkg/schema"
 	"github.com/acmedata/tokenservice/pkg/tokens"
 	"github.com/acmedata/tokenservice/pkg/usagestore"
@@ -40,6 +42,9 @@ type Deps struct {
 	// all functions over one DynamoDB Local connection, each with its
 	// own bounds (ClientOptions) as on AWS.
 	shared *dynamodb.Client
+	// planEngine, if set, is the plans engine of every function: the
+	// local stack's gateway twin.
+	planEngine plans.Engine
 }
 
 // SharedDeps are Deps whose stores all use client's connection settings,
@@ -52,6 +57,36 @@ func SharedDeps(cfg config.Config, getenv func(string) string, log *slog.Logger,
 func (d Deps) WithLog(log *slog.Logger) Deps {
 	d.Log = log
 	return d
+}
+
+// WithPlanEngine returns d giving e as every function's plans engine
+// instead of API Gateway's (the local stack's gateway twin).
+func (d Deps) WithPlanEngine(e plans.Engine) Deps {
+	d.planEngine = e
+	return d
+}
+
+// PlanEngine returns the engine that enforces plans at the gateway: the
+// one given by WithPlanEngine, else API Gateway's usage plans of the
+// REST API and stage the environment names (apigwplans.EnvRestAPIID,
+// apigwplans.EnvStage). Building it calls no AWS API.
+func (d Deps) PlanEngine(ctx context.Context) (plans.Engine, error) {
+	if d.planEngine != nil {
+		return d.planEngine, nil
+	}
+	getenv := d.Getenv
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
+	api, stage := getenv(apigwplans.EnvRestAPIID), getenv(apigwplans.EnvStage)
+	if api == "" || stage == "" {
+		return nil, fmt.Errorf("plans engine: %s and %s must both be set (or an engine given)", apigwplans.EnvRestAPIID, apigwplans.EnvStage)
+	}
+	client, err := config.APIGateway(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return apigwplans.New(client, api, stage)
 }
 
 // Start builds the function's handler with build and serves it. A failed

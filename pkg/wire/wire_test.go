@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/acmedata/tokenservice/pkg/apigwplans"
 	"github.com/acmedata/tokenservice/pkg/config"
 	"github.com/acmedata/tokenservice/pkg/routes"
 	"github.com/acmedata/tokenservice/pkg/schema"
@@ -71,7 +72,7 @@ func (c *countingDoer) Do(*http.Request) (*http.Response, error) {
 func TestNoFunctionCallsTheNetworkAtInit(t *testing.T) {
 	net := &countingDoer{}
 	client := dynamodb.New(dynamodb.Options{Region: "eu-west-1", HTTPClient: net, Credentials: aws.AnonymousCredentials{}})
-	env := map[string]string{schema.Core.EnvVar: "core", schema.Usage.EnvVar: "usage"}
+	env := map[string]string{schema.Core.EnvVar: "core", schema.Usage.EnvVar: "usage", apigwplans.EnvRestAPIID: "a1b2c3d4e5", apigwplans.EnvStage: "prod"}
 	getenv := func(k string) string { return env[k] }
 	cfg, err := config.FromEnv(getenv)
 	if err != nil {
