@@ -205,6 +205,9 @@ func (s *TokenService) createAPI() error {
 		},
 		// Access logs need the account-wide API Gateway CloudWatch role.
 		CloudWatchRole: jsii.Bool(true),
+		// API Gateway gzips larger answers for clients that accept it (the
+		// console's files); the local gateway does the same.
+		MinCompressionSize: awscdk.Size_Bytes(jsii.Number(routes.MinimumCompressionSize)),
 		DeployOptions: &awsapigateway.StageOptions{
 			StageName:            jsii.String(s.cfg.Stage),
 			ThrottlingRateLimit:  jsii.Number(s.cfg.ThrottleRateLimit),

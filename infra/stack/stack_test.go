@@ -309,24 +309,32 @@ func TestRoutesUseTheirAuthorizers(t *testing.T) {
 	}
 }
 
-// The console is static files: two public GET methods, both integrated
+// The console is static files: public GET and HEAD methods, all integrated
 // with the console function, which reads no table (see above) and costs
-// nothing at rest.
+// nothing at rest; API Gateway compresses its files.
 func TestTheConsoleIsServedWithoutAnAuthorizerByItsOwnFunction(t *testing.T) {
 	s := deployed(t)
 	fn := cdktest.LogicalID(s.stack.Stack, s.stack.Functions[string(routes.Console)])
-	for _, r := range []routes.Route{routes.ConsolePage, routes.ConsoleAsset} {
+	for _, r := range []routes.Route{routes.ConsolePage, routes.ConsoleAsset, routes.ConsolePageHead, routes.ConsoleAssetHead} {
 		m, ok := s.stack.Methods[r]
 		if !ok {
 			t.Fatalf("%s is not deployed", r)
 		}
 		p := s.resources[cdktest.LogicalID(s.stack.Stack, m)].Properties
-		if p["HttpMethod"] != "GET" || p["AuthorizationType"] != "NONE" {
-			t.Errorf("%s: %v with authorization %v, want GET with NONE", r, p["HttpMethod"], p["AuthorizationType"])
+		if p["HttpMethod"] != r.Method || p["AuthorizationType"] != "NONE" {
+			t.Errorf("%s: %v with authorization %v, want %s with NONE", r, p["HttpMethod"], p["AuthorizationType"], r.Method)
 		}
 		if uri := fmt.Sprint(p["Integration"]); !strings.Contains(uri, fn) || !strings.Contains(uri, "AWS_PROXY") {
 			t.Errorf("%s: integration %s, want a proxy integration of %s", r, uri, fn)
 		}
+	}
+}
+
+func TestTheAPICompressesAnswersAsTheLocalGatewayDoes(t *testing.T) {
+	s := deployed(t)
+	p := s.resources[cdktest.LogicalID(s.stack.Stack, s.stack.API)].Properties
+	if got := fmt.Sprint(p["MinimumCompressionSize"]); got != fmt.Sprint(routes.MinimumCompressionSize) {
+		t.Errorf("MinimumCompressionSize %s, want %d (routes.MinimumCompressionSize)", got, routes.MinimumCompressionSize)
 	}
 }
 

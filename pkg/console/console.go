@@ -104,9 +104,22 @@ func newHandler(fsys fs.FS, log *slog.Logger) (*Handler, error) {
 }
 
 // Serve answers the console's routes (routes.ConsolePage, the page at
-// /console/, and routes.ConsoleAsset, its files). It answers files, not
-// JSON, so it is not an httpapi.Router; errors still have the JSON body.
+// /console/, and routes.ConsoleAsset, its files, each for GET and HEAD). It
+// answers files, not JSON, so it is not an httpapi.Router; errors still
+// have the JSON body. A HEAD answers GET's status and headers without the
+// body. Compression is API Gateway's (routes.MinimumCompressionSize): a
+// REST API passes a Lambda's gzipped, base64-encoded body through only
+// for binary media types, which the console does not configure.
 func (h *Handler) Serve(ctx context.Context, req events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
+	resp := h.get(ctx, req)
+	if req.HTTPMethod == http.MethodHead {
+		resp.Body = ""
+	}
+	return resp, nil
+}
+
+// get is the answer to a GET of the request's path.
+func (h *Handler) get(ctx context.Context, req events.APIGatewayProxyRequest) events.APIGatewayProxyResponse {
 	var name string
 	switch req.Resource {
 	case routes.ConsolePage.Path:
@@ -114,27 +127,27 @@ func (h *Handler) Serve(ctx context.Context, req events.APIGatewayProxyRequest) 
 			// Relative, so it keeps the stage prefix (/prod/console ->
 			// /prod/console/) that the event's path lacks; the page links
 			// its files relative to itself.
-			return respond(http.StatusMovedPermanently, map[string]string{"Location": "console/", "Cache-Control": cacheRevalidate}, ""), nil
+			return respond(http.StatusMovedPermanently, map[string]string{"Location": "console/", "Cache-Control": cacheRevalidate}, "")
 		}
 		name = "index.html"
 	case routes.ConsoleAsset.Path:
 		name = req.PathParameters["proxy"]
 		if name == "index.html" {
 			// One URL for the page, so relative links always resolve alike.
-			return respond(http.StatusMovedPermanently, map[string]string{"Location": "./", "Cache-Control": cacheRevalidate}, ""), nil
+			return respond(http.StatusMovedPermanently, map[string]string{"Location": "./", "Cache-Control": cacheRevalidate}, "")
 		}
 	}
 	f, ok := h.files[name]
 	if !ok {
 		h.log.InfoContext(ctx, "console file not found", slog.String("requestId", req.RequestContext.RequestID), slog.String("resource", req.Resource))
 		return respond(http.StatusNotFound, map[string]string{"Content-Type": "application/json", "Cache-Control": "no-store"},
-			string(httpapi.ErrorBody("not_found", "no such console file"))), nil
+			string(httpapi.ErrorBody("not_found", "no such console file")))
 	}
 	headers := map[string]string{"Content-Type": f.contentType, "Cache-Control": f.cache, "ETag": f.etag}
 	if etagMatches(header(req, "If-None-Match"), f.etag) {
-		return respond(http.StatusNotModified, headers, ""), nil
+		return respond(http.StatusNotModified, headers, "")
 	}
-	return respond(http.StatusOK, headers, f.body), nil
+	return respond(http.StatusOK, headers, f.body)
 }
 
 // respond adds the headers every console answer carries.

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"net/http"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -20,7 +21,7 @@ import (
 func serve(t *testing.T, h *Handler, route routes.Route, path string, headers map[string]string) events.APIGatewayProxyResponse {
 	t.Helper()
 	req := events.APIGatewayProxyRequest{HTTPMethod: route.Method, Resource: route.Path, Path: path, Headers: headers}
-	if proxy, ok := strings.CutPrefix(path, "/console/"); ok && route == routes.ConsoleAsset {
+	if proxy, ok := strings.CutPrefix(path, "/console/"); ok && route.Path == routes.ConsoleAsset.Path {
 		req.PathParameters = map[string]string{"proxy": proxy}
 	}
 	resp, err := h.Serve(t.Context(), req)
@@ -226,5 +227,43 @@ func TestVendoredFilesMatchTheirPinnedChecksums(t *testing.T) {
 		if !listed[e.Name()] && !strings.HasSuffix(e.Name(), "-LICENSE.txt") {
 			t.Errorf("web/vendor/%s is not pinned in SHA256SUMS", e.Name())
 		}
+	}
+}
+
+// HEAD answers what GET would, headers only: a link checker or a browser
+// asking for a file's headers gets the same status, type and ETag.
+func TestHEADAnswersTheHeadersOfGETWithoutABody(t *testing.T) {
+	h := newTestHandler(t)
+	for _, tc := range []struct {
+		get, head routes.Route
+		path      string
+		status    int
+	}{
+		{routes.ConsolePage, routes.ConsolePageHead, "/console/", http.StatusOK},
+		{routes.ConsoleAsset, routes.ConsoleAssetHead, "/console/app.js", http.StatusOK},
+		{routes.ConsoleAsset, routes.ConsoleAssetHead, "/console/vendor/chart-4.6.1.umd.min.js", http.StatusOK},
+		{routes.ConsolePage, routes.ConsolePageHead, "/console", http.StatusMovedPermanently},
+		{routes.ConsoleAsset, routes.ConsoleAssetHead, "/console/nope.js", http.StatusNotFound},
+	} {
+		get := serve(t, h, tc.get, tc.path, nil)
+		head := serve(t, h, tc.head, tc.path, nil)
+		if head.StatusCode != tc.status || get.StatusCode != tc.status || head.Body != "" {
+			t.Errorf("HEAD %s: %d with %d bytes; GET %d; want %d without a body", tc.path, head.StatusCode, len(head.Body), get.StatusCode, tc.status)
+		}
+		for _, name := range []string{"Content-Type", "ETag", "Cache-Control", "Location", "Content-Security-Policy"} {
+			if head.Headers[name] != get.Headers[name] {
+				t.Errorf("HEAD %s: %s %q, GET's %q", tc.path, name, head.Headers[name], get.Headers[name])
+			}
+		}
+	}
+}
+
+// Search engines and link previews show the page's description
+// (Lighthouse's meta-description).
+func TestThePageDescribesItself(t *testing.T) {
+	page := serve(t, newTestHandler(t), routes.ConsolePage, "/console/", nil)
+	m := regexp.MustCompile(`<meta name="description" content="([^"]{20,})">`).FindStringSubmatch(page.Body)
+	if m == nil {
+		t.Fatal("the page has no meta description")
 	}
 }

@@ -87,9 +87,19 @@ var (
 
 	// The console is static files (pkg/console): public, like any web
 	// page; it reaches the admin routes with the key a person types in.
-	ConsolePage  = Route{http.MethodGet, "/console", Console, Public}
-	ConsoleAsset = Route{http.MethodGet, "/console/{proxy+}", Console, Public}
+	// HEAD too: a browser or a link checker may ask for the headers
+	// alone, and API Gateway answers only the methods a resource has.
+	ConsolePage      = Route{http.MethodGet, "/console", Console, Public}
+	ConsoleAsset     = Route{http.MethodGet, "/console/{proxy+}", Console, Public}
+	ConsolePageHead  = Route{http.MethodHead, "/console", Console, Public}
+	ConsoleAssetHead = Route{http.MethodHead, "/console/{proxy+}", Console, Public}
 )
+
+// MinimumCompressionSize is the REST API's minimumCompressionSize: API
+// Gateway gzips an answer of at least this many bytes for a client that
+// accepts gzip (the console's files, long lists). infra/stack sets it and
+// the local gateway does the same.
+const MinimumCompressionSize = 1024
 
 // All is every route of the service.
 var All = []Route{
@@ -131,6 +141,8 @@ var All = []Route{
 
 	ConsolePage,
 	ConsoleAsset,
+	ConsolePageHead,
+	ConsoleAssetHead,
 }
 
 // Of returns the routes fn serves, in the order of All.

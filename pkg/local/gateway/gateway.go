@@ -218,7 +218,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, c *call, entry *
 		g.fail(r.Context(), c, "function", rt.Function, err)
 		return g.gatewayResponse(w, c, entry, gatewayresp.IntegrationFailure)
 	}
-	if err := writeProxyResponse(w, c, resp); err != nil {
+	if err := writeProxyResponse(compressing(w, r), c, resp); err != nil {
 		g.fail(r.Context(), c, "function", rt.Function, err)
 		return g.gatewayResponse(w, c, entry, gatewayresp.IntegrationFailure)
 	}
