@@ -61,9 +61,13 @@ func (b *Backend) Serve(ctx context.Context, req events.APIGatewayProxyRequest) 
 	return b.router.Serve(ctx, req)
 }
 
-// Response is the body of a data call.
+// Response is the body of a data call. It never repeats the request's
+// path: a caller may have put a token in it (PRODUCT.md, "Never"), so the
+// data set is named by an opaque ID derived from the path instead.
 type Response struct {
 	Service string `json:"service"`
+	// Dataset identifies the data set: "ds_" and 8 hex characters, the
+	// same for the same service and path, never the path itself.
 	Dataset string `json:"dataset"`
 	Rows    []Row  `json:"rows"`
 	Caller  Caller `json:"caller"`
@@ -102,8 +106,8 @@ func (b *Backend) get(_ context.Context, req httpapi.Request) (int, any, error) 
 	if publicOnly, _ := caller.Settings["publicOnly"].(bool); publicOnly {
 		include = false
 	}
-	dataset := req.Param("proxy")
-	return http.StatusOK, Response{Service: service, Dataset: dataset, Rows: rows(service, dataset, include), Caller: caller}, nil
+	seed := datasetSeed(service, req.Param("proxy"))
+	return http.StatusOK, Response{Service: service, Dataset: fmt.Sprintf("ds_%08x", seed), Rows: rows(seed, include), Caller: caller}, nil
 }
 
 // callerOf reads the authorizer context; see pkg/authz for its shape.
@@ -143,12 +147,17 @@ func includeRestricted(req events.APIGatewayProxyRequest) (bool, error) {
 	}
 }
 
+// datasetSeed is what a data set is made from: the FNV-1a hash of the
+// service and the path below it.
+func datasetSeed(service, path string) uint32 {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(service + "/" + path))
+	return h.Sum32()
+}
+
 // rows makes the data set: deterministic per service and data set, every
 // third row restricted.
-func rows(service, dataset string, includeRestricted bool) []Row {
-	h := fnv.New32a()
-	_, _ = h.Write([]byte(service + "/" + dataset))
-	seed := h.Sum32()
+func rows(seed uint32, includeRestricted bool) []Row {
 	out := make([]Row, 0, rowsPerDataset)
 	for i := 1; i <= rowsPerDataset; i++ {
 		r := Row{ID: i, Value: float64((seed>>uint(i))%1000) / 10, Restricted: i%3 == 0}

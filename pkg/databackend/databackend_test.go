@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -138,5 +140,34 @@ func TestRefusals(t *testing.T) {
 func TestNewRefusesANilLogger(t *testing.T) {
 	if _, err := New(nil); err == nil {
 		t.Error("New accepted a nil logger")
+	}
+}
+
+// TestDataAnswerNeverEchoesItsPath: a token (or anything else) a caller
+// puts in the path below the service never comes back in the 200: the
+// answer names its data set by an opaque ID.
+func TestDataAnswerNeverEchoesItsPath(t *testing.T) {
+	const planted = "46a4eccec1414feab118287f5af26f03"
+	req, _ := serve(t, "data-get")
+	b, err := New(slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, proxy := range []string{planted, "hourly/" + planted, "x" + planted + "y", "hourly"} {
+		t.Run(proxy, func(t *testing.T) {
+			req.PathParameters = map[string]string{"service": req.PathParameters["service"], "proxy": proxy}
+			req.Path = "/data/" + req.PathParameters["service"] + "/" + proxy
+			resp, err := b.Serve(context.Background(), req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body := decode(t, resp)
+			if strings.Contains(resp.Body, proxy) {
+				t.Fatalf("the answer repeats the path %q: %s", proxy, resp.Body)
+			}
+			if !regexp.MustCompile(`^ds_[0-9a-f]{8}$`).MatchString(body.Dataset) {
+				t.Fatalf("dataset = %q, want an opaque ds_ ID", body.Dataset)
+			}
+		})
 	}
 }

@@ -164,6 +164,16 @@ func compileRestrictions(r *restrict.Restrictions) (restrict.Policy, error) {
 	if r == nil {
 		return restrict.Policy{}, nil
 	}
+	for i, o := range r.Origins {
+		if err := RefuseSecret(fmt.Sprintf("origins[%d]", i), o); err != nil {
+			return restrict.Policy{}, err
+		}
+	}
+	for i, c := range r.IPRanges {
+		if err := RefuseSecret(fmt.Sprintf("ipRanges[%d]", i), c); err != nil {
+			return restrict.Policy{}, err
+		}
+	}
 	lists, err := restrict.Parse(r.Origins, r.IPRanges)
 	if err != nil {
 		return restrict.Policy{}, err

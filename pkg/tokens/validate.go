@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/acmedata/tokenservice/pkg/apperr"
+	"github.com/acmedata/tokenservice/pkg/secret"
 )
 
 // Limits on input, shared by every entry point.
@@ -27,6 +28,24 @@ const (
 	settingKeyPattern = `^[A-Za-z][A-Za-z0-9_]{0,63}$`
 )
 
+// SecretInInput is the code of the 400 that refuses a free-text value
+// holding a token or an API key (RefuseSecret).
+const SecretInInput = "secret_in_input"
+
+// RefuseSecret refuses a free-text value (a name, an email, a setting's key
+// or value, an origin, a report's text) that holds a token or an API key:
+// such a value would be stored and shown again, in tables, audit entries
+// and answers, where the product allows no secret. It is checked before
+// any other rule, so the answer is the same 400 secret_in_input whatever
+// else is wrong with the value, and the value is never echoed. A 32-hex
+// string that fails the token check (a digest) is ordinary text.
+func RefuseSecret(field, v string) error {
+	if secret.ContainsSecret(v) {
+		return apperr.Invalid(SecretInInput, "%s holds what looks like a token or an API key; secrets are never stored, remove it", field)
+	}
+	return nil
+}
+
 // settingKey is compiled on first use, not at init: its {0,63} unrolls
 // into ~700 allocations (0.1–0.3 ms), which every function's cold start
 // paid although only the operator's settings route ever checks a key.
@@ -39,6 +58,9 @@ var settingKey = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompil
 // which can reverse the text around them in a console or an export, a
 // byte-order mark, and names made only of invisible characters.
 func ValidateName(field, name string) (string, error) {
+	if err := RefuseSecret(field, name); err != nil {
+		return "", err
+	}
 	name = strings.TrimSpace(name)
 	n := utf8.RuneCountInString(name)
 	if !utf8.ValidString(name) || n == 0 || n > MaxNameLength {
@@ -76,6 +98,9 @@ func isVisible(r rune) bool {
 // two of them. net/mail alone takes a@-example.com and a@[127.0.0.1]; mail
 // to either goes nowhere an account's admin means.
 func ValidateEmail(email string) (string, error) {
+	if err := RefuseSecret("email", email); err != nil {
+		return "", err
+	}
 	email = strings.TrimSpace(email)
 	addr, err := mail.ParseAddress(email)
 	if err != nil || addr.Address != email || len(email) > MaxEmailLength || addr.Name != "" {
@@ -132,6 +157,14 @@ func ValidateSettings(s Settings) (Settings, error) {
 	}
 	out := make(Settings, len(s))
 	for _, k := range slices.Sorted(maps.Keys(s)) {
+		if err := RefuseSecret("a setting's key", k); err != nil {
+			return nil, err
+		}
+		if v, ok := s[k].(string); ok {
+			if err := RefuseSecret("setting "+keyHint(k), v); err != nil {
+				return nil, err
+			}
+		}
 		if !settingKey().MatchString(k) {
 			return nil, apperr.Invalid("invalid_settings", "every setting key must match %s", settingKeyPattern)
 		}

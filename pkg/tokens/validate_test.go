@@ -8,7 +8,68 @@ import (
 
 	"github.com/acmedata/tokenservice/pkg/apperr"
 	"github.com/acmedata/tokenservice/pkg/paging"
+	"github.com/acmedata/tokenservice/pkg/restrict"
+	"github.com/acmedata/tokenservice/pkg/secret"
 )
+
+// TestFreeTextHoldingASecretIsRefusedAsSecretInInput: every free-text
+// validator refuses a value holding a token or an API key with 400
+// secret_in_input, before any other rule and without repeating it, while
+// a 32-hex string that fails the token check is ordinary text.
+func TestFreeTextHoldingASecretIsRefusedAsSecretInInput(t *testing.T) {
+	tok := secret.NewToken()
+	key := secret.NewAPIKey(DefaultAPIKeyPrefix)
+	const digest = "46a4eccec1414feab118287faafc5c80" // check fails
+	validators := map[string]func(string) error{
+		"name":          func(v string) error { _, err := ValidateName("name", v); return err },
+		"email":         func(v string) error { _, err := ValidateEmail(v); return err },
+		"setting key":   func(v string) error { _, err := ValidateSettings(Settings{v: true}); return err },
+		"setting value": func(v string) error { _, err := ValidateSettings(Settings{"note": v}); return err },
+		"origin": func(v string) error {
+			_, err := compileRestrictions(&restrict.Restrictions{Origins: []string{v}})
+			return err
+		},
+		"ip range": func(v string) error {
+			_, err := compileRestrictions(&restrict.Restrictions{IPRanges: []string{v}})
+			return err
+		},
+	}
+	for _, tc := range []struct {
+		validator, name, in string
+		secret              bool
+	}{
+		{"name", "a token", tok, true},
+		{"name", "a token in a sentence", "prod " + tok + " key", true},
+		{"name", "a token over 100 characters", strings.Repeat("x", 100) + tok, true},
+		{"name", "an uppercased token", strings.ToUpper(tok), true},
+		{"name", "an API key", key, true},
+		{"name", "a digest", "build " + digest, false},
+		{"email", "a token as the local part", tok + "@example.com", true},
+		{"email", "a token in the domain", "a@" + tok + ".example.com", true},
+		{"email", "a digest as the local part", digest + "@example.com", false},
+		{"setting key", "a token as a key", "a" + tok, true},
+		{"setting key", "an API key as a key", key, true},
+		{"setting value", "a token as a value", tok, true},
+		{"setting value", "an API key as a value", "key=" + key, true},
+		{"setting value", "a digest as a value", digest, false},
+		{"origin", "a token as a host", "https://" + tok + ".example.com", true},
+		{"origin", "a token as a path", "https://maps.example.com/" + tok, true},
+		{"origin", "a digest as a host", "https://" + digest + ".example.com", false},
+		{"ip range", "a token as a range", tok, true},
+	} {
+		t.Run(tc.validator+"/"+tc.name, func(t *testing.T) {
+			err := validators[tc.validator](tc.in)
+			var ae *apperr.Error
+			isSecret := errors.As(err, &ae) && ae.Code == SecretInInput
+			if isSecret != tc.secret {
+				t.Fatalf("err = %v, want secret_in_input: %v", err, tc.secret)
+			}
+			if err != nil && (strings.Contains(err.Error(), tok) || strings.Contains(err.Error(), key) || strings.Contains(err.Error(), key[4:])) {
+				t.Fatalf("the error repeats the secret: %v", err)
+			}
+		})
+	}
+}
 
 func TestValidateName(t *testing.T) {
 	for _, tc := range []struct {

@@ -30,7 +30,8 @@ var pathParam = regexp.MustCompile(`\{([A-Za-z]+)\+?\}`)
 // FuzzRoutes fuzzes every route of fn as API Gateway would deliver it:
 // the route (by index), its path parameters ("|"-separated, in template
 // order; a missing one gets a valid value; {name} placeholders are
-// replaced from Fixture.Vars), its raw query string and its body. setup
+// replaced from Fixture.Vars), its raw query string and its body (where
+// {token} and {apiKey} are replaced by the fixture's secrets). setup
 // builds a fresh Fixture for each input, so one input cannot change what
 // the next sees. Whatever the input, the handler answers without an error
 // (API Gateway would make it a bare 502), below 500, with the JSON error
@@ -49,6 +50,11 @@ func FuzzRoutes(f *testing.F, fn routes.Function, setup func(testing.TB) Fixture
 		f.Add(uint8(i), ids, "", "")
 		f.Add(uint8(i), ids, "limit=1&cursor=x&status=active&type=user&from=2025-01-01T00:00:00Z", `{"name":"a","email":"a@example.com","active":true,"settings":{"a":1}}`)
 		f.Add(uint8(i), "x|y", "limit=0&limit=1", `{"name":"a","name":"b"}`)
+		// Secrets typed into every free-text field ({token} and {apiKey}
+		// are the fixture's own): refused, never echoed.
+		f.Add(uint8(i), ids, "name={token}", `{"name":"{token}","email":"{token}@example.com"}`)
+		f.Add(uint8(i), ids, "name=x{apiKey}", `{"name":"x {apiKey}","email":"a@{token}.example.com","settings":{"k{token}":"{apiKey}"}}`)
+		f.Add(uint8(i), ids, "", `{"restrictions":{"origins":["https://{token}.example.com"]},"settings":{"note":"{token}"},"tokens":["{token}"],"source":"{token}","url":"https://example.com/{apiKey}"}`)
 	}
 	f.Fuzz(func(t *testing.T, route uint8, params, query, body string) {
 		fx := setup(t)
@@ -95,6 +101,12 @@ func request(rt routes.Route, vars map[string]string, params, query, body string
 		pathParams[name] = v
 		return url.PathEscape(v)
 	})
+	for _, k := range []string{"token", "apiKey"} {
+		if v, ok := vars[k]; ok {
+			query = strings.ReplaceAll(query, "{"+k+"}", v)
+			body = strings.ReplaceAll(body, "{"+k+"}", v)
+		}
+	}
 	q, _ := url.ParseQuery(query) // what it can parse, as API Gateway would refuse the rest
 	single, multi := map[string]string{}, map[string][]string{}
 	for k, vs := range q {
