@@ -38,9 +38,21 @@
 // key>" instead, compared in constant time, and strips the header before the
 // event reaches the function: the key is a secret, unlike a SigV4 signature.
 //
+// # Usage plans
+//
+// With Options.UsagePlans (the twin of pkg/local/usageplans), the methods
+// the token authorizer guards require an API key whose source is the
+// authorizer, as on our REST API: after an Allow, the gateway takes the
+// answer's usageIdentifierKey to the usage plans with the time it received
+// the call. Over the key's rate it answers THROTTLED (429 rate_limited),
+// over its quota QUOTA_EXCEEDED (429 quota_exceeded), and without a key in
+// a plan INVALID_API_KEY (403), each with the body of pkg/gatewayresp. The
+// access-log entry of a refused call keeps the authorizer's context, so
+// the usage history records it like every other call.
+//
 // # What is not
 //
-// Throttling, usage plans, CORS, binary media types (a body that is not
+// Stage and method throttling, CORS, binary media types (a body that is not
 // UTF-8 is delivered base64-encoded, as with binary media type */*), stage
 // variables and the authorizer result cache (off by default on our API).
 //

@@ -37,6 +37,9 @@ type call struct {
 	// authorizer is the authorizer's context once it answered, which a
 	// gateway response's template may name (gatewayresp.Response.Render).
 	authorizer map[string]string
+	// usageKey is the usageIdentifierKey of the authorizer's Allow: the
+	// usage plans' key the call counts against.
+	usageKey string
 }
 
 // proxyEvent builds the Lambda proxy event API Gateway would send for r,

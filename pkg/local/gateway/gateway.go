@@ -21,6 +21,7 @@ import (
 	"github.com/acmedata/tokenservice/pkg/apigw"
 	"github.com/acmedata/tokenservice/pkg/authctx"
 	"github.com/acmedata/tokenservice/pkg/gatewayresp"
+	"github.com/acmedata/tokenservice/pkg/local/usageplans"
 	"github.com/acmedata/tokenservice/pkg/routes"
 )
 
@@ -56,12 +57,23 @@ type Options struct {
 	// (DefaultIntegrationTimeout if zero).
 	IntegrationTimeout time.Duration
 
+	// UsagePlans, if set, limits the calls of methods that require an API
+	// key, as API Gateway's usage plans do (see Limiter); nil limits
+	// nothing and requires no key.
+	UsagePlans Limiter
+
 	// AccessLog, if set, receives one entry per request, as the stage's
 	// access log would record it. It is called on the request's goroutine
 	// and should not block.
 	AccessLog func(accesslog.Entry)
 	// Logger receives the gateway's own failures (nothing if nil).
 	Logger *slog.Logger
+}
+
+// Limiter is the gateway's usage plans (usageplans.Engine): the verdict
+// for one call with the usage key its authorizer returned, received at now.
+type Limiter interface {
+	Take(key string, now time.Time) usageplans.Verdict
 }
 
 // Gateway is an http.Handler that serves Options.Routes as API Gateway
@@ -203,6 +215,9 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, c *call, entry *
 		if rtype != "" {
 			return g.gatewayResponse(w, c, entry, rtype)
 		}
+		if rtype := g.limit(rt, c); rtype != "" {
+			return g.gatewayResponse(w, c, entry, rtype)
+		}
 		ev.RequestContext.Authorizer = make(map[string]any, len(authorizer))
 		for k, v := range authorizer {
 			ev.RequestContext.Authorizer[k] = v
@@ -280,7 +295,31 @@ func (g *Gateway) authorize(ctx context.Context, rt routes.Route, ev events.APIG
 	if d != allowed {
 		return authorizer, gatewayresp.AccessDenied
 	}
+	c.usageKey = resp.UsageIdentifierKey
 	return authorizer, ""
+}
+
+// limit applies the usage plans to a call its authorizer allowed, and
+// returns the gateway response to answer if they refuse it. As on our
+// REST API (infra/stack), the methods of the token authorizer require an
+// API key, and the key source is the authorizer (usageIdentifierKey): a
+// call without a key in a usage plan is refused with 403, as API Gateway
+// refuses it (INVALID_API_KEY), so a local test catches a decision that
+// returned no key, which on AWS would lock the caller out.
+func (g *Gateway) limit(rt routes.Route, c *call) gatewayresp.Type {
+	if g.opts.UsagePlans == nil || rt.Auth != routes.TokenAuth {
+		return ""
+	}
+	switch g.opts.UsagePlans.Take(c.usageKey, c.received) {
+	case usageplans.Allowed:
+		return ""
+	case usageplans.RateLimited:
+		return gatewayresp.Throttled
+	case usageplans.QuotaExceeded:
+		return gatewayresp.QuotaExceeded
+	default:
+		return gatewayresp.InvalidAPIKey
+	}
 }
 
 // flatContext turns an authorizer's context into what a REST API passes
