@@ -241,17 +241,20 @@ const (
 // which a burst of throttles would otherwise exhaust and turn into
 // errors.
 func APIGateway(ctx context.Context) (*apigateway.Client, error) {
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRetryer(func() aws.Retryer {
-		return retry.NewStandard(func(o *retry.StandardOptions) {
-			o.MaxAttempts = APIGatewayMaxAttempts
-			o.MaxBackoff = APIGatewayMaxBackoff
-			o.RateLimiter = ratelimit.None
-		})
-	}))
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRetryer(APIGatewayRetryer))
 	if err != nil {
 		return nil, fmt.Errorf("load aws config: %w", err)
 	}
 	return apigateway.NewFromConfig(awsCfg), nil
+}
+
+// APIGatewayRetryer is the retryer of APIGateway's clients.
+func APIGatewayRetryer() aws.Retryer {
+	return retry.NewStandard(func(o *retry.StandardOptions) {
+		o.MaxAttempts = APIGatewayMaxAttempts
+		o.MaxBackoff = APIGatewayMaxBackoff
+		o.RateLimiter = ratelimit.None
+	})
 }
 
 func envOr(key, def string) string {
