@@ -2,7 +2,8 @@
 // DynamoDB Local on 127.0.0.1:$DYNAMODB_PORT (default 8000) with its data in
 // .local/dynamodb, or the DynamoDB at $DYNAMODB_ENDPOINT if set (its tables
 // created there if missing), the tables exactly as the CDK stack defines them,
-// usage not yet recorded kept in .local/usage across restarts, and
+// usage not yet recorded kept in .local/usage across restarts, the gateway
+// twin's usage plans with their quota counts in .local/usageplans.json, and
 // every route of the API on 127.0.0.1:$PORT (default 8080) through the
 // real Lambda handlers and authorizers (pkg/localstack). Run it from the
 // repository root.
@@ -99,6 +100,8 @@ func run(ctx context.Context) (err error) {
 	svc, err := stack.Build(ctx, stack.Config{
 		Client: client, Tables: tables, OperatorKey: operatorKey, LogOutput: os.Stderr,
 		SpoolDir: filepath.Join(stateDir, "usage"),
+		// The gateway twin's usage plans: a restart keeps every quota.
+		UsagePlansFile: filepath.Join(stateDir, "usageplans.json"),
 		// As on AWS: REVOCATION_DELAY if set, else the 1 s default.
 		RevocationDelay: os.Getenv(config.EnvRevocationDelay),
 	})

@@ -16,11 +16,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/acmedata/tokenservice/pkg/accesslog"
+	"github.com/acmedata/tokenservice/pkg/authz"
 	"github.com/acmedata/tokenservice/pkg/config"
 	"github.com/acmedata/tokenservice/pkg/dynamostore"
 	"github.com/acmedata/tokenservice/pkg/local/cwlogs"
 	"github.com/acmedata/tokenservice/pkg/local/gateway"
+	"github.com/acmedata/tokenservice/pkg/local/usageplans"
 	"github.com/acmedata/tokenservice/pkg/openapi"
+	"github.com/acmedata/tokenservice/pkg/plans"
 	"github.com/acmedata/tokenservice/pkg/routes"
 	"github.com/acmedata/tokenservice/pkg/schema"
 	"github.com/acmedata/tokenservice/pkg/tokens"
@@ -50,6 +53,10 @@ type Config struct {
 	// RevocationDelay is the token authorizer's, as REVOCATION_DELAY sets
 	// it on AWS ("" for the same default, 1 s).
 	RevocationDelay string
+	// UsagePlansFile keeps the gateway twin's usage plans (plans, keys and
+	// quota counts) across restarts (usageplans.Options.Path); "" keeps
+	// them in memory only.
+	UsagePlansFile string
 	// SweepInterval is how often the background sweep removes the token
 	// items of deleted users, as the scheduled sweeper function does on
 	// AWS (DefaultSweepInterval if zero).
@@ -67,13 +74,24 @@ type Stack struct {
 
 	accessLog, decisions *cwlogs.Shipper
 	core                 *dynamostore.Store
-	stopSweeps           context.CancelFunc
-	sweeps               sync.WaitGroup
+	// usagePlans is the gateway twin's usage plans: the plans engine of
+	// every function, enforced by the gateway.
+	usagePlans *usageplans.Engine
+	stopSweeps context.CancelFunc
+	sweeps     sync.WaitGroup
 }
 
 // DefaultSweepInterval is how often the local stack sweeps the token items
 // of deleted users.
 const DefaultSweepInterval = time.Second
+
+// The deployment's plan without limits and its one usage key, which count
+// every call no plan limits, as the CDK stack makes them on AWS. The key is
+// no secret: the gateway takes keys from the authorizer alone.
+const (
+	UnlimitedPlanID   = "unlimited"
+	UnlimitedUsageKey = "local-unlimited-usage-key"
+)
 
 // Build assembles the stack.
 func Build(ctx context.Context, cfg Config) (*Stack, error) {
@@ -95,9 +113,19 @@ func Build(ctx context.Context, cfg Config) (*Stack, error) {
 	if err != nil {
 		return nil, err
 	}
+	usagePlans, err := openUsagePlans(ctx, cfg.UsagePlansFile, log)
+	if err != nil {
+		return nil, err
+	}
+	built := false
+	defer func() {
+		if !built {
+			_ = usagePlans.Close()
+		}
+	}()
 
 	env := appEnv(cfg)
-	deps := wire.SharedDeps(appCfg, func(key string) string { return env[key] }, log, cfg.Client)
+	deps := wire.SharedDeps(appCfg, func(key string) string { return env[key] }, log, cfg.Client).WithPlanEngine(usagePlans)
 	mgr, err := deps.Manager(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("localstack: manager: %w", err)
@@ -110,7 +138,7 @@ func Build(ctx context.Context, cfg Config) (*Stack, error) {
 	if err != nil {
 		return nil, fmt.Errorf("localstack: core store: %w", err)
 	}
-	s := &Stack{Manager: mgr, core: core}
+	s := &Stack{Manager: mgr, core: core, usagePlans: usagePlans}
 	// CloudWatch Logs invokes the recorder Lambda with a delivery.
 	deliver := func(ctx context.Context, ev events.CloudwatchLogsEvent) error {
 		_, err := rec(ctx, recorder.Event{AWSLogs: ev.AWSLogs})
@@ -139,6 +167,7 @@ func Build(ctx context.Context, cfg Config) (*Stack, error) {
 		Functions:   fns,
 		Authorizers: auths,
 		OperatorKey: cfg.OperatorKey,
+		UsagePlans:  usagePlans,
 		AccessLog: func(e accesslog.Entry) {
 			if err := s.accessLog.Ship(e.Line()); err != nil {
 				log.Warn("access-log line dropped", slog.String("requestId", e.RequestID), slog.Any("error", err))
@@ -156,7 +185,25 @@ func Build(ctx context.Context, cfg Config) (*Stack, error) {
 	mux.Handle("/", gw)
 	s.Handler = mux
 	s.startSweeps(cmp.Or(cfg.SweepInterval, DefaultSweepInterval), log)
+	built = true
 	return s, nil
+}
+
+// openUsagePlans opens the gateway twin's usage plans kept at path and
+// makes the unlimited plan and key, as the CDK stack does on AWS.
+func openUsagePlans(ctx context.Context, path string, log *slog.Logger) (*usageplans.Engine, error) {
+	e, err := usageplans.Open(usageplans.Options{Path: path, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("localstack: usage plans: %w", err)
+	}
+	err = e.PutPlan(ctx, plans.Plan{ID: UnlimitedPlanID, Name: "Unlimited"})
+	if err == nil {
+		err = e.PutKey(ctx, plans.Key{Value: UnlimitedUsageKey, PlanID: UnlimitedPlanID})
+	}
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("localstack: unlimited usage plan: %w", err), e.Close())
+	}
+	return e, nil
 }
 
 // startSweeps runs the background sweep every interval until Close, as the
@@ -194,6 +241,8 @@ func appEnv(cfg Config) map[string]string {
 		env[t.EnvVar] = cfg.Tables[t.ID]
 	}
 	env[config.EnvRevocationDelay] = cfg.RevocationDelay
+	// As the CDK stack sets it on the token authorizer.
+	env[authz.EnvUnlimitedUsageKey] = UnlimitedUsageKey
 	return env
 }
 
@@ -242,13 +291,14 @@ func functions(ctx context.Context, deps wire.Deps, decisionLog io.Writer) (map[
 }
 
 // Close stops the stack's usage shipping after delivering every queued
-// line, or gives up when ctx ends. Stop serving requests first.
+// line, or gives up when ctx ends, and writes the usage plans' quota
+// counts. Stop serving requests first.
 func (s *Stack) Close(ctx context.Context) error {
 	if s.stopSweeps != nil {
 		s.stopSweeps()
 		s.sweeps.Wait()
 	}
-	return errors.Join(s.accessLog.Close(ctx), s.decisions.Close(ctx))
+	return errors.Join(s.accessLog.Close(ctx), s.decisions.Close(ctx), s.usagePlans.Close())
 }
 
 // Flush delivers the usage of every call answered so far, without waiting
