@@ -126,6 +126,10 @@ func TestAClonesCardLeadsToItsSourceAndListsSearchByName(t *testing.T) {
 	tb.userlessTokens("alpha clone")
 
 	// Name search: a prefix in any case, as the person types.
+	// The name search sits level with the status filter beside it.
+	if d := eval[float64](tb, `document.querySelector('input[name=name]').getBoundingClientRect().top - document.querySelector('select[name=status]').getBoundingClientRect().top`); d > 1 || d < -1 {
+		t.Errorf("the name search sits %v px below the status filter", d)
+	}
 	tb.typeInto(`input[name="name"]`, "ALPHA")
 	tb.waitFor("the two alpha tokens", `(cards => cards.length === 2 && cards.every(c => c.innerText.toLowerCase().includes('alpha')))([...document.querySelectorAll('li[data-token-id]')])`)
 	tb.screen("tokens-search")

@@ -279,6 +279,7 @@ type tab struct {
 
 	mu       sync.Mutex
 	problems []string          // script errors and CSP violations
+	network  []string          // failed requests the browser logged (a 404, a refused key's 401)
 	names    map[string]string // download GUID -> suggested file name
 	done     chan string       // GUIDs of completed downloads
 	dir      string            // where downloads land
@@ -304,7 +305,11 @@ func openConsole(t *testing.T, s *site) *tab {
 		case *cdplog.EventEntryAdded:
 			// Network errors (a refused key's 401) are expected; a blocked
 			// resource (CSP) or a script error is not.
-			if ev.Entry.Level == cdplog.EntryLevelError && ev.Entry.Source != cdplog.EntrySourceNetwork {
+			switch {
+			case ev.Entry.Level != cdplog.EntryLevelError:
+			case ev.Entry.Source == cdplog.EntrySourceNetwork:
+				tb.network = append(tb.network, ev.Entry.URL+": "+ev.Entry.Text)
+			default:
 				tb.problems = append(tb.problems, fmt.Sprintf("%s: %s", ev.Entry.Source, ev.Entry.Text))
 			}
 		}
@@ -492,7 +497,14 @@ func (tb *tab) download() (string, string) {
 	}
 }
 
-// axeViolation is one serious or critical finding of axe-core.
+// networkErrors answers the failed requests the browser has logged so far.
+func (tb *tab) networkErrors() []string {
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	return append([]string(nil), tb.network...)
+}
+
+// axeViolation is one finding of axe-core.
 type axeViolation struct {
 	ID     string   `json:"id"`
 	Impact string   `json:"impact"`
@@ -500,8 +512,9 @@ type axeViolation struct {
 	Nodes  []string `json:"nodes"`
 }
 
-// screen checks the screen with axe-core (no serious or critical
-// violation) and saves a screenshot at each viewport size.
+// screen checks the screen with axe-core (no violation of any impact:
+// minor and moderate ones are real too) and that no ID in a card or list
+// of details breaks mid-word, and saves a screenshot at each viewport size.
 func (tb *tab) screen(name string) {
 	tb.t.Helper()
 	src, err := axeSource()
@@ -525,10 +538,12 @@ func (tb *tab) screen(name string) {
 			get(tb, "inject axe-core", chromedp.Evaluate[chromedp.Void](src))
 		}
 		violations := eval[[]axeViolation](tb, `axe.run(document, {resultTypes: ['violations']}).then(r => r.violations
-			.filter(v => v.impact === 'serious' || v.impact === 'critical')
-			.map(v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map(n => n.target.join(' '))})))`)
+			.map(v => ({id: v.id, impact: v.impact ?? '', help: v.help, nodes: v.nodes.map(n => n.target.join(' '))})))`)
 		for _, v := range violations {
 			tb.t.Errorf("axe (%s at %s): %s %s: %s, on %v", name, vp.name, v.Impact, v.ID, v.Help, v.Nodes)
+		}
+		if broken := eval[[]string](tb, `[...document.querySelectorAll('.details code')].filter(c => c.getClientRects().length > 1).map(c => c.textContent)`); len(broken) > 0 {
+			tb.t.Errorf("%s at %s: IDs broken across lines: %v", name, vp.name, broken)
 		}
 		shot := get(tb, "screenshot "+name, chromedp.CaptureScreenshot())
 		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("%s-%s.png", name, vp.name)), shot, 0o644); err != nil {

@@ -76,6 +76,14 @@ func TestAnAdminGivesAUserAccessAndTheirNewTokensCallTheData(t *testing.T) {
 	tb.click(`//a[normalize-space(text())="Manage" and contains(@href, "/services/tmy")]`)
 	tb.waitText("Default token")
 	tb.waitText("No active token yet")
+	// An empty service has no default token: the console does not ask, so
+	// the browser logs no 404.
+	if failed := tb.networkErrors(); len(failed) > 0 {
+		t.Errorf("the empty service's General tab logged failed requests: %v", failed)
+	}
+	if gap := eval[float64](tb, `document.querySelector('.default-token').getBoundingClientRect().top - document.querySelector('.details.counts').getBoundingClientRect().bottom`); gap < 12 {
+		t.Errorf("the Default token card sits %v px under the counts, want room between them", gap)
+	}
 	tb.screen("service-general-empty")
 	tb.click(link("Users and user tokens"))
 	tb.waitFor("the user's row", `!!document.querySelector('[data-user-id] input[type=checkbox]')`)
@@ -232,7 +240,7 @@ func TestRotatingTheAPIKeyStopsTheOldKeyAndItsTokensAndKeepsTheConsoleSignedIn(t
 	tb.screen("account")
 
 	tb.click(inMain(button("Rotate API key")))
-	tb.waitText("api_key_replaced")
+	tb.waitText("disabled: the API key was replaced")
 	tb.waitText("stops working now")
 	tb.screen("rotate-confirm")
 	tb.click(inDialog(button("Rotate API key")))
@@ -253,6 +261,23 @@ func TestRotatingTheAPIKeyStopsTheOldKeyAndItsTokensAndKeepsTheConsoleSignedIn(t
 	}
 	tb.click(link("API"))
 	tb.waitFor("the API screen", `!!document.querySelector('.services')`)
+
+	// The old key's token says why it stopped, in words, with the code.
+	tb.userlessTokens("Before rotation")
+	card := fmt.Sprintf(`document.querySelector('li[data-token-id=%q]').innerText`, tok.ID)
+	tb.waitFor("the reason in words", card+`.includes('disabled: the API key was replaced')`)
+	if got := eval[string](tb, card); !strings.Contains(got, "(api_key_replaced)") {
+		t.Errorf("the card does not keep the reason's code:\n%s", got)
+	}
+	// Enabled again, it moves to the new key: the audit log says enabled,
+	// not the internal key generation that changed with it.
+	tb.click(inToken(tok.ID, button("Enable")))
+	tb.waitText("Token “Before rotation” enabled.")
+	tb.click(link("Audit log"))
+	tb.waitFor("the enable's entry", fmt.Sprintf(`[...document.querySelectorAll('table.audit tbody tr')].some(r => r.innerText.includes(%q) && r.innerText.includes('enabled'))`, tok.ID))
+	if strings.Contains(tb.text(), "keyGeneration") {
+		t.Error("the audit log shows the internal field keyGeneration")
+	}
 }
 
 func TestUsersAreRenamedAndDeletedWithTheirTokensAndListedAPageAtATime(t *testing.T) {
@@ -307,6 +332,16 @@ func TestUsageHistoryListsCallsAPageAtATimeChartsThemAndDownloadsCSV(t *testing.
 	s.eventuallyData(t, "tmy", other.Token, http.StatusUnauthorized)
 	s.flushUsage(t)
 
+	// A user's call too: its row has the widest cells (a user ID).
+	var user httpapi.UserView
+	s.must(t, "POST", "/admin/users", s.apiKey, map[string]string{"email": "ada@example.com", "name": "Ada Lovelace"}, http.StatusCreated, &user)
+	s.must(t, "PUT", "/admin/services/tmy/users/"+user.ID, s.apiKey, map[string]bool{"active": true}, http.StatusOK, nil)
+	usersToken := s.issue(t, "tmy", map[string]any{"userId": user.ID, "name": "Ada's notebook"})
+	if got := s.data(t, "tmy", usersToken.Token+"&includeRestricted=true"); got != http.StatusOK {
+		t.Fatalf("data call: %d", got)
+	}
+	s.flushUsage(t)
+
 	// What the chart must add up to, from the summary route itself.
 	var summary struct {
 		Items []map[string]any `json:"items"`
@@ -328,6 +363,13 @@ func TestUsageHistoryListsCallsAPageAtATimeChartsThemAndDownloadsCSV(t *testing.
 	tb.signIn()
 	tb.click(link("Usage history"))
 	tb.waitFor("a page of calls", `document.querySelectorAll('table.usage tbody tr').length === 50`)
+	// At a common laptop width the whole table fits its box: no column is
+	// hidden until one scrolls sideways.
+	tb.do("resize to 1280x800", chromedp.EmulateViewport(1280, 800))
+	if w := eval[[]float64](tb, `(b => [b.scrollWidth, b.clientWidth])(document.querySelector('.table-scroll'))`); w[0] > w[1] {
+		t.Errorf("at 1280 px the calls table is %v px wide in a box of %v", w[0], w[1])
+	}
+	tb.do("restore the size", chromedp.EmulateViewport(1440, 900))
 	tb.waitFor("the chart", `!!document.querySelector('.chart-box canvas') && document.querySelector('.chart-summary').textContent !== ''`)
 	if got := eval[string](tb, `document.querySelector('.chart-summary').textContent`); got != wantChart {
 		t.Fatalf("the chart says %q, want %q", got, wantChart)

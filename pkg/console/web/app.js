@@ -54,6 +54,11 @@ let notice = '';
 
 async function render() {
   const n = ++rendering;
+  // A dialog belongs to the screen that opened it: Back, a link or a typed
+  // address takes it away (and what it showed, a new secret included).
+  // Removed, not closed: a close would run what the dialog does when done
+  // on its own screen (reload a list, redraw the account) over this one.
+  for (const d of document.querySelectorAll('dialog')) d.remove();
   if (!session.key()) {
     nav.hidden = true;
     if (location.hash !== '#/signin') history.replaceState(null, '', '#/signin');

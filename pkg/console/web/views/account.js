@@ -38,7 +38,7 @@ export async function accountView(main, ctx) {
 function rotate(main, ctx) {
   const { dlg } = confirmDialog('Rotate API key', [
     'A new API key replaces the current one at once: the current key stops working now, in this console and in every script that uses it.',
-    'Every token created under the current key (or an older one) stops working too. Such tokens show as disabled with the reason api_key_replaced, and work again only if you enable them.',
+    'Every token created under the current key (or an older one) stops working too. Such tokens show as \u201cdisabled: the API key was replaced\u201d, and work again only if you enable them.',
     'The new key is shown once.',
   ], 'Rotate API key', async () => {
     const { apiKey } = await post('admin/api-key/rotate');

@@ -24,8 +24,15 @@ function value(v) {
   return h('code', {}, typeof v === 'string' ? v : JSON.stringify(v));
 }
 
+/**
+ * Fields the API records that mean nothing to an admin: keyGeneration
+ * moves when a token of a replaced key is enabled again, which the entry
+ * already shows as enabled and disabledReason.
+ */
+const INTERNAL = new Set(['keyGeneration']);
+
 function changesOf(changes) {
-  const names = Object.keys(changes ?? {}).sort();
+  const names = Object.keys(changes ?? {}).filter((n) => !INTERNAL.has(n)).sort();
   if (names.length === 0) return h('span', { class: 'muted' }, '—');
   return h('ul', { class: 'changes' }, names.map((n) => h('li', {},
     h('strong', {}, n), ': ', value(changes[n].before), ' → ', value(changes[n].after))));

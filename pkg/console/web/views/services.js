@@ -63,17 +63,25 @@ export function serviceView(service, tab, userId) {
 async function general(el, ctx, s) {
   const def = h('section', { class: 'card default-token', 'aria-labelledby': 'default-title' }, h('h2', { id: 'default-title' }, 'Default token'), loading());
   const all = h('section', { 'aria-labelledby': 'all-title' }, h('h2', { id: 'all-title' }, 'All tokens'));
-  replace(el,
-    details([
-      ['Users with access', String(s.usersWithAccess)],
-      ['User tokens', String(s.userTokens)],
-      ['Userless tokens', String(s.userlessTokens)],
-    ]),
-    def, all);
+  const counts = details([
+    ['Users with access', String(s.usersWithAccess)],
+    ['User tokens', String(s.userTokens)],
+    ['Userless tokens', String(s.userlessTokens)],
+  ]);
+  counts.classList.add('counts');
+  replace(el, counts, def, all);
   const users = await userNames(s.id);
   const listEl = h('div');
   all.append(listEl);
   tokenList(listEl, ctx, { service: s.id, filters: ['type', 'user', 'status'], users });
+  const none = () => h('p', { class: 'empty' }, 'No active token yet. Generate one under Users and user tokens or Userless tokens.');
+  if (s.userTokens + s.userlessTokens === 0) {
+    // Without a token there is no default: no request, and no 404 in the
+    // browser's console.
+    def.querySelector('.loading')?.remove();
+    def.append(none());
+    return;
+  }
   try {
     const t = await get(`admin/services/${seg(s.id)}/tokens/default`);
     def.append(
@@ -81,15 +89,13 @@ async function general(el, ctx, s) {
       h('p', { class: 'default-name' }, t.name, ' ', h('span', { class: 'hint' }, `\u2026${t.hint}`)),
       details([
         ['Token ID', h('code', {}, t.id)],
-        ['Type', t.type === 'user' ? `user token (${users.get(t.userId) ?? t.userId})` : 'userless'],
+        ...(t.type === 'user' ? [['Type', 'user token'], ['User', users.get(t.userId) ?? h('code', {}, t.userId)]] : [['Type', 'userless']]),
         ['Created', time(t.createdAt)],
         ['Last used', time(t.lastUsedAt, 'never')],
         ['Expires', time(t.expiresAt, 'never')],
       ]));
   } catch (err) {
-    def.append(err instanceof APIError && err.status === 404
-      ? h('p', { class: 'empty' }, 'No active token yet. Generate one under Users and user tokens or Userless tokens.')
-      : errorBox(err));
+    def.append(err instanceof APIError && err.status === 404 ? none() : errorBox(err));
   } finally {
     def.querySelector('.loading')?.remove();
   }
@@ -214,6 +220,7 @@ async function userTokens(el, ctx, s, userId) {
 async function userless(el, ctx, s) {
   const listEl = h('div');
   replace(el,
+    h('h2', {}, 'Userless tokens'),
     h('p', {}, 'Userless tokens belong to no user: anyone holding one may call the service, for example from a public web page.'),
     h('div', { class: 'actions' }, h('button', { type: 'button', class: 'primary', onclick: () => generateDialog(s.id, null, () => list.reload('')) }, 'Generate token')),
     listEl);

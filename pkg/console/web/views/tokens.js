@@ -148,14 +148,27 @@ function restrictionList(entries, none) {
   return h('ul', { class: 'plain' }, entries.map((e) => h('li', {}, h('code', {}, e))));
 }
 
+/** Why a token is disabled, in words (the API's disabledReason codes). */
+const REASONS = {
+  disabled_by_admin: 'by an admin',
+  api_key_replaced: 'the API key was replaced',
+  exposed: 'found in public',
+};
+
+function reasonWords(code) {
+  return REASONS[code] ?? code.replace(/_/g, ' ');
+}
+
 function statusBadge(t) {
-  const label = t.status === 'disabled' && t.disabledReason ? `disabled (${t.disabledReason})` : t.status;
+  const label = t.status === 'disabled' && t.disabledReason ? `disabled: ${reasonWords(t.disabledReason)}` : t.status;
   return h('span', { class: `badge ${t.status}` }, label);
 }
 
-/** tokenCard is one token of a list, with its actions. */
-function tokenCard(t, users, changed, ctx) {
-  const who = t.userId ? (users.get(t.userId) ?? t.userId) : 'userless';
+/**
+ * tokenCard is one token of a list, with its actions. users maps user IDs
+ * to "name (email)"; level is its heading's, below the screen's headings.
+ */
+function tokenCard(t, users, changed, ctx, level = 'h3') {
   const toggle = async (button) => {
     button.disabled = true;
     try {
@@ -186,15 +199,20 @@ function tokenCard(t, users, changed, ctx) {
   const about = srOnly(` ${t.name}`);
   return h('li', { class: 'card token', 'data-token-id': t.id },
     h('div', { class: 'token-head' },
-      h('h3', {}, t.name),
+      h(level, {}, t.name),
       statusBadge(t),
       t.isDefault ? h('span', { class: 'badge default' }, 'default') : null,
       t.protected ? h('span', { class: 'badge protected' }, 'protected') : null),
     details([
       ['Hint', `\u2026${t.hint}`],
       ['Token ID', h('code', {}, t.id)],
-      ['Type', t.type],
-      ['User', who],
+      ...(t.userId
+        ? [['Type', 'user token'], ['User', users.get(t.userId) ?? h('code', {}, t.userId)]]
+        : [['Type', 'userless: anyone holding it may call']]),
+      ...(t.status === 'disabled' && t.disabledReason
+        // The code too: it is what the API, the docs and the audit log say.
+        ? [['Disabled', [reasonWords(t.disabledReason), ' ', h('code', { class: 'muted' }, `(${t.disabledReason})`)]]]
+        : []),
       ['Created', time(t.createdAt)],
       ['Expires', time(t.expiresAt, 'never')],
       ['Last used', time(t.lastUsedAt, 'never')],
@@ -308,13 +326,18 @@ export function tokenView(tokenId) {
       replace(body, loading('Loading the token…'));
       try {
         const t = await get(`admin/tokens/${seg(tokenId)}`);
+        const users = new Map();
+        if (t.userId) {
+          const u = await get(`admin/users/${seg(t.userId)}`).catch(() => null);
+          if (u) users.set(u.id, `${u.name} (${u.email})`);
+        }
         ctx.title(`Token ${t.name}`);
         replace(main.querySelector('h1'), `Token \u201c${t.name}\u201d`);
         replace(body,
           h('p', {}, t.userId
             ? h('a', { href: `#/services/${seg(t.service)}/users/${seg(t.userId)}` }, `All ${t.service} tokens of this user`)
             : h('a', { href: `#/services/${seg(t.service)}/userless` }, `All userless ${t.service} tokens`)),
-          h('ul', { class: 'cards' }, tokenCard(t, new Map(), (msg) => load(msg), ctx)));
+          h('ul', { class: 'cards single' }, tokenCard(t, users, (msg) => load(msg), ctx, 'h2')));
         replace(flash, message ?? '');
       } catch (err) {
         replace(flash, message ?? '');

@@ -95,14 +95,14 @@ export async function usageView(main, ctx) {
       pager.next = page.nextCursor;
       replace(records, page.items.length === 0
         ? h('p', { class: 'empty' }, 'No calls match these filters in the last 7 days.')
-        : h('div', { class: 'table-scroll', tabindex: 0, role: 'region', 'aria-label': 'Calls' },
+        : h('div', { class: 'table-scroll', tabindex: 0, role: 'region', 'aria-label': 'Calls table, scrolls sideways on narrow screens' },
           h('table', { class: 'usage' },
-            h('thead', {}, h('tr', {}, ['Time', 'Status', 'Method', 'Path', 'Query', 'Service', 'Token ID', 'User ID', 'Latency', 'Source IP']
+            h('thead', {}, h('tr', {}, ['Time', 'Status', 'Request', 'Service', 'Token ID', 'User ID', 'Latency', 'Source IP']
               .map((c) => h('th', { scope: 'col' }, c)))),
             h('tbody', {}, page.items.map((r) => h('tr', {},
               h('td', {}, time(r.time)),
               h('td', {}, h('span', { class: `status s${String(r.status)[0]}xx` }, String(r.status))),
-              h('td', {}, r.method), h('td', {}, h('code', {}, r.path)), h('td', {}, r.query ? h('code', {}, r.query) : ''),
+              h('td', { class: 'request' }, h('code', {}, `${r.method} ${r.path}${r.query ? `?${r.query}` : ''}`)),
               h('td', {}, r.service), h('td', {}, h('code', {}, r.tokenId)),
               h('td', {}, r.userId ? h('code', {}, r.userId) : '—'),
               h('td', {}, `${r.latencyMs} ms`), h('td', {}, r.sourceIp)))))),
