@@ -20,6 +20,13 @@
 // so no Java process outlives its parent. Start returns only once the server
 // answers ListTables, so callers never race its start-up.
 //
+// The server listens on 127.0.0.1 (Options.Host) and nowhere else: its
+// tables answer anyone unauthenticated. The jar's own main binds every
+// interface and has no option against it, so Start runs the jar through a
+// small launcher (LoopbackServer.java, a single-file source program Java
+// compiles as it starts, about a second) that builds the same server and
+// binds its connector to the host.
+//
 // # Tables
 //
 // EnsureTables creates tables from pkg/schema, the one description the CDK

@@ -3,6 +3,7 @@ package dynamolocal
 import (
 	"bytes"
 	"context"
+	_ "embed"
 	"errors"
 	"fmt"
 	"io"
@@ -92,9 +93,16 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		return nil, fmt.Errorf("dynamolocal: start: %w", err)
 	}
 
+	launcher, err := writeLauncher(dist)
+	if err != nil {
+		return nil, fmt.Errorf("dynamolocal: start: %w", err)
+	}
+	// The jar's own main binds every interface (it has no host option):
+	// the launcher builds the same server and binds it to host alone.
 	// Telemetry off: nothing local should phone home, and offline it would
 	// only cost time.
-	args := append(slices.Clone(opts.JavaArgs), "-Djava.library.path="+dist.LibDir, "-jar", dist.Jar,
+	args := append(slices.Clone(opts.JavaArgs), "-Djava.library.path="+dist.LibDir,
+		"-cp", dist.Jar+string(os.PathListSeparator)+filepath.Join(dist.LibDir, "*"), launcher, host,
 		"-sharedDb", "-disableTelemetry", "-port", strconv.Itoa(port))
 	if opts.DataDir == "" {
 		args = append(args, "-inMemory")
@@ -239,6 +247,36 @@ func (s *Server) stop() error {
 	}
 	<-s.exited
 	return nil
+}
+
+//go:embed LoopbackServer.java
+var launcherSource []byte
+
+// writeLauncher puts LoopbackServer.java beside the jar (once per content:
+// test binaries starting servers side by side may race to write it, and
+// each writes a whole file and renames it into place) and returns its
+// path.
+func writeLauncher(dist Dist) (string, error) {
+	path := filepath.Join(filepath.Dir(dist.Jar), "LoopbackServer.java")
+	if have, err := os.ReadFile(path); err == nil && bytes.Equal(have, launcherSource) {
+		return path, nil
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".LoopbackServer-*.java")
+	if err != nil {
+		return "", fmt.Errorf("write launcher: %w", err)
+	}
+	_, err = tmp.Write(launcherSource)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		_ = os.Remove(tmp.Name())
+		return "", fmt.Errorf("write launcher: %w", err)
+	}
+	return path, nil
 }
 
 // checkPort returns port, or a free one if port is 0, after making sure it

@@ -2,12 +2,14 @@ package dynamolocal
 
 import (
 	"errors"
+	"net"
 	"net/url"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -103,4 +105,47 @@ func TestStartReportsWhyTheServerDied(t *testing.T) {
 	if !strings.Contains(err.Error(), "NoSuchJVMOption") {
 		t.Errorf("error does not quote the server's output: %v", err)
 	}
+}
+
+// TestServerListensOnLoopbackOnly: DynamoDB Local holds the stack's
+// tables, unauthenticated; PRODUCT.md has it on 127.0.0.1, so no other
+// machine on the network can reach it. The jar itself binds every
+// interface; Start binds it to the host asked for.
+func TestServerListensOnLoopbackOnly(t *testing.T) {
+	other := nonLoopbackAddr(t)
+	srv := startServer(t, Options{})
+	u, err := url.Parse(srv.Endpoint())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Hostname() != "127.0.0.1" {
+		t.Fatalf("endpoint %s, want 127.0.0.1", srv.Endpoint())
+	}
+	if c, err := net.DialTimeout("tcp", u.Host, 5*time.Second); err != nil {
+		t.Fatalf("dial %s: %v", u.Host, err)
+	} else {
+		c.Close()
+	}
+	addr := net.JoinHostPort(other, u.Port())
+	if c, err := net.DialTimeout("tcp", addr, 5*time.Second); err == nil {
+		c.Close()
+		t.Fatalf("DynamoDB Local answers on %s, another interface than loopback", addr)
+	}
+}
+
+// nonLoopbackAddr is an address of this machine on another interface than
+// loopback; the test is skipped on a machine that has none.
+func nonLoopbackAddr(t *testing.T) string {
+	t.Helper()
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		t.Skipf("interface addresses: %v", err)
+	}
+	for _, a := range addrs {
+		if p, ok := a.(*net.IPNet); ok && !p.IP.IsLoopback() && p.IP.To4() != nil {
+			return p.IP.String()
+		}
+	}
+	t.Skip("no interface but loopback to dial from")
+	return ""
 }
