@@ -60,8 +60,13 @@ func (s *Store) userItem(ctx context.Context, accountID, userID string) (userIte
 }
 
 // ListUsers implements tokens.UserStore.
-func (s *Store) ListUsers(ctx context.Context, accountID string, page paging.Request) (paging.Page[tokens.User], error) {
-	return list(ctx, s, accountID, usersListing, page, "", nil,
+func (s *Store) ListUsers(ctx context.Context, accountID string, f tokens.UserFilter, page paging.Request) (paging.Page[tokens.User], error) {
+	l := usersListing
+	if f.Service != "" {
+		// The same items; the cursor is bound to the service's listing.
+		l.filters = []string{"access", f.Service}
+	}
+	return list(ctx, s, accountID, l, page, "", nil,
 		func(it userItem) (tokens.User, bool, error) {
 			u, err := it.user()
 			return u, true, err

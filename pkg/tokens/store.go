@@ -76,8 +76,10 @@ type UserStore interface {
 	// in the account (case-insensitively).
 	CreateUser(ctx context.Context, u User, e audit.Entry) error
 	GetUser(ctx context.Context, accountID, userID string) (User, error)
-	// ListUsers lists an account's users, oldest first.
-	ListUsers(ctx context.Context, accountID string, page paging.Request) (paging.Page[User], error)
+	// ListUsers lists an account's users, oldest first. The filter names
+	// the listing its cursors are bound to (PRODUCT.md: a cursor works only
+	// where it was issued).
+	ListUsers(ctx context.Context, accountID string, f UserFilter, page paging.Request) (paging.Page[User], error)
 	// UpdateUser applies change to the stored user and saves it, moving
 	// the email claim if the email changed (Conflict if taken) and keeping
 	// the services' counts of users with access.

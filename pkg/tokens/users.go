@@ -41,11 +41,22 @@ func (m *Manager) User(ctx context.Context, accountID, userID string) (User, err
 
 // Users lists the account's users, oldest first.
 func (m *Manager) Users(ctx context.Context, accountID string, page paging.Request) (paging.Page[User], error) {
+	return m.users(ctx, accountID, UserFilter{}, page)
+}
+
+// UserFilter names a listing of an account's users: every user, or every
+// user as one service's access list shows them (the same users; a cursor
+// of one listing is refused by the other).
+type UserFilter struct {
+	Service string
+}
+
+func (m *Manager) users(ctx context.Context, accountID string, f UserFilter, page paging.Request) (paging.Page[User], error) {
 	page, err := paging.Validate(page)
 	if err != nil {
 		return paging.Page[User]{}, err
 	}
-	return m.store.ListUsers(ctx, accountID, page)
+	return m.store.ListUsers(ctx, accountID, f, page)
 }
 
 // UserChange is a partial update of a user; nil fields are kept.
@@ -194,5 +205,5 @@ func (m *Manager) ServiceUsers(ctx context.Context, accountID, service string, p
 	if _, _, err := m.subscribedService(ctx, accountID, service); err != nil {
 		return paging.Page[User]{}, err
 	}
-	return m.Users(ctx, accountID, page)
+	return m.users(ctx, accountID, UserFilter{Service: service}, page)
 }

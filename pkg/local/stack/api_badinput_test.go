@@ -211,6 +211,7 @@ func TestCursorsAreBoundToTheirAccountAndFilters(t *testing.T) {
 		return url.QueryEscape(*page.NextCursor)
 	}
 	users, tokenCursor := next("/admin/users?limit=1"), next("/admin/services/tmy/tokens?limit=1")
+	serviceUsers := next("/admin/services/tmy/users?limit=1")
 	huge := base64.RawURLEncoding.EncodeToString([]byte(`{"s":"0000000000000000","k":["` + strings.Repeat("9", 1100) + `"]}`))
 	for _, tc := range []struct {
 		name, key, path string
@@ -220,6 +221,8 @@ func TestCursorsAreBoundToTheirAccountAndFilters(t *testing.T) {
 		{"tokens cursor with another status", accA.Key, "/admin/services/tmy/tokens?status=active&cursor=" + tokenCursor},
 		{"tokens cursor with another type", accA.Key, "/admin/services/tmy/tokens?type=userless&cursor=" + tokenCursor},
 		{"users cursor for tokens", accA.Key, "/admin/services/tmy/tokens?cursor=" + users},
+		{"account users cursor in a service's access list", accA.Key, "/admin/services/tmy/users?cursor=" + users},
+		{"a service's access-list cursor in the account's users", accA.Key, "/admin/users?cursor=" + serviceUsers},
 		{"tokens cursor in the usage history", accA.Key, "/admin/usage?cursor=" + tokenCursor},
 		{"forged cursor with a key over DynamoDB's size", accA.Key, "/admin/usage?cursor=" + huge},
 		{"forged tokens cursor with a key over DynamoDB's size", accA.Key, "/admin/services/tmy/tokens?cursor=" + huge},
@@ -229,6 +232,7 @@ func TestCursorsAreBoundToTheirAccountAndFilters(t *testing.T) {
 		})
 	}
 	want[httpapi.List[json.RawMessage]](t, a.call(t, "GET", "/admin/users?cursor="+users, accA.Key, nil), http.StatusOK)
+	want[httpapi.List[json.RawMessage]](t, a.call(t, "GET", "/admin/services/tmy/users?cursor="+serviceUsers, accA.Key, nil), http.StatusOK)
 	want[httpapi.List[json.RawMessage]](t, a.call(t, "GET", "/admin/services/tmy/tokens?cursor="+tokenCursor, accA.Key, nil), http.StatusOK)
 }
 

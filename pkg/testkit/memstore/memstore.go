@@ -269,7 +269,7 @@ func (s *Store) GetUser(_ context.Context, accountID, userID string) (tokens.Use
 }
 
 // ListUsers implements tokens.UserStore.
-func (s *Store) ListUsers(_ context.Context, accountID string, page paging.Request) (paging.Page[tokens.User], error) {
+func (s *Store) ListUsers(_ context.Context, accountID string, f tokens.UserFilter, page paging.Request) (paging.Page[tokens.User], error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var all []tokens.User
@@ -279,7 +279,11 @@ func (s *Store) ListUsers(_ context.Context, accountID string, page paging.Reque
 		}
 	}
 	slices.SortFunc(all, func(a, b tokens.User) int { return cmp.Compare(a.ID, b.ID) })
-	return paginate(all, paging.Scope(accountID, "users"), false, page, func(u tokens.User) string { return u.ID })
+	scope := paging.Scope(accountID, "users")
+	if f.Service != "" {
+		scope = paging.Scope(accountID, "users", "access", f.Service)
+	}
+	return paginate(all, scope, false, page, func(u tokens.User) string { return u.ID })
 }
 
 // UpdateUser implements tokens.UserStore.

@@ -361,7 +361,7 @@ func testCursors(t *testing.T, e *env) {
 		}
 		return p.NextCursor
 	}
-	users, err := e.s.ListUsers(e.ctx, a.ID, paging.Request{Limit: 1})
+	users, err := e.s.ListUsers(e.ctx, a.ID, tokens.UserFilter{}, paging.Request{Limit: 1})
 	wantErr(t, "ListUsers", err, nil)
 	userCursor, svcACursor, svcBCursor, ofUser := users.NextCursor, tokenCursor(filter(svcA, "")), tokenCursor(filter(svcB, "")), tokenCursor(filter(svcA, u.ID))
 
@@ -380,7 +380,7 @@ func testCursors(t *testing.T, e *env) {
 		wantErr(t, "ListTokens("+tc.name+")", err, paging.ErrBadCursor)
 	}
 	for _, c := range []string{"not a cursor!", svcACursor} {
-		_, err := e.s.ListUsers(e.ctx, a.ID, paging.Request{Limit: 10, Cursor: c})
+		_, err := e.s.ListUsers(e.ctx, a.ID, tokens.UserFilter{}, paging.Request{Limit: 10, Cursor: c})
 		wantErr(t, "ListUsers(bad cursor)", err, paging.ErrBadCursor)
 	}
 
@@ -397,8 +397,26 @@ func testCursors(t *testing.T, e *env) {
 		_, err := e.s.ListTokens(e.ctx, tc.accountID, tc.filter, paging.Request{Limit: 10, Cursor: svcACursor})
 		wantErr(t, "ListTokens("+tc.name+")", err, paging.ErrBadCursor)
 	}
-	_, err = e.s.ListUsers(e.ctx, b.ID, paging.Request{Limit: 10, Cursor: userCursor})
+	_, err = e.s.ListUsers(e.ctx, b.ID, tokens.UserFilter{}, paging.Request{Limit: 10, Cursor: userCursor})
 	wantErr(t, "ListUsers(cursor of account A in account B)", err, paging.ErrBadCursor)
+	// The account's users and a service's access list are two listings of
+	// the same users: a cursor of one is refused by the other, and by
+	// another service's.
+	svcUsers, err := e.s.ListUsers(e.ctx, a.ID, tokens.UserFilter{Service: svcA}, paging.Request{Limit: 1})
+	wantErr(t, "ListUsers(service)", err, nil)
+	for _, tc := range []struct {
+		name, cursor string
+		filter       tokens.UserFilter
+	}{
+		{"account users cursor in a service's list", userCursor, tokens.UserFilter{Service: svcA}},
+		{"service's users cursor in the account's list", svcUsers.NextCursor, tokens.UserFilter{}},
+		{"service's users cursor in another service's list", svcUsers.NextCursor, tokens.UserFilter{Service: svcB}},
+	} {
+		_, err := e.s.ListUsers(e.ctx, a.ID, tc.filter, paging.Request{Limit: 10, Cursor: tc.cursor})
+		wantErr(t, "ListUsers("+tc.name+")", err, paging.ErrBadCursor)
+	}
+	_, err = e.s.ListUsers(e.ctx, a.ID, tokens.UserFilter{Service: svcA}, paging.Request{Limit: 10, Cursor: svcUsers.NextCursor})
+	wantErr(t, "ListUsers(service's own cursor)", err, nil)
 	// The cursor still works where it was issued.
 	_, err = e.s.ListTokens(e.ctx, a.ID, filter(svcA, ""), paging.Request{Limit: 10, Cursor: svcACursor})
 	wantErr(t, "ListTokens(its own cursor)", err, nil)

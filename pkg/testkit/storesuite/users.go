@@ -93,7 +93,7 @@ func testListUsers(t *testing.T, e *env) {
 	var sizes []int
 	cursor := ""
 	for {
-		p, err := e.s.ListUsers(e.ctx, a.ID, paging.Request{Limit: 2, Cursor: cursor})
+		p, err := e.s.ListUsers(e.ctx, a.ID, tokens.UserFilter{}, paging.Request{Limit: 2, Cursor: cursor})
 		wantErr(t, "ListUsers", err, nil)
 		got = append(got, p.Items...)
 		sizes = append(sizes, len(p.Items))
@@ -104,7 +104,7 @@ func testListUsers(t *testing.T, e *env) {
 	wantEqual(t, "page sizes", sizes, []int{2, 2, 1})
 	wantEqual(t, "users, oldest first", got, want)
 
-	all, err := e.s.ListUsers(e.ctx, a.ID, paging.Request{Limit: 5})
+	all, err := e.s.ListUsers(e.ctx, a.ID, tokens.UserFilter{}, paging.Request{Limit: 5})
 	wantErr(t, "ListUsers(limit = count)", err, nil)
 	wantEqual(t, "users in one page", all.Items, want)
 	if all.NextCursor != "" {
@@ -147,7 +147,7 @@ func testDeleteUser(t *testing.T, e *env) {
 	}
 	wantErr(t, "CreateUser(email of deleted user)", e.s.CreateUser(e.ctx, e.newUser(a, u.Email), e.rec(a.ID)), nil)
 	wantErr(t, "DeleteUser(again)", e.s.DeleteUser(e.ctx, a.ID, u.ID, e.rec(a.ID)), apperr.ErrNotFound)
-	users, err := e.s.ListUsers(e.ctx, a.ID, paging.Request{Limit: 10})
+	users, err := e.s.ListUsers(e.ctx, a.ID, tokens.UserFilter{}, paging.Request{Limit: 10})
 	wantErr(t, "ListUsers", err, nil)
 	for _, got := range users.Items {
 		if got.ID == u.ID {
