@@ -86,13 +86,16 @@ const (
 	TokenUpdate    Action = "token.update"
 	TokenDelete    Action = "token.delete"
 	SettingsUpdate Action = "settings.update"
+	// TokenExpose is a token disabled because it was reported found in
+	// public; the entry's Report says by whom and where.
+	TokenExpose Action = "token.expose"
 )
 
 // Actions lists every action, in the order the API documents them.
 var Actions = []Action{
 	AccountCreate, AccountUpdate, APIKeyRotate, APIKeyReplace,
 	UserCreate, UserUpdate, UserDelete, AccessUpdate,
-	TokenCreate, TokenClone, TokenUpdate, TokenDelete, SettingsUpdate,
+	TokenCreate, TokenClone, TokenUpdate, TokenDelete, SettingsUpdate, TokenExpose,
 }
 
 // TargetType names the kind of thing an entry's change was made to.
@@ -132,6 +135,17 @@ type Entry struct {
 	TargetType TargetType
 	TargetID   string
 	Changes    Changes
+	// Report is the leak report a TokenExpose entry answers; nil for
+	// every other entry.
+	Report *Report
+}
+
+// Report is what a leak report said of where a token was found: its
+// source (e.g. "github") and the URL of the finding, each possibly empty.
+// Neither holds a secret: the domain refuses one (secret_in_input).
+type Report struct {
+	Source string
+	URL    string
 }
 
 // ExpiresAt is when the entry leaves the log (its TTL).

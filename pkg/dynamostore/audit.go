@@ -42,6 +42,10 @@ type auditItem struct {
 	TargetType     string `dynamodbav:"targetType"`
 	TargetID       string `dynamodbav:"targetId"`
 	Changes        string `dynamodbav:"changes"` // audit.EncodeChanges
+	// ReportSource and ReportURL are a token.expose entry's leak report
+	// (audit.Report); absent on every other entry.
+	ReportSource *string `dynamodbav:"reportSource,omitempty"`
+	ReportURL    *string `dynamodbav:"reportUrl,omitempty"`
 	// TTL is the epoch second native TTL deletes the entry at.
 	TTL int64 `dynamodbav:"ttl"`
 }
@@ -59,13 +63,17 @@ func (t *txn) audit(accountID string, e audit.Entry) {
 		return
 	}
 	sk := prefixAudit + formatTime(e.Time) + "#" + e.ID
-	t.put(auditItem{
+	it := auditItem{
 		PK: auditPK(accountID), SK: sk, TargetPK: auditTargetPK(accountID, e.TargetID),
 		AccountID: accountID, ID: e.ID, Time: formatTime(e.Time),
 		ActorType: string(e.Actor.Type), ActorKeyID: e.Actor.KeyID, ActorPrincipal: e.Actor.Principal,
 		SourceIP: e.SourceIP, UserAgent: e.UserAgent, Action: string(e.Action),
 		TargetType: string(e.TargetType), TargetID: e.TargetID, Changes: changes, TTL: e.ExpiresAt().Unix(),
-	}, notExists, nil)
+	}
+	if e.Report != nil {
+		it.ReportSource, it.ReportURL = &e.Report.Source, &e.Report.URL
+	}
+	t.put(it, notExists, nil)
 }
 
 func (it auditItem) entry() (audit.Entry, error) {
@@ -74,12 +82,16 @@ func (it auditItem) entry() (audit.Entry, error) {
 		return audit.Entry{}, err
 	}
 	changes, err := audit.DecodeChanges(it.Changes)
-	return audit.Entry{
+	e := audit.Entry{
 		AccountID: it.AccountID, ID: it.ID, Time: at,
 		Actor:    audit.Actor{Type: audit.ActorType(it.ActorType), KeyID: it.ActorKeyID, Principal: it.ActorPrincipal},
 		SourceIP: it.SourceIP, UserAgent: it.UserAgent, Action: audit.Action(it.Action),
 		TargetType: audit.TargetType(it.TargetType), TargetID: it.TargetID, Changes: changes,
-	}, err
+	}
+	if it.ReportSource != nil || it.ReportURL != nil {
+		e.Report = &audit.Report{Source: deref(it.ReportSource), URL: deref(it.ReportURL)}
+	}
+	return e, err
 }
 
 // ListAudit implements tokens.AuditStore: a Query of the account's audit
@@ -125,4 +137,11 @@ func nonZero(t time.Time) *time.Time {
 		return nil
 	}
 	return &t
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }

@@ -18,6 +18,15 @@ type AuditEntryView struct {
 	TargetType string                     `json:"targetType"`
 	TargetID   string                     `json:"targetId"`
 	Changes    map[string]AuditChangeView `json:"changes"`
+	// Report is where a token.expose entry's leak report found the
+	// token; absent on every other entry.
+	Report *AuditReportView `json:"report,omitempty"`
+}
+
+// AuditReportView is a leak report's source and URL.
+type AuditReportView struct {
+	Source string `json:"source"`
+	URL    string `json:"url"`
 }
 
 // AuditActorView is who made a change: {"type":"apiKey","keyId":...} or
@@ -40,12 +49,16 @@ func AuditEntry(e audit.Entry) AuditEntryView {
 	for k, c := range e.Changes {
 		changes[k] = AuditChangeView(c)
 	}
-	return AuditEntryView{
+	v := AuditEntryView{
 		ID: e.ID, Time: Time(e.Time),
 		Actor:    AuditActorView{Type: string(e.Actor.Type), KeyID: e.Actor.KeyID, Principal: e.Actor.Principal},
 		SourceIP: e.SourceIP, UserAgent: e.UserAgent, Action: string(e.Action),
 		TargetType: string(e.TargetType), TargetID: e.TargetID, Changes: changes,
 	}
+	if e.Report != nil {
+		v.Report = &AuditReportView{Source: e.Report.Source, URL: e.Report.URL}
+	}
+	return v
 }
 
 // AuditList renders a page of entries.

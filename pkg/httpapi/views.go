@@ -142,3 +142,24 @@ func ListOf[S, T any](p paging.Page[S], convert func(S) T) List[T] {
 	}
 	return List[T]{Items: items, NextCursor: nilIfEmpty(p.NextCursor)}
 }
+
+// LeakItemView is the answer for one string of a leak report: its hint
+// and what was done, never the string.
+type LeakItemView struct {
+	Hint   string `json:"hint"`
+	Result string `json:"result"`
+}
+
+// LeakListView answers a leak report: one item per string, in order.
+type LeakListView struct {
+	Items []LeakItemView `json:"items"`
+}
+
+// LeakList renders a leak report's answer.
+func LeakList(items []tokens.LeakItem) LeakListView {
+	out := LeakListView{Items: make([]LeakItemView, len(items))}
+	for i, it := range items {
+		out.Items[i] = LeakItemView{Hint: it.Hint, Result: string(it.Result)}
+	}
+	return out
+}

@@ -62,6 +62,8 @@ var (
 	// (admins have their own PATCH for everything else).
 	ProtectToken     = Route{http.MethodPatch, "/operator/tokens/{tokenId}", Operator, IAMAuth}
 	ListAccountAudit = Route{http.MethodGet, "/operator/accounts/{accountId}/audit", Operator, IAMAuth}
+	// ReportLeaks disables the live tokens among strings found in public.
+	ReportLeaks = Route{http.MethodPost, "/operator/leaks", Operator, IAMAuth}
 
 	GetOwnAccount    = Route{http.MethodGet, "/admin/account", Manage, APIKeyAuth}
 	RotateAPIKey     = Route{http.MethodPost, "/admin/api-key/rotate", Manage, APIKeyAuth}
@@ -116,6 +118,7 @@ var All = []Route{
 	PutTokenSettings,
 	ProtectToken,
 	ListAccountAudit,
+	ReportLeaks,
 
 	GetOwnAccount,
 	RotateAPIKey,

@@ -110,6 +110,10 @@ type DisabledReason string
 const (
 	DisabledByAdmin        DisabledReason = "disabled_by_admin"
 	DisabledAPIKeyReplaced DisabledReason = "api_key_replaced"
+	// DisabledExposed: the token was reported found in public (a leak
+	// report, POST /operator/leaks or GitHub's secret scanning). An admin
+	// may enable it again.
+	DisabledExposed DisabledReason = "exposed"
 )
 
 // Token is a data token's record. The secret itself is never part of it.

@@ -102,6 +102,10 @@ type TokenStore interface {
 	// that time (never later) in the same write.
 	CreateToken(ctx context.Context, w TokenWrite, e audit.Entry) error
 	GetToken(ctx context.Context, accountID, tokenID string) (Token, error)
+	// TokenBySecret returns the token whose secret has this hash, in any
+	// account; ErrNotFound if none (never made, or deleted). Leak reports
+	// find the tokens they name with it.
+	TokenBySecret(ctx context.Context, secretHash string) (Token, error)
 	// TokenAccount returns the ID of the account that owns tokenID.
 	TokenAccount(ctx context.Context, tokenID string) (string, error)
 	// ListTokens lists a service's tokens newest first, or in name order

@@ -29,6 +29,7 @@ type Manager interface {
 	SetTokenProtected(ctx context.Context, tokenID string, protected bool) (tokens.TokenView, error)
 	Accounts(ctx context.Context, f tokens.AccountFilter, page paging.Request) (paging.Page[tokens.Account], error)
 	AuditLog(ctx context.Context, accountID string, f audit.Filter, page paging.Request) (paging.Page[audit.Entry], error)
+	ReportLeaks(ctx context.Context, r tokens.LeakReport) ([]tokens.LeakItem, error)
 }
 
 // handler's methods are the operator routes.
@@ -55,6 +56,7 @@ func New(mgr Manager, log *slog.Logger) (*httpapi.Router, error) {
 		routes.PutTokenSettings: h.setSettings,
 		routes.ProtectToken:     h.protectToken,
 		routes.ListAccountAudit: h.listAudit,
+		routes.ReportLeaks:      h.reportLeaks,
 	})
 }
 
@@ -204,4 +206,33 @@ func (h *handler) listAudit(ctx context.Context, req httpapi.Request) (int, any,
 	}
 	p, err := h.mgr.AuditLog(ctx, req.Param("accountId"), f, page)
 	return httpapi.Result(http.StatusOK, httpapi.AuditList, p, err)
+}
+
+type leaksBody struct {
+	Tokens *[]string `json:"tokens"`
+	Source string    `json:"source"`
+	URL    string    `json:"url"`
+}
+
+// reportLeaks disables the live tokens among strings found in public and
+// answers, per string in order, its hint and what was done: never the
+// string. The log line names the tokens disabled by ID.
+func (h *handler) reportLeaks(ctx context.Context, req httpapi.Request) (int, any, error) {
+	var body leaksBody
+	if err := req.Decode(&body); err != nil {
+		return 0, nil, err
+	}
+	if body.Tokens == nil {
+		return 0, nil, apperr.Invalid("missing_field", "tokens is required (a list of strings)")
+	}
+	items, err := h.mgr.ReportLeaks(ctx, tokens.LeakReport{Strings: *body.Tokens, Source: body.Source, URL: body.URL})
+	if err != nil {
+		return 0, nil, err
+	}
+	for _, it := range items {
+		if it.Result == tokens.LeakExposed {
+			h.audit(ctx, req, "expose_token", it.TokenID)
+		}
+	}
+	return http.StatusOK, httpapi.LeakList(items), nil
 }

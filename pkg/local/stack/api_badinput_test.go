@@ -119,6 +119,9 @@ func TestBadInputAnswers4xxWithTheErrorBody(t *testing.T) {
 		{"token as an origin's host", "POST", "/admin/services/tmy/tokens", "", `{"restrictions":{"origins":["https://` + tok.Token + `.example.com"]}}`, 400},
 		{"token in an origin in a patch", "PATCH", "/admin/tokens/" + tok.ID, "", `{"restrictions":{"origins":["https://a.example.com/` + tok.Token + `"]}}`, 400},
 		{"token as an origin to clone", "POST", "/admin/tokens/" + tok.ID + "/clone", "", `{"restrictions":{"origins":["https://` + tok.Token + `.example.com"]}}`, 400},
+		{"token in a leak report's source", "POST", "/operator/leaks", a.operatorKey, `{"tokens":["x"],"source":"` + tok.Token + `"}`, 400},
+		{"API key in a leak report's url", "POST", "/operator/leaks", a.operatorKey, `{"tokens":["x"],"url":"https://example.com/` + acc.Key + `"}`, 400},
+		{"leak report without tokens", "POST", "/operator/leaks", a.operatorKey, `{"source":"github"}`, 400},
 		// Origins a browser never sends, and no stored entry can be read
 		// back from: 400, not a 500 on this or any later read.
 		{"origin with an IPv6 zone", "POST", "/admin/services/tmy/tokens", "", `{"restrictions":{"origins":["https://[fe80::1%25eth0]"]}}`, 400},

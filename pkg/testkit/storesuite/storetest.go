@@ -89,6 +89,7 @@ func Run(t *testing.T, newStore func(t *testing.T) (Store, Faults)) {
 		{"ListTokensByNamePrefixReadsAKeyRange", testListTokensByName},
 		{"ListAccountsNewestFirstFilteredAndByName", testListAccounts},
 		{"AuditEntriesCommitWithTheirChangeOnly", testAuditEntriesCommitWithTheirChangeOnly},
+		{"LeakReportsDisableLiveTokensInOneWriteEach", testLeakReportsDisableLiveTokensInOneWriteEach},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

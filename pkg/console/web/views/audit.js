@@ -11,7 +11,7 @@ const PAGE_SIZE = 50;
 
 /** The actions the API records (openapi.yaml, AuditAction). */
 const ACTIONS = ['account.create', 'account.update', 'apiKey.rotate', 'apiKey.replace', 'user.create', 'user.update',
-  'user.delete', 'access.update', 'token.create', 'token.clone', 'token.update', 'token.delete', 'settings.update'];
+  'user.delete', 'access.update', 'token.create', 'token.clone', 'token.update', 'token.delete', 'settings.update', 'token.expose'];
 
 /** actorOf names who made a change: an API key by its public ID, or an operator's principal. */
 function actorOf(a) {
@@ -30,6 +30,13 @@ function value(v) {
  * already shows as enabled and disabledReason.
  */
 const INTERNAL = new Set(['keyGeneration']);
+
+/** reportOf shows where a leak report found a token (token.expose entries). */
+function reportOf(report) {
+  if (!report) return null;
+  return h('p', { class: 'muted' }, 'Reported found in public', report.source ? ` by ${report.source}` : '',
+    report.url ? h('span', {}, ' at ', h('code', {}, report.url)) : '', '.');
+}
 
 function changesOf(changes) {
   const names = Object.keys(changes ?? {}).filter((n) => !INTERNAL.has(n)).sort();
@@ -73,7 +80,7 @@ export async function auditView(main, ctx) {
       const page = await get('admin/audit', { ...filters, limit: PAGE_SIZE, cursor });
       tbody.append(...page.items.map((r) => h('tr', {},
         h('td', {}, time(r.time)), h('td', {}, actorOf(r.actor)), h('td', {}, h('code', {}, r.action)),
-        h('td', {}, `${r.targetType} `, h('code', {}, r.targetId)), h('td', {}, changesOf(r.changes)), h('td', {}, r.sourceIp))));
+        h('td', {}, `${r.targetType} `, h('code', {}, r.targetId)), h('td', {}, changesOf(r.changes), reportOf(r.report)), h('td', {}, r.sourceIp))));
       cursor = page.nextCursor;
       replace(list, tbody.children.length === 0
         ? h('p', { class: 'empty' }, 'No changes match these filters.')

@@ -161,7 +161,11 @@ function reasonWords(code) {
 
 function statusBadge(t) {
   const label = t.status === 'disabled' && t.disabledReason ? `disabled: ${reasonWords(t.disabledReason)}` : t.status;
-  return h('span', { class: `badge ${t.status}` }, label);
+  const attrs = { class: `badge ${t.status}` };
+  if (t.status === 'disabled' && t.disabledReason === 'exposed') {
+    attrs.title = 'Reported found in public (a leak report). Replace it wherever it is used, then delete it; enable it only if the report was wrong.';
+  }
+  return h('span', attrs, label);
 }
 
 /**
