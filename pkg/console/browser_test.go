@@ -370,6 +370,9 @@ func TestUsageHistoryListsCallsAPageAtATimeChartsThemAndDownloadsCSV(t *testing.
 		t.Errorf("at 1280 px the calls table is %v px wide in a box of %v", w[0], w[1])
 	}
 	tb.do("restore the size", chromedp.EmulateViewport(1440, 900))
+	eval[bool](tb, `(document.querySelector('.table-scroll').scrollIntoView(), true)`)
+	tb.screen("usage-calls")
+	eval[bool](tb, `(window.scrollTo(0, 0), true)`)
 	tb.waitFor("the chart", `!!document.querySelector('.chart-box canvas') && document.querySelector('.chart-summary').textContent !== ''`)
 	if got := eval[string](tb, `document.querySelector('.chart-summary').textContent`); got != wantChart {
 		t.Fatalf("the chart says %q, want %q", got, wantChart)
