@@ -23,6 +23,9 @@ func FuzzDecode(f *testing.F) {
 	f.Add(`{"name":"a","active":true,"revokeSourceAfterSeconds":1,"services":["tmy"],"settings":{"a":1}}`, false, "tka_secretsecretsecret")
 	f.Add(`{"name":"a","name":"b"}`, false, "Name")
 	f.Add(`e30=`, true, "x")
+	f.Add(`null`, false, "x")
+	f.Add(" \n ", false, "x")
+	f.Add(`bnVsbA==`, true, "x")
 	f.Add("{\"name\":\"\xff\"}", false, "46a4eccec1414feab118287f5af26f03")
 	f.Fuzz(func(t *testing.T, body string, isBase64 bool, member string) {
 		for _, b := range []string{body, `{"` + member + `":1}`, `{"name":"a",` + `"` + member + `":{"x":[1,2]}}`} {

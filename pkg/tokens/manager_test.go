@@ -287,6 +287,57 @@ func TestCloneCopiesServiceUserAndSettingsAndHonoursGracePeriod(t *testing.T) {
 	wantKind(t, err, apperr.ErrInvalid, "invalid_revoke_source_after_seconds")
 }
 
+// TestACloneNeverOutlivesItsSource: a clone keeps its source's expiresAt,
+// or an earlier one the request sets; a later one is refused, and an
+// expired token cannot be cloned at all, so rotation never extends a
+// token's life.
+func TestACloneNeverOutlivesItsSource(t *testing.T) {
+	f := newFixture(t)
+	ctx := testCtx()
+	a, _ := f.account("tmy")
+	expires := f.clock().Add(48 * time.Hour).UTC().Truncate(time.Millisecond)
+	src, _ := f.issue(a.ID, "tmy", tokens.IssueRequest{ExpiresAt: &expires})
+
+	clone, clonePlain, err := f.mgr.CloneToken(ctx, a.ID, src.ID, tokens.CloneRequest{})
+	must(t, err)
+	if clone.ExpiresAt == nil || !clone.ExpiresAt.Equal(expires) {
+		t.Fatalf("clone expiresAt = %v, want the source's %v", clone.ExpiresAt, expires)
+	}
+	earlier := expires.Add(-24 * time.Hour)
+	sooner, _, err := f.mgr.CloneToken(ctx, a.ID, src.ID, tokens.CloneRequest{ExpiresAt: &earlier})
+	must(t, err)
+	if sooner.ExpiresAt == nil || !sooner.ExpiresAt.Equal(earlier) {
+		t.Fatalf("clone asked to expire sooner: expiresAt = %v, want %v", sooner.ExpiresAt, earlier)
+	}
+	later := expires.Add(time.Hour)
+	_, _, err = f.mgr.CloneToken(ctx, a.ID, src.ID, tokens.CloneRequest{ExpiresAt: &later})
+	wantKind(t, err, apperr.ErrInvalid, "invalid_expires_at")
+	past := f.clock().Add(-time.Hour)
+	_, _, err = f.mgr.CloneToken(ctx, a.ID, src.ID, tokens.CloneRequest{ExpiresAt: &past})
+	wantKind(t, err, apperr.ErrInvalid, "invalid_expires_at")
+
+	// A clone of the clone keeps it too.
+	again, _, err := f.mgr.CloneToken(ctx, a.ID, clone.ID, tokens.CloneRequest{})
+	must(t, err)
+	if again.ExpiresAt == nil || !again.ExpiresAt.Equal(expires) {
+		t.Fatalf("clone of a clone expiresAt = %v, want %v", again.ExpiresAt, expires)
+	}
+	f.advance(48 * time.Hour)
+	if got := f.outcome(clonePlain, "tmy"); got != tokens.Expired {
+		t.Fatalf("clone after its source's expiry = %v, want expired", got)
+	}
+	_, _, err = f.mgr.CloneToken(ctx, a.ID, src.ID, tokens.CloneRequest{})
+	wantKind(t, err, apperr.ErrConflict, "token_expired")
+
+	// A source with no expiry gives a clone with none, unless asked.
+	open, _ := f.issue(a.ID, "tmy", tokens.IssueRequest{})
+	c, _, err := f.mgr.CloneToken(ctx, a.ID, open.ID, tokens.CloneRequest{})
+	must(t, err)
+	if c.ExpiresAt != nil {
+		t.Fatalf("clone of a token without expiry expires at %v", c.ExpiresAt)
+	}
+}
+
 func TestDefaultTokenIsTheEarliestActiveOne(t *testing.T) {
 	f := newFixture(t)
 	ctx := testCtx()

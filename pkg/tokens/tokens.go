@@ -52,6 +52,10 @@ type CloneRequest struct {
 	// seconds, as the API takes them, so the range is checked before any
 	// conversion can overflow.
 	RevokeSourceAfterSeconds *int64
+	// ExpiresAt, if set, makes the clone expire then: no later than its
+	// source does. Without it the clone keeps its source's expiry, so a
+	// rotation never extends a token's life.
+	ExpiresAt *time.Time
 }
 
 // IssueToken makes a new token for one of the account's services and
@@ -71,11 +75,8 @@ func (m *Manager) IssueToken(ctx context.Context, accountID, service string, r I
 	if r.UserID != "" && !id.Valid(id.User, r.UserID) {
 		return TokenView{}, "", apperr.NotFound("user")
 	}
-	if r.ExpiresAt != nil {
-		now := m.clock()
-		if !r.ExpiresAt.After(now) || r.ExpiresAt.Sub(now) > MaxTokenLifetime {
-			return TokenView{}, "", apperr.Invalid("invalid_expires_at", "expiresAt must be in the future and within %d years", int(MaxTokenLifetime/(365*24*time.Hour)))
-		}
+	if err := m.validExpiry(r.ExpiresAt); err != nil {
+		return TokenView{}, "", err
 	}
 	a, err := m.gates(ctx, accountID, service, r.UserID, r.KeyGeneration)
 	if err != nil {
@@ -119,7 +120,14 @@ func (m *Manager) CloneToken(ctx context.Context, accountID, tokenID string, r C
 	if err != nil {
 		return TokenView{}, "", err
 	}
+	if err := m.validExpiry(r.ExpiresAt); err != nil {
+		return TokenView{}, "", err
+	}
 	src, err := m.token(ctx, accountID, tokenID)
+	if err != nil {
+		return TokenView{}, "", err
+	}
+	expires, err := cloneExpiry(src, r.ExpiresAt, m.clock())
 	if err != nil {
 		return TokenView{}, "", err
 	}
@@ -131,7 +139,7 @@ func (m *Manager) CloneToken(ctx context.Context, accountID, tokenID string, r C
 		name = truncateRunes(src.Name+" (clone)", MaxNameLength)
 	}
 	t, plain := m.newToken(a, src.Service, src.UserID, name, r.KeyGeneration)
-	t.Settings, t.Restrictions, t.ClonedFrom = src.Settings.Clone(), src.Restrictions, src.ID
+	t.Settings, t.Restrictions, t.ClonedFrom, t.ExpiresAt = src.Settings.Clone(), src.Restrictions, src.ID, expires
 	if r.Restrictions != nil {
 		t.Restrictions = policy
 	}
@@ -156,6 +164,39 @@ func (m *Manager) CloneToken(ctx context.Context, accountID, tokenID string, r C
 		return TokenView{}, "", err
 	}
 	return view, plain, nil
+}
+
+// validExpiry checks an expiry an admin asked for (nil: none).
+func (m *Manager) validExpiry(at *time.Time) error {
+	if at == nil {
+		return nil
+	}
+	now := m.clock()
+	if !at.After(now) || at.Sub(now) > MaxTokenLifetime {
+		return apperr.Invalid("invalid_expires_at", "expiresAt must be in the future and within %d years", int(MaxTokenLifetime/(365*24*time.Hour)))
+	}
+	return nil
+}
+
+// cloneExpiry is when a clone of src expires: the source's expiry, or an
+// earlier one asked for. A later one is refused, and so is a clone of a
+// token that has expired: a clone never outlives its source.
+func cloneExpiry(src Token, asked *time.Time, now time.Time) (*time.Time, error) {
+	if src.ExpiresAt != nil && !src.ExpiresAt.After(now) {
+		return nil, apperr.Conflict("token_expired", "the token has expired; a clone never outlives its source")
+	}
+	if asked == nil {
+		if src.ExpiresAt == nil {
+			return nil, nil
+		}
+		exp := *src.ExpiresAt
+		return &exp, nil
+	}
+	if src.ExpiresAt != nil && asked.After(*src.ExpiresAt) {
+		return nil, apperr.Invalid("invalid_expires_at", "expiresAt of a clone must not be later than its source's expiresAt")
+	}
+	exp := asked.UTC().Truncate(time.Millisecond)
+	return &exp, nil
 }
 
 // compileRestrictions validates restrictions an admin sent (nil: none) and

@@ -61,6 +61,10 @@ func NewClone(cloner Cloner, log *slog.Logger) (*httpapi.Router, error) {
 			return 0, nil, err
 		}
 		r := tokens.CloneRequest{Name: body.Name, Restrictions: body.Restrictions, RevokeSourceAfterSeconds: body.RevokeSourceAfterSeconds, KeyGeneration: req.KeyGeneration()}
+		var err error
+		if r.ExpiresAt, err = expiry(body.ExpiresAt); err != nil {
+			return 0, nil, err
+		}
 		return created(cloner.CloneToken(ctx, req.Account, req.Param("tokenId"), r))
 	}})
 }
@@ -85,14 +89,21 @@ func (b issueBody) request() (tokens.IssueRequest, error) {
 	if b.UserID != nil {
 		r.UserID = *b.UserID
 	}
-	if b.ExpiresAt != nil {
-		t, err := time.Parse(time.RFC3339Nano, *b.ExpiresAt)
-		if err != nil {
-			return r, apperr.Invalid("invalid_expires_at", "expiresAt must be an RFC 3339 time such as 2030-01-02T15:04:05Z")
-		}
-		r.ExpiresAt = &t
+	var err error
+	r.ExpiresAt, err = expiry(b.ExpiresAt)
+	return r, err
+}
+
+// expiry parses an expiresAt a body holds (nil: none).
+func expiry(s *string) (*time.Time, error) {
+	if s == nil {
+		return nil, nil
 	}
-	return r, nil
+	t, err := time.Parse(time.RFC3339Nano, *s)
+	if err != nil {
+		return nil, apperr.Invalid("invalid_expires_at", "expiresAt must be an RFC 3339 time such as 2030-01-02T15:04:05Z")
+	}
+	return &t, nil
 }
 
 type cloneBody struct {
@@ -102,4 +113,7 @@ type cloneBody struct {
 	// A whole number of seconds; a fraction or a string is refused by the
 	// strict decoder rather than rounded. The domain checks the range.
 	RevokeSourceAfterSeconds *int64 `json:"revokeSourceAfterSeconds"`
+	// ExpiresAt may bring the clone's expiry forward, never past the
+	// source's.
+	ExpiresAt *string `json:"expiresAt"`
 }

@@ -2,6 +2,7 @@ package usage
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -41,6 +42,9 @@ func FuzzUsageRoutes(f *testing.F) {
 	f.Add(uint8(0), "", "service=tmy&tokenId=tok_1&from=2025-01-01T00:00:00Z&to=2024-01-01T00:00:00Z&format=csv", "")
 	f.Add(uint8(0), "", "status=4xx&format=csv&limit=1", "")
 	f.Add(uint8(1), "", "groupBy=token&interval=day&from=2025-01-01T00:00:00Z", "")
+	f.Add(uint8(1), "", "groupBy=user&tokenId="+strings.Repeat("t", 1000), "")
+	f.Add(uint8(1), "", "userId=usr_a%23b&service="+strings.Repeat("s", 65), "")
+	f.Add(uint8(0), "", "tokenId="+strings.Repeat("t", 129)+"&sort=time", "")
 	handlertest.FuzzRoutes(f, routes.Usage, func(t testing.TB) handlertest.Fixture {
 		h, err := New(echoHistory{t}, nil)
 		if err != nil {

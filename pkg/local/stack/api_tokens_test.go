@@ -143,3 +143,25 @@ func TestCloneCopiesServiceUserAndSettingsAndCanRevokeTheSource(t *testing.T) {
 	}
 	wantError(t, a.call(t, "POST", "/admin/tokens/tok_nothere/clone", acc.Key, nil), http.StatusNotFound, "")
 }
+
+// TestACloneKeepsItsSourcesExpiry: through the API, a clone of an expiring
+// token expires when its source does (or sooner, if asked); asking for a
+// later expiry is a 400, so rotating never extends a token's life.
+func TestACloneKeepsItsSourcesExpiry(t *testing.T) {
+	a := newAPI(t)
+	acc := a.createAccount(t, "tmy")
+	expires := time.Now().Add(72 * time.Hour).UTC().Truncate(time.Second)
+	src := a.issue(t, acc, "tmy", map[string]any{"expiresAt": expires.Format(time.RFC3339)})
+	clone := want[httpapi.NewTokenView](t, a.call(t, "POST", "/admin/tokens/"+src.ID+"/clone", acc.Key, map[string]any{}), http.StatusCreated)
+	if clone.ExpiresAt == nil || *clone.ExpiresAt != *src.ExpiresAt {
+		t.Fatalf("clone expiresAt %v, want the source's %v", clone.ExpiresAt, *src.ExpiresAt)
+	}
+	sooner := expires.Add(-time.Hour).Format(time.RFC3339)
+	c2 := want[httpapi.NewTokenView](t, a.call(t, "POST", "/admin/tokens/"+src.ID+"/clone", acc.Key, map[string]any{"expiresAt": sooner}), http.StatusCreated)
+	if got := a.getToken(t, acc, c2.ID); got.ExpiresAt == nil || *got.ExpiresAt > *src.ExpiresAt {
+		t.Fatalf("clone asked to expire sooner reads expiresAt %v", got.ExpiresAt)
+	}
+	later := expires.Add(time.Hour).Format(time.RFC3339)
+	wantError(t, a.call(t, "POST", "/admin/tokens/"+src.ID+"/clone", acc.Key, map[string]any{"expiresAt": later}), http.StatusBadRequest, "invalid_expires_at")
+	wantError(t, a.call(t, "POST", "/admin/tokens/"+src.ID+"/clone", acc.Key, map[string]any{"expiresAt": "soon"}), http.StatusBadRequest, "invalid_expires_at")
+}

@@ -50,6 +50,9 @@ func FuzzRoutes(f *testing.F, fn routes.Function, setup func(testing.TB) Fixture
 		f.Add(uint8(i), ids, "", "")
 		f.Add(uint8(i), ids, "limit=1&cursor=x&status=active&type=user&from=2025-01-01T00:00:00Z", `{"name":"a","email":"a@example.com","active":true,"settings":{"a":1}}`)
 		f.Add(uint8(i), "x|y", "limit=0&limit=1", `{"name":"a","name":"b"}`)
+		// No body, a blank one, null; a query parameter no route reads.
+		f.Add(uint8(i), ids, "zz=1", "null")
+		f.Add(uint8(i), ids, "Limit=1", " \r\n ")
 		// Secrets typed into every free-text field ({token} and {apiKey}
 		// are the fixture's own): refused, never echoed.
 		f.Add(uint8(i), ids, "name={token}", `{"name":"{token}","email":"{token}@example.com"}`)
