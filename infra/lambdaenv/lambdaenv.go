@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
@@ -28,6 +29,10 @@ type Function struct {
 	// Tables maps each variable that names a table to the table's schema
 	// ID (schema.Core.ID, ...): the physical names are CloudFormation's.
 	Tables map[string]string
+	// DeployTime lists the other variables whose value CloudFormation
+	// resolves at deploy (the REST API's ID, the unlimited usage key):
+	// Local gives them stand-ins.
+	DeployTime []string
 	// MemoryMiB is the configured memory.
 	MemoryMiB int
 }
@@ -95,15 +100,24 @@ func Synthesise(functionNames []string) (map[string]Function, error) {
 				continue
 			}
 			var ref struct{ Ref string }
-			if json.Unmarshal(v, &ref) != nil || tables[ref.Ref] == "" {
-				return nil, fmt.Errorf("function %s: %s is %s, neither a string nor a table's name", name, k, v)
+			if json.Unmarshal(v, &ref) == nil && tables[ref.Ref] != "" {
+				d.Tables[k] = tables[ref.Ref]
+				continue
 			}
-			d.Tables[k] = tables[ref.Ref]
+			var intrinsic map[string]json.RawMessage
+			if json.Unmarshal(v, &intrinsic) != nil || len(intrinsic) != 1 {
+				return nil, fmt.Errorf("function %s: %s is %s, neither a string, a table's name nor a value resolved at deploy", name, k, v)
+			}
+			d.DeployTime = append(d.DeployTime, k)
 		}
 		out[name] = d
 	}
 	return out, nil
 }
+
+// EnvAPIGatewayEndpoint is the SDK's own variable for API Gateway's
+// endpoint, which Local points at a closed local port.
+const EnvAPIGatewayEndpoint = "AWS_ENDPOINT_URL_API_GATEWAY"
 
 // Local is the environment Lambda would give the function, pointed at
 // DynamoDB Local: the deployment's variables with tables' physical names
@@ -124,6 +138,15 @@ func (d Function) Local(tables map[string]string, endpoint string) map[string]st
 	maps.Copy(env, d.Env)
 	for k, id := range d.Tables {
 		env[k] = tables[id]
+	}
+	for _, k := range d.DeployTime {
+		// A stand-in of letters and digits, as the real values are.
+		env[k] = "localstandin" + strings.ToLower(strings.ReplaceAll(k, "_", ""))
+	}
+	if len(d.DeployTime) > 0 {
+		// Whatever a stand-in makes a function call, nothing reaches
+		// AWS: API Gateway's control plane is a closed local port.
+		env[EnvAPIGatewayEndpoint] = "http://127.0.0.1:9"
 	}
 	return env
 }

@@ -42,10 +42,20 @@ func (g grant) apply(t awsdynamodb.Table, to awsiam.IGrantable) {
 	}
 }
 
+// planAccess is what a function may do to API Gateway's usage plans and
+// API keys (the plans engine, pkg/apigwplans).
+type planAccess int
+
+const (
+	planRead  planAccess = iota + 1 // GetUsage and the look-ups before it
+	planWrite                       // and the reconciler's creates, updates and deletes
+)
+
 // function is one directory under functions/ and what it may touch.
 type function struct {
 	name      string
 	grants    []grant
+	plans     planAccess      // 0: no access to the plans engine
 	memoryMiB float64         // 0: gofn's default
 	timeout   awscdk.Duration // nil: gofn's default
 }
@@ -58,8 +68,10 @@ func (f function) id() string { return strings.ToUpper(f.name[:1]) + f.name[1:] 
 var functions = []function{
 	{name: string(routes.Issue), grants: []grant{{schema.Core, readWrite}}},
 	{name: string(routes.Clone), grants: []grant{{schema.Core, readWrite}}},
-	{name: string(routes.Manage), grants: []grant{{schema.Core, readWrite}}},
-	{name: string(routes.Operator), grants: []grant{{schema.Core, readWrite}}},
+	// Admins read their quota use (GetUsage); operators' plan changes are
+	// reconciled inline, best effort.
+	{name: string(routes.Manage), grants: []grant{{schema.Core, readWrite}}, plans: planRead},
+	{name: string(routes.Operator), grants: []grant{{schema.Core, readWrite}}, plans: planWrite},
 	{name: string(routes.Health), grants: []grant{{schema.Core, read}}},
 	{name: string(routes.Usage), grants: []grant{{schema.Usage, read}}},
 	// The demo backend trusts the authorizer's context and reads no table.
@@ -68,8 +80,9 @@ var functions = []function{
 	{name: string(routes.Console)},
 	{name: keyAuthorizer, grants: []grant{{schema.Core, read}}},
 	// The sweeper deletes the token items of deleted users (Query and
-	// transactions on the core table), for up to 5 minutes a run.
-	{name: sweeper, grants: []grant{{schema.Core, readWrite}}, timeout: awscdk.Duration_Minutes(jsii.Number(5))},
+	// transactions on the core table), for up to 5 minutes a run,
+	// and reconciles pending plan changes with API Gateway every minute.
+	{name: sweeper, grants: []grant{{schema.Core, readWrite}}, plans: planWrite, timeout: awscdk.Duration_Minutes(jsii.Number(5))},
 	// The recorder writes usage items and each token's lastUsedAt; a
 	// 10,000-line batch needs more than an API call's time and memory.
 	{

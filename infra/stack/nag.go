@@ -25,6 +25,15 @@ func (s *TokenService) suppressNagFindings() {
 			&cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::<[A-Za-z0-9]+\.Arn>\/index\/\*$/g`)})
 	}
 
+	for _, f := range functions {
+		if f.plans == 0 {
+			continue
+		}
+		suppress(s.Functions[f.name].Role(), "AwsSolutions-IAM5",
+			"The plans engine makes and deletes usage plans and API keys at run time, so their IDs cannot be named in advance; API Gateway's IAM cannot scope them by name or tag for every call, and the stage they attach to is named exactly.",
+			&cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::arn:<AWS::Partition>:apigateway:<AWS::Region>::\/(usageplans|apikeys)\/\*$/g`)})
+	}
+
 	suppress(s.API, "AwsSolutions-APIG2",
 		"The functions validate every request strictly and answer the product's JSON error body; a gateway validator would answer a different shape.")
 	suppress(s.API, "AwsSolutions-APIG3",

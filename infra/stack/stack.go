@@ -51,6 +51,7 @@ type TokenService struct {
 	AccessLogs      awslogs.LogGroup
 	API             awsapigateway.RestApi
 	Methods         map[routes.Route]awsapigateway.Method // every route's method on API
+	Plans           *tokenauth.Plans                      // the key source's unlimited plan and key
 }
 
 // New builds the stack, or says what is wrong with its configuration.
@@ -74,6 +75,7 @@ func New(scope constructs.Construct, id string, props Props) (*TokenService, err
 	if err := s.createAPI(); err != nil {
 		return nil, err
 	}
+	s.createPlans()
 	s.createGatewayResponses()
 	s.createUsagePipeline()
 	s.createSweepSchedule()
@@ -252,7 +254,9 @@ func (s *TokenService) methodOptions(auth routes.Auth) (*awsapigateway.MethodOpt
 	case routes.Public:
 		return &awsapigateway.MethodOptions{AuthorizationType: awsapigateway.AuthorizationType_NONE}, nil
 	case routes.TokenAuth:
-		return &awsapigateway.MethodOptions{Authorizer: s.TokenAuthorizer.Authorizer}, nil
+		// The data methods require a usage key, which the authorizer
+		// returns: API Gateway's usage plans limit them (createPlans).
+		return s.TokenAuthorizer.MethodOptions(), nil
 	case routes.APIKeyAuth:
 		return &awsapigateway.MethodOptions{Authorizer: s.KeyAuthorizer}, nil
 	case routes.IAMAuth:
