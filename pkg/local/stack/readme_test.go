@@ -18,12 +18,11 @@ import (
 	"github.com/acmedata/tokenservice/pkg/testkit/dynamotest"
 )
 
-// walkthrough is the README's curl walkthrough: the shell block under its
-// heading that starts with BASE=, split into commands (a command's
-// continuation lines joined), each with the comment lines above it and the
-// comment at its end.
+// walkthroughStep is one command of the README's curl walkthrough (the
+// shell block under its heading that starts with BASE=), its continuation
+// lines joined, with the comment of its paragraph and the one at its end.
 type walkthroughStep struct {
-	comment string // the comment lines above the command and at its end
+	comment string
 	command string
 }
 
@@ -64,12 +63,13 @@ func readWalkthrough(t *testing.T) []walkthroughStep {
 			for strings.HasSuffix(cmd, "\\") && sc.Scan() {
 				cmd += "\n" + sc.Text()
 			}
+			// A paragraph's comment speaks for each of its commands.
+			said := comment
 			if code, end, ok := strings.Cut(cmd, "  #"); ok && !strings.Contains(end, "'") {
 				cmd = strings.TrimRight(code, " ")
-				comment = append(comment, strings.TrimSpace(end))
+				said = append(said[:len(said):len(said)], strings.TrimSpace(end))
 			}
-			steps = append(steps, walkthroughStep{comment: strings.Join(comment, " "), command: cmd})
-			comment = nil
+			steps = append(steps, walkthroughStep{comment: strings.Join(said, " "), command: cmd})
 		}
 	}
 	return steps
