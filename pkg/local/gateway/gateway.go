@@ -163,6 +163,15 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // serve answers the request and returns the status it answered with.
 func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, c *call, entry *accesslog.Entry) int {
+	// API Gateway runs an integration to its end whatever the client does
+	// (a client that half-closes its side, or hangs up, does not cancel
+	// it): only the integration timeout bounds the calls below.
+	ctx := context.WithoutCancel(r.Context())
+	if line, head := requestSize(r); line > MaxHeaderBytes {
+		return g.gatewayResponseStatus(w, c, entry, gatewayresp.Default4XX, http.StatusRequestURITooLong)
+	} else if head > MaxHeaderBytes {
+		return g.gatewayResponseStatus(w, c, entry, gatewayresp.Default4XX, http.StatusRequestHeaderFieldsTooLarge)
+	}
 	if !validQueryEscapes(r.URL.RawQuery) {
 		// url.Values would silently drop the pair; API Gateway refuses
 		// what it cannot decode.
@@ -181,9 +190,10 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, c *call, entry *
 
 	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes+1))
 	if err != nil {
-		// The client went away or sent a broken body; nobody is listening
-		// for a detailed answer.
-		return g.gatewayResponse(w, c, entry, gatewayresp.IntegrationFailure)
+		// A broken body (a bad chunk size, a chunked body or one shorter
+		// than its Content-Length cut off): the client's fault, never the
+		// service's. If the client went away, nobody hears it.
+		return g.gatewayResponse(w, c, entry, gatewayresp.BadRequestBody)
 	}
 	if len(body) > MaxBodyBytes {
 		return g.gatewayResponse(w, c, entry, gatewayresp.RequestTooLarge)
@@ -202,7 +212,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, c *call, entry *
 		ev.RequestContext.Identity.AccountID = g.opts.AccountID
 		ev.RequestContext.Identity.UserArn = fmt.Sprintf("arn:aws:iam::%s:user/local-operator", g.opts.AccountID)
 	default:
-		authorizer, rtype := g.authorize(r.Context(), rt, ev, c)
+		authorizer, rtype := g.authorize(ctx, rt, ev, c)
 		c.authorizer = authorizer
 		entry.AccountID = authorizer[authctx.AccountID]
 		entry.TokenID = authorizer[authctx.TokenID]
@@ -224,20 +234,38 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, c *call, entry *
 		}
 	}
 
-	resp, err := invoke(r.Context(), g.opts.IntegrationTimeout, g.opts.Functions[rt.Function], ev)
+	resp, err := invoke(ctx, g.opts.IntegrationTimeout, g.opts.Functions[rt.Function], ev)
 	switch {
 	case errors.Is(err, errTimeout):
-		g.fail(r.Context(), c, "function", rt.Function, err)
+		g.fail(ctx, c, "function", rt.Function, err)
 		return g.gatewayResponse(w, c, entry, gatewayresp.IntegrationTimeout)
 	case err != nil:
-		g.fail(r.Context(), c, "function", rt.Function, err)
+		g.fail(ctx, c, "function", rt.Function, err)
 		return g.gatewayResponse(w, c, entry, gatewayresp.IntegrationFailure)
 	}
 	if err := writeProxyResponse(compressing(w, r), c, resp); err != nil {
-		g.fail(r.Context(), c, "function", rt.Function, err)
+		g.fail(ctx, c, "function", rt.Function, err)
 		return g.gatewayResponse(w, c, entry, gatewayresp.IntegrationFailure)
 	}
 	return resp.StatusCode
+}
+
+// requestSize is the size of the request line ("GET /path?query
+// HTTP/1.1") and of the line and headers together, as API Gateway counts
+// them against its 10,240-byte quota. net/http's own limit is a little
+// looser (a buffer's worth), so the gateway checks it exactly.
+func requestSize(r *http.Request) (line, head int) {
+	line = len(r.Method) + 1 + len(r.RequestURI) + 1 + len(r.Proto)
+	head = line
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			head += len(k) + 2 + len(v) + 2
+		}
+	}
+	if r.Host != "" && r.Header.Get("Host") == "" {
+		head += len("Host: ") + len(r.Host) + 2
+	}
+	return line, head
 }
 
 // validQueryEscapes reports whether every %-escape of a raw query string
@@ -397,6 +425,24 @@ func (g *Gateway) gatewayResponse(w http.ResponseWriter, c *call, entry *accessl
 	w.WriteHeader(resp.Status)
 	_, _ = w.Write(resp.Render(c.authorizer))
 	return resp.Status
+}
+
+// gatewayResponseStatus is gatewayResponse for a catch-all type
+// (DEFAULT_4XX, DEFAULT_5XX), which answers with the status API Gateway
+// chose: status.
+func (g *Gateway) gatewayResponseStatus(w http.ResponseWriter, c *call, entry *accesslog.Entry, t gatewayresp.Type, status int) int {
+	resp, ok := gatewayresp.Lookup(t)
+	if !ok || resp.Status != 0 {
+		panic(fmt.Sprintf("localgw: gateway response %s is not a catch-all", t))
+	}
+	entry.ErrorType = string(t)
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("X-Amzn-Requestid", c.id)
+	h.Set("X-Amzn-Errortype", string(t))
+	w.WriteHeader(status)
+	_, _ = w.Write(resp.Render(c.authorizer))
+	return status
 }
 
 // fail logs a function or authorizer failure. The resource template

@@ -20,8 +20,11 @@ const MaxHeaderBytes = 10240
 // of one): API Gateway's header limit and a header read timeout. Serve it
 // on Listener(l) so that the requests it refuses itself are answered in the
 // product's error shape too.
+//
+// OPTIONS * reaches the handler (the gateway answers it as any request
+// for no route) rather than net/http's own empty 200.
 func NewServer(h http.Handler) *http.Server {
-	return &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: MaxHeaderBytes}
+	return &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: MaxHeaderBytes, DisableGeneralOptionsHandler: true}
 }
 
 // Listener wraps l so that the answers net/http's server writes by itself,
@@ -63,6 +66,9 @@ const goErrorHeaders = "\r\nContent-Type: text/plain; charset=utf-8\r\nConnectio
 func (c refusingConn) Write(p []byte) (int, error) {
 	status, ok := serverRefusal(p)
 	if !ok {
+		status, ok = expectationFailed(p)
+	}
+	if !ok {
 		return c.Conn.Write(p)
 	}
 	if _, err := c.Conn.Write(refusal(status)); err != nil {
@@ -89,13 +95,26 @@ func serverRefusal(p []byte) (int, bool) {
 	return status, true
 }
 
+// expectationFailed reports whether p is the 417 net/http's server writes
+// by itself, before any handler runs, for an Expect header other than
+// 100-continue: a status line, then Go's own headers and no body. The
+// gateway never answers 417 itself.
+func expectationFailed(p []byte) (int, bool) {
+	const line = "HTTP/1.1 417 Expectation Failed\r\n"
+	if !bytes.HasPrefix(p, []byte(line)) || bytes.Contains(p, []byte("\r\nX-Amzn-Requestid:")) || !bytes.HasSuffix(p, []byte("\r\n\r\n")) {
+		return 0, false
+	}
+	return http.StatusExpectationFailed, true
+}
+
 // refusal is the gateway's answer to a request net/http refused with
-// status: headers over the limit keep their 431, anything else is a 400
+// status: headers over the limit keep their 431 and an unmet Expect its
+// 417 (as DEFAULT_4XX, with the JSON body), anything else is a 400
 // (an unknown transfer coding, which Go answers 501, is the client's
 // fault, not the service's).
 func refusal(status int) []byte {
 	t := gatewayresp.BadRequestParameters
-	if status == http.StatusRequestHeaderFieldsTooLarge {
+	if status == http.StatusRequestHeaderFieldsTooLarge || status == http.StatusExpectationFailed {
 		t = gatewayresp.Default4XX
 	}
 	resp, _ := gatewayresp.Lookup(t)

@@ -179,11 +179,19 @@ func Build(ctx context.Context, cfg Config) (*Stack, error) {
 		return nil, errors.Join(fmt.Errorf("localstack: gateway: %w", err), s.Close(ctx))
 	}
 	// The API's description is the local stack's alone: API Gateway
-	// serves only the routes of pkg/routes.
-	mux := http.NewServeMux()
-	mux.Handle("GET "+openapi.Path, openapi.Handler())
-	mux.Handle("/", gw)
-	s.Handler = mux
+	// serves only the routes of pkg/routes. Everything else goes to the
+	// gateway as it came: no ServeMux, which would answer a path with an
+	// empty, "." or ".." segment with a redirect of its own (an HTML body,
+	// the cleaned path, token included, in Location, and no record of the
+	// call), and "*" or CONNECT in Go's plain text.
+	doc := openapi.Handler()
+	s.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && r.RequestURI == openapi.Path {
+			doc.ServeHTTP(w, r)
+			return
+		}
+		gw.ServeHTTP(w, r)
+	})
 	s.startSweeps(cmp.Or(cfg.SweepInterval, DefaultSweepInterval), log)
 	built = true
 	return s, nil
