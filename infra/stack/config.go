@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 
+	"github.com/acmedata/tokenservice/pkg/apigwplans"
 	"github.com/acmedata/tokenservice/pkg/config"
 	"github.com/acmedata/tokenservice/pkg/tokens"
 )
@@ -47,6 +48,10 @@ type Config struct {
 	LogLevel string
 	// AssetDir holds one directory per function with its bootstrap.
 	AssetDir string
+	// PlanStages are deployers' own API stages behind the token
+	// authorizer (tokenauth.EnforcePlans), "restApiId:stage,...": every
+	// plan's usage plan limits them too, so a plan's key works there.
+	PlanStages string
 }
 
 // Context keys, as set in cdk.json or with `cdk synth -c key=value`.
@@ -64,6 +69,7 @@ const (
 	CtxAPIKeyPrefix              = "apiKeyPrefix"
 	CtxLogLevel                  = "logLevel"
 	CtxAssetDir                  = "assetDir"
+	CtxPlanStages                = "planStages" // "restApiId:stage,..."
 )
 
 // DefaultConfig is a production-minded deployment: data kept, tables
@@ -114,6 +120,9 @@ func (c Config) Validate() error {
 	}
 	if c.AssetDir == "" {
 		errs = append(errs, errors.New("asset directory is required"))
+	}
+	if _, err := apigwplans.ParseStages(c.PlanStages); err != nil {
+		errs = append(errs, err)
 	}
 	if c.RevocationDelay < 0 || c.RevocationDelay > tokens.MaxRevocationDelay {
 		errs = append(errs, fmt.Errorf("revocation delay %v is not between 0 and %v", c.RevocationDelay, tokens.MaxRevocationDelay))
@@ -172,6 +181,7 @@ func ConfigFromContext(lookup func(key string) any) (Config, error) {
 	str(CtxAPIKeyPrefix, &c.APIKeyPrefix)
 	str(CtxLogLevel, &c.LogLevel)
 	str(CtxAssetDir, &c.AssetDir)
+	str(CtxPlanStages, &c.PlanStages)
 	num(CtxThrottleRateLimit, &c.ThrottleRateLimit)
 	num(CtxThrottleBurstLimit, &c.ThrottleBurstLimit)
 	flag(CtxDeletionProtection, &c.DeletionProtection)

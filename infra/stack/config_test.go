@@ -24,6 +24,8 @@ func TestConfigFromContextReadsCDKJSONAndCommandLineValues(t *testing.T) {
 		{"destroy", map[string]any{CtxRemovalPolicy: "destroy"}, func(c Config) bool { return !c.Retain }},
 		{"stage and services", map[string]any{CtxStage: "dev", CtxServices: "tmy=TMY data"},
 			func(c Config) bool { return c.Stage == "dev" && c.Services == "tmy=TMY data" }},
+		{"deployers' plan stages", map[string]any{CtxPlanStages: "a1b2c3d4e5:live"},
+			func(c Config) bool { return c.PlanStages == "a1b2c3d4e5:live" }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -51,6 +53,7 @@ func TestConfigRefusesValuesThatWouldDeployABrokenStack(t *testing.T) {
 		{"not a number", map[string]any{CtxThrottleBurstLimit: "lots"}, "not a number"},
 		{"not a bool", map[string]any{CtxDeletionProtection: "yes please"}, "true or false"},
 		{"empty stage", map[string]any{CtxStage: ""}, "stage"},
+		{"plan stage not api:stage", map[string]any{CtxPlanStages: "a1b2c3d4e5"}, "restApiId:stage"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

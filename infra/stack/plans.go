@@ -23,6 +23,9 @@ func (s *TokenService) createPlans() {
 		fn := s.Functions[f.name]
 		fn.AddEnvironment(jsii.String(apigwplans.EnvRestAPIID), s.API.RestApiId(), nil)
 		fn.AddEnvironment(jsii.String(apigwplans.EnvStage), jsii.String(s.cfg.Stage), nil)
+		if s.cfg.PlanStages != "" {
+			fn.AddEnvironment(jsii.String(apigwplans.EnvExtraStages), jsii.String(s.cfg.PlanStages), nil)
+		}
 		actions := []string{"apigateway:GET"}
 		if f.plans == planWrite {
 			actions = append(actions, "apigateway:POST", "apigateway:PATCH", "apigateway:DELETE")
@@ -35,8 +38,9 @@ func (s *TokenService) createPlans() {
 }
 
 // planControlResources are the control plane's paths the plans engine
-// calls: usage plans (their keys and usage below them), API keys, and the
-// stages of this API (a usage plan's association).
+// calls: usage plans (their keys and usage below them), API keys, and
+// this API's stage and the deployers' (PlanStages), which usage plans are
+// associated with.
 func (s *TokenService) planControlResources() *[]*string {
 	arn := func(path string) *string {
 		return awscdk.Fn_Join(jsii.String(""), &[]*string{
@@ -46,5 +50,10 @@ func (s *TokenService) planControlResources() *[]*string {
 	stage := awscdk.Fn_Join(jsii.String(""), &[]*string{
 		jsii.String("arn:"), awscdk.Aws_PARTITION(), jsii.String(":apigateway:"), awscdk.Aws_REGION(), jsii.String("::/restapis/"), s.API.RestApiId(), jsii.String("/stages/" + s.cfg.Stage),
 	})
-	return &[]*string{arn("/usageplans"), arn("/usageplans/*"), arn("/apikeys"), arn("/apikeys/*"), stage}
+	out := []*string{arn("/usageplans"), arn("/usageplans/*"), arn("/apikeys"), arn("/apikeys/*"), stage}
+	extra, _ := apigwplans.ParseStages(s.cfg.PlanStages) // Validate checked it
+	for _, st := range extra {
+		out = append(out, arn("/restapis/"+st.APIID+"/stages/"+st.Name))
+	}
+	return &out
 }

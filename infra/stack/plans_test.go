@@ -293,3 +293,39 @@ func TestPlanLimitsAnswer429WithTheProductErrorBody(t *testing.T) {
 		t.Errorf("%d of THROTTLED and QUOTA_EXCEEDED deployed, want both", found)
 	}
 }
+
+// TestDeployersStagesReachThePlanFunctions: with planStages set, the
+// engine is told the deployers' stages (every usage plan must limit them
+// too) and may associate usage plans with exactly those stages.
+func TestDeployersStagesReachThePlanFunctions(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.PlanStages = "deployer01:live"
+	s, err := synthesise(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{string(routes.Operator), sweeper, string(routes.Manage)} {
+		if got := s.env(name)[apigwplans.EnvExtraStages]; got != cfg.PlanStages {
+			t.Errorf("%s: %s = %v, want %s", name, apigwplans.EnvExtraStages, got, cfg.PlanStages)
+		}
+		roleID := cdktest.LogicalID(s.stack.Stack, s.stack.Functions[name].Role())
+		found := false
+		for _, policy := range s.ofType("AWS::IAM::Policy") {
+			if !strings.Contains(fmt.Sprint(policy.Properties["Roles"]), roleID) {
+				continue
+			}
+			for _, st := range statements(policy) {
+				res, _ := st["Resource"].([]any)
+				for _, r := range res {
+					found = found || controlPlanePath(r) == "/restapis/deployer01/stages/live"
+				}
+			}
+		}
+		if !found {
+			t.Errorf("%s: may not reach the deployer's stage", name)
+		}
+	}
+	if got := s.env(string(routes.Issue))[apigwplans.EnvExtraStages]; got != nil {
+		t.Errorf("issue: %s = %v, want unset", apigwplans.EnvExtraStages, got)
+	}
+}

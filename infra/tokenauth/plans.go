@@ -35,7 +35,10 @@ func (a *TokenAuthorizer) MethodOptions() *awsapigateway.MethodOptions {
 // plan without limits on api's deployment stage, its API key and their
 // link, and gives the authorizer the key's value (UNLIMITED_USAGE_KEY).
 // Call it once per API the authorizer serves, and attach the methods with
-// MethodOptions.
+// MethodOptions. On a deployer's own API, also name its stage in the
+// service stack's planStages context ("restApiId:stage"): the service's
+// plans engine then puts every plan's usage plan on it, without which a
+// token with a plan would be refused 403 there.
 //
 // The key's value is derived at deploy time from the stack's unique ID
 // (the UUID in AWS::StackId) and the construct's path, so nobody makes or

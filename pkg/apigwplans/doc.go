@@ -8,7 +8,9 @@
 // deployments in one region apart), associated with the API's stage, with
 // the plan's rate and burst as its throttle and its quota (if any) as a
 // quota with offset 0, so that periods start at UTC midnight, Monday or
-// the first of the month, as plans.Period says. Each usage key is one API
+// the first of the month, as plans.Period says. The usage plans are on
+// the extra stages too (EnvExtraStages): deployers' own APIs behind the
+// token authorizer, where the same keys must be in a plan of their stage. Each usage key is one API
 // key whose value is the key's value and whose name,
 // "tokenservice-<restApiId>-<hash>", is derived from the value by SHA-256
 // (the name shows in consoles and listings; the value must not), so a

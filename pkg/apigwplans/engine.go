@@ -10,6 +10,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -25,7 +26,34 @@ import (
 const (
 	EnvRestAPIID = "PLANS_REST_API_ID" // the REST API whose stage the usage plans limit
 	EnvStage     = "PLANS_STAGE"       // that stage's name
+	// EnvExtraStages lists other APIs' stages the usage plans limit too,
+	// comma-separated "restApiId:stage": deployers' own APIs behind the
+	// token authorizer (tokenauth.EnforcePlans), where a plan's key must
+	// be in a usage plan of that stage as well, or API Gateway refuses
+	// the call 403.
+	EnvExtraStages = "PLANS_EXTRA_STAGES"
 )
+
+// Stage is one REST API's stage.
+type Stage struct{ APIID, Name string }
+
+func (s Stage) String() string { return s.APIID + ":" + s.Name }
+
+// ParseStages reads EnvExtraStages' value; "" is none.
+func ParseStages(raw string) ([]Stage, error) {
+	var out []Stage
+	for part := range strings.SplitSeq(raw, ",") {
+		if part = strings.TrimSpace(part); part == "" {
+			continue
+		}
+		api, name, ok := strings.Cut(part, ":")
+		if !ok || api == "" || name == "" || strings.Contains(name, ":") {
+			return nil, fmt.Errorf("apigwplans: %s: %q is not restApiId:stage", EnvExtraStages, part)
+		}
+		out = append(out, Stage{APIID: api, Name: name})
+	}
+	return out, nil
+}
 
 // ErrNoPlan is returned by PutKey for a plan that has no usage plan yet:
 // the reconciler puts the plan first.
@@ -65,7 +93,7 @@ var (
 type Engine struct {
 	api       API
 	restAPIID string
-	stage     string
+	stages    []Stage // the API's own first
 
 	mu    sync.Mutex
 	plans map[string]string // plan ID -> usage plan ID
@@ -73,8 +101,8 @@ type Engine struct {
 }
 
 // New returns the engine of the usage plans of stage of the REST API
-// restAPIID.
-func New(api API, restAPIID, stage string) (*Engine, error) {
+// restAPIID, which also limit the extra stages of other APIs.
+func New(api API, restAPIID, stage string, extra ...Stage) (*Engine, error) {
 	switch {
 	case api == nil:
 		return nil, errors.New("apigwplans: nil API Gateway client")
@@ -83,7 +111,16 @@ func New(api API, restAPIID, stage string) (*Engine, error) {
 	case stage == "":
 		return nil, fmt.Errorf("apigwplans: no stage (%s)", EnvStage)
 	}
-	return &Engine{api: api, restAPIID: restAPIID, stage: stage, plans: map[string]string{}, keys: map[string]string{}}, nil
+	stages := []Stage{{APIID: restAPIID, Name: stage}}
+	for _, st := range extra {
+		if st.APIID == "" || st.Name == "" {
+			return nil, fmt.Errorf("apigwplans: extra stage %q is not restApiId:stage", st)
+		}
+		if !slices.Contains(stages, st) {
+			stages = append(stages, st)
+		}
+	}
+	return &Engine{api: api, restAPIID: restAPIID, stages: stages, plans: map[string]string{}, keys: map[string]string{}}, nil
 }
 
 // PlanName is the name of plan planID's usage plan.
@@ -97,9 +134,6 @@ func (e *Engine) KeyName(value string) string {
 	sum := sha256.Sum256([]byte(value))
 	return "tokenservice-" + e.restAPIID + "-" + hex.EncodeToString(sum[:16])
 }
-
-// stageRef is the stage as a usage plan's apiStages patch value names it.
-func (e *Engine) stageRef() string { return e.restAPIID + ":" + e.stage }
 
 // PutPlan creates p's usage plan or brings its throttle, quota and stage
 // to p's.
@@ -116,7 +150,7 @@ func (e *Engine) PutPlan(ctx context.Context, p plans.Plan) error {
 		out, err := e.api.CreateUsagePlan(ctx, &apigateway.CreateUsagePlanInput{
 			Name:        aws.String(e.PlanName(p.ID)),
 			Description: aws.String("Plan " + p.ID + " of the token service; made and kept by its reconciler"),
-			ApiStages:   []types.ApiStage{{ApiId: aws.String(e.restAPIID), Stage: aws.String(e.stage)}},
+			ApiStages:   e.apiStages(),
 			Throttle:    throttle,
 			Quota:       quota,
 			Tags:        map[string]string{"tokenservice:plan": p.ID},
@@ -197,16 +231,24 @@ func (e *Engine) planPatch(up types.UsagePlan, throttle *types.ThrottleSettings,
 		replace("/quota/period", string(quota.Period))
 		replace("/quota/offset", "0")
 	}
-	if !e.hasStage(up) {
-		ops = append(ops, types.PatchOperation{Op: types.OpAdd, Path: aws.String("/apiStages"), Value: aws.String(e.stageRef())})
+	for _, st := range e.stages {
+		has := slices.ContainsFunc(up.ApiStages, func(s types.ApiStage) bool {
+			return aws.ToString(s.ApiId) == st.APIID && aws.ToString(s.Stage) == st.Name
+		})
+		if !has {
+			ops = append(ops, types.PatchOperation{Op: types.OpAdd, Path: aws.String("/apiStages"), Value: aws.String(st.String())})
+		}
 	}
 	return ops
 }
 
-func (e *Engine) hasStage(up types.UsagePlan) bool {
-	return slices.ContainsFunc(up.ApiStages, func(s types.ApiStage) bool {
-		return aws.ToString(s.ApiId) == e.restAPIID && aws.ToString(s.Stage) == e.stage
-	})
+// apiStages are the stages every usage plan limits.
+func (e *Engine) apiStages() []types.ApiStage {
+	out := make([]types.ApiStage, len(e.stages))
+	for i, st := range e.stages {
+		out[i] = types.ApiStage{ApiId: aws.String(st.APIID), Stage: aws.String(st.Name)}
+	}
+	return out
 }
 
 // merge moves the keys of usage plan dup into canonical and deletes dup.
@@ -253,18 +295,20 @@ func (e *Engine) DeletePlan(ctx context.Context, planID string) error {
 	return nil
 }
 
-// deleteUsagePlan removes the usage plan's stage, which API Gateway asks
+// deleteUsagePlan removes the usage plan's stages, which API Gateway asks
 // for before it deletes a plan, then the plan.
 func (e *Engine) deleteUsagePlan(ctx context.Context, id string) error {
-	_, err := e.api.UpdateUsagePlan(ctx, &apigateway.UpdateUsagePlanInput{UsagePlanId: aws.String(id), PatchOperations: []types.PatchOperation{
-		{Op: types.OpRemove, Path: aws.String("/apiStages"), Value: aws.String(e.stageRef())},
-	}})
-	if isNotFound(err) {
-		return nil
-	}
-	var bad *types.BadRequestException // the stage was removed already
-	if err != nil && !errors.As(err, &bad) {
-		return err
+	for _, st := range e.stages {
+		_, err := e.api.UpdateUsagePlan(ctx, &apigateway.UpdateUsagePlanInput{UsagePlanId: aws.String(id), PatchOperations: []types.PatchOperation{
+			{Op: types.OpRemove, Path: aws.String("/apiStages"), Value: aws.String(st.String())},
+		}})
+		if isNotFound(err) {
+			return nil
+		}
+		var bad *types.BadRequestException // the stage was removed already
+		if err != nil && !errors.As(err, &bad) {
+			return err
+		}
 	}
 	if _, err := e.api.DeleteUsagePlan(ctx, &apigateway.DeleteUsagePlanInput{UsagePlanId: aws.String(id)}); err != nil && !isNotFound(err) {
 		return err

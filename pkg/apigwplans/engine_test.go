@@ -2,6 +2,7 @@ package apigwplans
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -500,6 +501,54 @@ func TestNewRefusesAMissingClientAPIOrStage(t *testing.T) {
 	} {
 		if err == nil {
 			t.Errorf("no %s: no error", name)
+		}
+	}
+}
+
+// TestUsagePlansLimitDeployersStagesToo: a deployer's own API behind the
+// token authorizer gets the same keys, so every usage plan must be on its
+// stage as well (else API Gateway refuses those calls 403): made with it,
+// and given it when it was added later.
+func TestUsagePlansLimitDeployersStagesToo(t *testing.T) {
+	f, e := newFake(t)
+	if err := e.PutPlan(t.Context(), plan("p1", 1, 1, nil)); err != nil { // before the deployer's API
+		t.Fatal(err)
+	}
+	extra := Stage{APIID: "deployer01", Name: "live"}
+	withDeployer, err := New(e.api, "api1234567", "prod", extra)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"p1", "p2"} {
+		if err := withDeployer.PutPlan(t.Context(), plan(id, 1, 1, nil)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []fakeStage{{"api1234567", "prod"}, {"deployer01", "live"}}
+	f.snapshot(func() {
+		for _, up := range f.plans {
+			if !slices.Equal(up.APIStages, want) {
+				t.Errorf("%s: stages %v, want %v", up.Name, up.APIStages, want)
+			}
+		}
+	})
+	// Deleting takes every stage off first.
+	if err := withDeployer.DeletePlan(t.Context(), "p1"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestExtraStagesParseAsRestAPIIDColonStage(t *testing.T) {
+	got, err := ParseStages(" a1:live, b2:prod ,")
+	if err != nil || !slices.Equal(got, []Stage{{"a1", "live"}, {"b2", "prod"}}) {
+		t.Errorf("ParseStages = %v, %v", got, err)
+	}
+	if got, err := ParseStages(""); err != nil || len(got) != 0 {
+		t.Errorf("ParseStages(\"\") = %v, %v; want none", got, err)
+	}
+	for _, bad := range []string{"a1", "a1:", ":live", "a1:b:c"} {
+		if _, err := ParseStages(bad); err == nil {
+			t.Errorf("ParseStages(%q): no error", bad)
 		}
 	}
 }

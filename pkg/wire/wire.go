@@ -69,7 +69,8 @@ func (d Deps) WithPlanEngine(e plans.Engine) Deps {
 // PlanEngine returns the engine that enforces plans at the gateway: the
 // one given by WithPlanEngine, else API Gateway's usage plans of the
 // REST API and stage the environment names (apigwplans.EnvRestAPIID,
-// apigwplans.EnvStage). Building it calls no AWS API.
+// apigwplans.EnvStage, and apigwplans.EnvExtraStages for deployers' own
+// APIs). Building it calls no AWS API.
 func (d Deps) PlanEngine(ctx context.Context) (plans.Engine, error) {
 	if d.planEngine != nil {
 		return d.planEngine, nil
@@ -82,11 +83,15 @@ func (d Deps) PlanEngine(ctx context.Context) (plans.Engine, error) {
 	if api == "" || stage == "" {
 		return nil, fmt.Errorf("plans engine: %s and %s must both be set (or an engine given)", apigwplans.EnvRestAPIID, apigwplans.EnvStage)
 	}
+	extra, err := apigwplans.ParseStages(getenv(apigwplans.EnvExtraStages))
+	if err != nil {
+		return nil, err
+	}
 	client, err := config.APIGateway(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return apigwplans.New(client, api, stage)
+	return apigwplans.New(client, api, stage, extra...)
 }
 
 // Start builds the function's handler with build and serves it. A failed
