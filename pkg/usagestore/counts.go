@@ -29,7 +29,9 @@ import (
 //	account  pk COUNT#<account>                  sk <hour>#<service>
 //	token    pk COUNT#<account>#TOKEN#<shard>     sk <token ID>#<hour>#<service>
 //	user     pk COUNT#<account>#USER#<shard>      sk <user ID>#<hour>#<service>
-//	applied  pk COUNT#<account>#APPLIED           sk <hour>#<chunk ID>
+//	token by hour  pk COUNT#<account>#TOKENHOURS#<shard>  sk <hour>#<token ID>#<service>
+//	user by hour   pk COUNT#<account>#USERHOURS#<shard>   sk <hour>#<user ID>#<service>
+//	applied  pk COUNT#<account>#APPLIED           sk <hour>#<chunk ID>[#BYHOUR]
 //
 // <hour> is the hour's start in epoch seconds, ten digits, so keys sort by
 // time. Each count item holds c2, c4, c5 and n (calls by status class and
@@ -87,6 +89,32 @@ func countKeys(r usage.Record, hour time.Time) []countKey {
 		keys = append(keys, countKey{pk: userCountPK(r.AccountID, r.UserID), sk: r.UserID + "#" + h + "#" + r.Service, userID: r.UserID, service: r.Service, hour: hour.Unix()})
 	}
 	return keys
+}
+
+// byHourMarker ends the marker of a chunk's copies by hour.
+const byHourMarker = "#BYHOUR"
+
+// byHour is the copy of a token's or a user's count item keyed by hour
+// first (false for an account count, already keyed so):
+//
+//	pk COUNT#<account>#TOKENHOURS#<shard>   sk <hour>#<token ID>#<service>
+//	pk COUNT#<account>#USERHOURS#<shard>    sk <hour>#<user ID>#<service>
+//
+// A summary grouped by token or by user reads these with its window as a
+// key range: the counts of the window's hours only, never the account's
+// 90 days of every token (the per-token items, keyed by token first, serve
+// a summary of one token).
+func byHour(account string, k countKey) (countKey, bool) {
+	h := hourKey(time.Unix(k.hour, 0))
+	switch {
+	case k.tokenID != "":
+		k.pk, k.sk = countPrefix+account+"#TOKENHOURS#"+countShard(k.tokenID), h+"#"+k.tokenID+"#"+k.service
+	case k.userID != "":
+		k.pk, k.sk = countPrefix+account+"#USERHOURS#"+countShard(k.userID), h+"#"+k.userID+"#"+k.service
+	default:
+		return countKey{}, false
+	}
+	return k, true
 }
 
 // chunk is calls of one account and hour whose counts one transaction adds.
@@ -191,16 +219,39 @@ func (s *Store) addCounts(ctx context.Context, cs []*chunk) error {
 	return eg.Wait()
 }
 
+// applyChunk adds a chunk's counts in one transaction, then their copies
+// by hour (byHour) in a second one with a marker of its own: each is
+// idempotent, so a crash between them is mended by the redelivery, and a
+// chunk counted before the copies existed gets them when delivered again.
+// The chunks themselves (and so their markers) are the ones earlier
+// releases made.
 func (s *Store) applyChunk(ctx context.Context, c *chunk) error {
 	table := aws.String(s.table)
-	items := []types.TransactWriteItem{{Put: &types.Put{
-		TableName:           table,
-		Item:                c.marker(),
-		ConditionExpression: aws.String("attribute_not_exists(pk)"),
-	}}}
+	var counts, copies []types.TransactWriteItem
 	for _, k := range c.order {
-		items = append(items, types.TransactWriteItem{Update: addTo(table, newCountItem(c.hour, k, c.counts[k]))})
+		counts = append(counts, types.TransactWriteItem{Update: addTo(table, newCountItem(c.hour, k, c.counts[k]))})
+		if h, ok := byHour(c.account, k); ok {
+			copies = append(copies, types.TransactWriteItem{Update: addTo(table, newCountItem(c.hour, h, c.counts[k]))})
+		}
 	}
+	if err := s.applyOnce(ctx, c.marker(""), counts); err != nil {
+		return err
+	}
+	if len(copies) == 0 {
+		return nil
+	}
+	return s.applyOnce(ctx, c.marker(byHourMarker), copies)
+}
+
+// applyOnce runs updates in one transaction with marker, unless the marker
+// exists (an earlier delivery applied them).
+func (s *Store) applyOnce(ctx context.Context, marker map[string]types.AttributeValue, updates []types.TransactWriteItem) error {
+	table := aws.String(s.table)
+	items := append([]types.TransactWriteItem{{Put: &types.Put{
+		TableName:           table,
+		Item:                marker,
+		ConditionExpression: aws.String("attribute_not_exists(pk)"),
+	}}}, updates...)
 	backoff := minBackoff
 	for attempt := 1; ; attempt++ {
 		_, err := s.api.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
@@ -228,10 +279,11 @@ func (s *Store) applyChunk(ctx context.Context, c *chunk) error {
 	}
 }
 
-// marker is the chunk's "applied" item.
-func (c *chunk) marker() map[string]types.AttributeValue {
+// marker is the chunk's "applied" item (suffix "") or that of its copies
+// by hour (byHourMarker).
+func (c *chunk) marker(suffix string) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{
-		attrPK: str(countPrefix + c.account + "#APPLIED"), attrSK: str(hourKey(c.hour) + "#" + c.id()),
+		attrPK: str(countPrefix + c.account + "#APPLIED"), attrSK: str(hourKey(c.hour) + "#" + c.id() + suffix),
 		"expiresAt": num(c.hour.Add(appliedRetention).Unix()),
 	}
 }
@@ -303,18 +355,20 @@ type countItem struct {
 }
 
 // Summary returns accountID's call counts per interval (and group) in the
-// query's window. Each read is a Query of one
-// account's count items within the window; filters on what the key does
-// not hold are applied as the items are summed.
+// query's window. Each read is a Query of one partition's count items
+// within the window, as a key range (grouped by token or user, the copies
+// by hour); filters on what the key does not hold are applied as the
+// items are summed.
 func (s *Store) Summary(ctx context.Context, accountID string, q usage.SummaryQuery) (usage.Summary, error) {
 	from, to, ok := q.Window(s.now())
 	if !ok {
 		return usage.Summary{From: from, To: from}, nil
 	}
 	lastHour := to.Add(-time.Hour)
+	// Every read is one partition's count items within the window, as a
+	// key range: what it examines is what the window holds.
 	type read struct {
 		pk, lo, hi string
-		byHour     bool // the sort key is not time-ordered: filter on hour
 	}
 	var reads []read
 	inWindow := func(prefix string) read {
@@ -322,7 +376,9 @@ func (s *Store) Summary(ctx context.Context, accountID string, q usage.SummaryQu
 	}
 	all := func(pk func(shard int) string) {
 		for shard := range countShards {
-			reads = append(reads, read{pk: pk(shard), byHour: true})
+			r := inWindow("")
+			r.pk = pk(shard)
+			reads = append(reads, r)
 		}
 	}
 	switch {
@@ -331,13 +387,13 @@ func (s *Store) Summary(ctx context.Context, accountID string, q usage.SummaryQu
 		r.pk = tokenCountPK(accountID, q.TokenID)
 		reads = append(reads, r)
 	case q.GroupBy == usage.GroupByToken:
-		all(func(shard int) string { return countPrefix + accountID + "#TOKEN#" + strconv.Itoa(shard) })
+		all(func(shard int) string { return countPrefix + accountID + "#TOKENHOURS#" + strconv.Itoa(shard) })
 	case q.UserID != "":
 		r := inWindow(q.UserID + "#")
 		r.pk = userCountPK(accountID, q.UserID)
 		reads = append(reads, r)
 	case q.GroupBy == usage.GroupByUser:
-		all(func(shard int) string { return countPrefix + accountID + "#USER#" + strconv.Itoa(shard) })
+		all(func(shard int) string { return countPrefix + accountID + "#USERHOURS#" + strconv.Itoa(shard) })
 	default:
 		r := inWindow("")
 		r.pk = accountCountPK(accountID)
@@ -346,17 +402,11 @@ func (s *Store) Summary(ctx context.Context, accountID string, q usage.SummaryQu
 	sums := map[[2]string]usage.Counts{}
 	for _, r := range reads {
 		in := &dynamodb.QueryInput{
-			TableName:                 aws.String(s.table),
-			KeyConditionExpression:    aws.String("pk = :pk"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(r.pk)},
-		}
-		if r.byHour {
-			in.FilterExpression = aws.String("#h BETWEEN :from AND :last")
-			in.ExpressionAttributeNames = map[string]string{"#h": "hour"}
-			in.ExpressionAttributeValues[":from"], in.ExpressionAttributeValues[":last"] = num(from.Unix()), num(lastHour.Unix())
-		} else {
-			in.KeyConditionExpression = aws.String("pk = :pk AND sk BETWEEN :lo AND :hi")
-			in.ExpressionAttributeValues[":lo"], in.ExpressionAttributeValues[":hi"] = str(r.lo), str(r.hi)
+			TableName:              aws.String(s.table),
+			KeyConditionExpression: aws.String("pk = :pk AND sk BETWEEN :lo AND :hi"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":pk": str(r.pk), ":lo": str(r.lo), ":hi": str(r.hi),
+			},
 		}
 		for {
 			out, err := s.api.Query(ctx, in)

@@ -1,10 +1,14 @@
 package usagestore
 
 import (
+	"context"
 	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/acmedata/tokenservice/pkg/usage"
 )
@@ -158,5 +162,79 @@ func TestChunksAreTheOnesEarlierReleasesMade(t *testing.T) {
 	const want = "[278babc53cbde652be4c318c/118/99 e0ecf521f9002aa6398bda96/62/73 b3cb40f505c49d21a1bbcde7/20/31 fae5517a5e4283203ffb60a6/118/99 4a884f6dd2cf34a845d10dba/62/73 a4541a5463bee1ebbf696f64/20/31]"
 	if s := fmt.Sprint(got); s != want {
 		t.Errorf("chunks changed:\n got %s\nwant %s", s, want)
+	}
+}
+
+// examining counts the items each Query of a store examines (DynamoDB's
+// ScannedCount: what a read pays for, filtered or not).
+type examining struct {
+	API
+	mu    sync.Mutex
+	items int64
+}
+
+func (x *examining) Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
+	out, err := x.API.Query(ctx, in, opts...)
+	if err == nil {
+		x.mu.Lock()
+		x.items += int64(out.ScannedCount)
+		x.mu.Unlock()
+	}
+	return out, err
+}
+
+func (x *examining) examined() int64 {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	n := x.items
+	x.items = 0
+	return n
+}
+
+// TestAGroupedSummaryReadsOnlyItsWindowsCounts: a summary grouped by token
+// or by user examines the counts of its window only, however many tokens
+// and users the account's 90 days of counts hold: the cost of its answer,
+// not of the account's history.
+func TestAGroupedSummaryReadsOnlyItsWindowsCounts(t *testing.T) {
+	e := newEnv(t)
+	x := &examining{API: e.client}
+	s, err := New(x, e.table, WithClock(func() time.Time { return e.now }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	acc := newID(t)
+	var old []usage.Record
+	for i := range 300 { // 300 tokens of 100 users, called five days ago
+		old = append(old, e.record(t, acc, fmt.Sprintf("tok_%03d", i), fmt.Sprintf("usr_%03d", i%100), "tmy", 5*24*time.Hour))
+	}
+	e.put(t, old...)
+	recent := []usage.Record{
+		e.record(t, acc, "tok_new1", "usr_new", "tmy", time.Minute),
+		e.record(t, acc, "tok_new2", "", "timeseries", 2*time.Minute),
+	}
+	e.put(t, recent...)
+	for _, g := range []usage.GroupBy{usage.GroupByToken, usage.GroupByUser, usage.GroupByService, usage.NoGroup} {
+		x.examined()
+		got, err := s.Summary(e.ctx, acc, usage.SummaryQuery{Interval: usage.Hour, GroupBy: g})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var total int64
+		for _, b := range got.Buckets {
+			total += b.Counts.Total
+		}
+		if g != usage.GroupByUser && total != 2 {
+			t.Errorf("groupBy %q: %s, want the 2 recent calls", g, bucketsString(got.Buckets))
+		}
+		// At most the window's count items: two tokens, one user, and
+		// one account count per service and hour.
+		if n := x.examined(); n > 4 {
+			t.Errorf("groupBy %q examined %d count items for a window holding at most 4", g, n)
+		}
+	}
+	// The older window still answers from the same items.
+	got := e.summarise(t, acc, usage.SummaryQuery{Interval: usage.Day, GroupBy: usage.GroupByToken, Filter: usage.Filter{From: e.now.Add(-6 * 24 * time.Hour), To: e.now.Add(-4 * 24 * time.Hour)}})
+	if len(got) != 300 {
+		t.Errorf("five days ago by token: %d buckets, want 300", len(got))
 	}
 }

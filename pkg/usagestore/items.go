@@ -246,8 +246,8 @@ func Item(r usage.Record) (map[string]types.AttributeValue, error) {
 }
 
 // Items returns every item the store leaves in a fresh table for recs: the
-// packs, the hourly count items with their totals and the chunks'
-// "applied" markers. It is the raw BatchWriteItem baseline's work in the
+// packs, the hourly count items (and their copies by hour) with their
+// totals and the chunks' "applied" markers. It is the raw BatchWriteItem baseline's work in the
 // benchmark (pkg/testkit/usagebench): the same items, written the plainest
 // way, so the recorder is compared with writing what it writes.
 func Items(recs []usage.Record) ([]map[string]types.AttributeValue, error) {
@@ -269,14 +269,25 @@ func Items(recs []usage.Record) ([]map[string]types.AttributeValue, error) {
 	}
 	totals := map[countKey]count{}
 	var order []countKey
+	add := func(k countKey, hour time.Time, n usage.Counts) {
+		t, ok := totals[k]
+		if !ok {
+			order = append(order, k)
+		}
+		totals[k] = count{hour, t.n.Add(n)}
+	}
 	for _, c := range chunks(unique) {
-		out = append(out, c.marker())
+		out = append(out, c.marker(""))
+		copied := false
 		for _, k := range c.order {
-			t, ok := totals[k]
-			if !ok {
-				order = append(order, k)
+			add(k, c.hour, c.counts[k])
+			if h, ok := byHour(c.account, k); ok {
+				add(h, c.hour, c.counts[k])
+				copied = true
 			}
-			totals[k] = count{c.hour, t.n.Add(c.counts[k])}
+		}
+		if copied {
+			out = append(out, c.marker(byHourMarker))
 		}
 	}
 	for _, k := range order {
