@@ -46,6 +46,11 @@ type Config struct {
 	APIKeyPrefix string
 	// LogLevel of the functions: debug, info, warn or error.
 	LogLevel string
+	// GitHubSecretScanningKeys is GitHub's secret scanning public-keys
+	// document (https://api.github.com/meta/public_keys/secret_scanning),
+	// given to the operator function, which serves POST /leaks/github;
+	// "" refuses every GitHub report. Public keys: no secret.
+	GitHubSecretScanningKeys string
 	// AssetDir holds one directory per function with its bootstrap.
 	AssetDir string
 	// PlanStages are deployers' own API stages behind the token
@@ -57,6 +62,7 @@ type Config struct {
 // Context keys, as set in cdk.json or with `cdk synth -c key=value`.
 const (
 	CtxStage                     = "stage"
+	CtxGitHubSecretScanningKeys  = "githubSecretScanningKeys"
 	CtxServices                  = "services"
 	CtxAuthorizerCacheTTLSeconds = "authorizerCacheTtlSeconds"
 	CtxAuthorizerIdentitySource  = "authorizerIdentitySource" // comma-separated
@@ -180,6 +186,7 @@ func ConfigFromContext(lookup func(key string) any) (Config, error) {
 	str(CtxServices, &c.Services)
 	str(CtxAPIKeyPrefix, &c.APIKeyPrefix)
 	str(CtxLogLevel, &c.LogLevel)
+	str(CtxGitHubSecretScanningKeys, &c.GitHubSecretScanningKeys)
 	str(CtxAssetDir, &c.AssetDir)
 	str(CtxPlanStages, &c.PlanStages)
 	num(CtxThrottleRateLimit, &c.ThrottleRateLimit)

@@ -27,6 +27,7 @@ import (
 	"github.com/acmedata/tokenservice/infra/tokenauth"
 	"github.com/acmedata/tokenservice/pkg/accesslog"
 	"github.com/acmedata/tokenservice/pkg/config"
+	"github.com/acmedata/tokenservice/pkg/ghscan"
 	"github.com/acmedata/tokenservice/pkg/routes"
 	"github.com/acmedata/tokenservice/pkg/schema"
 )
@@ -135,6 +136,9 @@ func (s *TokenService) createFunctions() {
 		env := s.environment()
 		for _, g := range f.grants {
 			env[g.table.EnvVar] = *s.Tables[g.table.ID].TableName()
+		}
+		if f.name == string(routes.Operator) && s.cfg.GitHubSecretScanningKeys != "" {
+			env[ghscan.EnvPublicKeys] = s.cfg.GitHubSecretScanningKeys
 		}
 		fn := gofn.New(s.Stack, f.id(), gofn.Props{
 			AssetDir:      s.cfg.AssetDir,

@@ -81,6 +81,23 @@ func decode(req events.APIGatewayProxyRequest, v any, required bool) error {
 	return nil
 }
 
+// RawBody returns the request's body as sent (decoded from base64 if API
+// Gateway encoded it), refusing one over MaxBodyBytes: for a route that
+// must see the exact bytes, such as one verifying a signature over them.
+func RawBody(req events.APIGatewayProxyRequest) ([]byte, error) {
+	body := []byte(req.Body)
+	if req.IsBase64Encoded {
+		var err error
+		if body, err = base64.StdEncoding.DecodeString(req.Body); err != nil {
+			return nil, apperr.Invalid("invalid_json", "the request body is not valid base64")
+		}
+	}
+	if len(body) > MaxBodyBytes {
+		return nil, ErrBodyTooLarge
+	}
+	return body, nil
+}
+
 // decodeError turns a decoding failure into a 400 that names only what
 // the caller can look up: the fields of the body (known) and an offset.
 func decodeError(err error, fields []string) error {

@@ -64,6 +64,10 @@ var (
 	ListAccountAudit = Route{http.MethodGet, "/operator/accounts/{accountId}/audit", Operator, IAMAuth}
 	// ReportLeaks disables the live tokens among strings found in public.
 	ReportLeaks = Route{http.MethodPost, "/operator/leaks", Operator, IAMAuth}
+	// ReportGitHubLeaks is GitHub's secret scanning partner endpoint: no
+	// authorizer, every request verified by its ECDSA signature
+	// (pkg/ghscan) before anything is read.
+	ReportGitHubLeaks = Route{http.MethodPost, "/leaks/github", Operator, Public}
 
 	GetOwnAccount    = Route{http.MethodGet, "/admin/account", Manage, APIKeyAuth}
 	RotateAPIKey     = Route{http.MethodPost, "/admin/api-key/rotate", Manage, APIKeyAuth}
@@ -119,6 +123,7 @@ var All = []Route{
 	ProtectToken,
 	ListAccountAudit,
 	ReportLeaks,
+	ReportGitHubLeaks,
 
 	GetOwnAccount,
 	RotateAPIKey,

@@ -12,6 +12,7 @@ import (
 	"github.com/acmedata/tokenservice/pkg/config"
 	"github.com/acmedata/tokenservice/pkg/console"
 	"github.com/acmedata/tokenservice/pkg/databackend"
+	"github.com/acmedata/tokenservice/pkg/ghscan"
 	"github.com/acmedata/tokenservice/pkg/handlers/health"
 	"github.com/acmedata/tokenservice/pkg/handlers/manage"
 	"github.com/acmedata/tokenservice/pkg/handlers/newtoken"
@@ -64,10 +65,18 @@ func withBudget(authorize AuthorizerFunc) AuthorizerFunc {
 // Proxies builds every function behind a proxy integration, by the route
 // function it serves (its main is functions/<name>).
 var Proxies = map[routes.Function]Build[ProxyFunc]{
-	routes.Manage:   withManager(func(m *tokens.Manager, log *slog.Logger) (*httpapi.Router, error) { return manage.New(m, log) }),
-	routes.Issue:    withManager(func(m *tokens.Manager, log *slog.Logger) (*httpapi.Router, error) { return newtoken.NewIssue(m, log) }),
-	routes.Clone:    withManager(func(m *tokens.Manager, log *slog.Logger) (*httpapi.Router, error) { return newtoken.NewClone(m, log) }),
-	routes.Operator: withManager(func(m *tokens.Manager, log *slog.Logger) (*httpapi.Router, error) { return operator.New(m, log) }),
+	routes.Manage: withManager(func(m *tokens.Manager, log *slog.Logger) (*httpapi.Router, error) { return manage.New(m, log) }),
+	routes.Issue:  withManager(func(m *tokens.Manager, log *slog.Logger) (*httpapi.Router, error) { return newtoken.NewIssue(m, log) }),
+	routes.Clone:  withManager(func(m *tokens.Manager, log *slog.Logger) (*httpapi.Router, error) { return newtoken.NewClone(m, log) }),
+	routes.Operator: func(ctx context.Context, d Deps) (ProxyFunc, error) {
+		github, err := ghscan.ParseKeys(d.Getenv(ghscan.EnvPublicKeys))
+		if err != nil {
+			return nil, err
+		}
+		return withManager(func(m *tokens.Manager, log *slog.Logger) (*httpapi.Router, error) {
+			return operator.New(m, log, operator.WithGitHubKeys(github))
+		})(ctx, d)
+	},
 	routes.Health: func(ctx context.Context, d Deps) (ProxyFunc, error) {
 		store, err := d.CoreStore(ctx, RequestPath)
 		if err != nil {

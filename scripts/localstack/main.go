@@ -31,6 +31,7 @@ import (
 
 	"github.com/acmedata/tokenservice/pkg/audit"
 	"github.com/acmedata/tokenservice/pkg/config"
+	"github.com/acmedata/tokenservice/pkg/ghscan"
 	"github.com/acmedata/tokenservice/pkg/local/dynamolocal"
 	"github.com/acmedata/tokenservice/pkg/local/gateway"
 	"github.com/acmedata/tokenservice/pkg/local/stack"
@@ -103,7 +104,8 @@ func run(ctx context.Context) (err error) {
 		// The gateway twin's usage plans: a restart keeps every quota.
 		UsagePlansFile: filepath.Join(stateDir, "usageplans.json"),
 		// As on AWS: REVOCATION_DELAY if set, else the 1 s default.
-		RevocationDelay: os.Getenv(config.EnvRevocationDelay),
+		RevocationDelay:  os.Getenv(config.EnvRevocationDelay),
+		GitHubPublicKeys: os.Getenv(ghscan.EnvPublicKeys),
 	})
 	if err != nil {
 		return err

@@ -7,15 +7,19 @@ package operator
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/acmedata/tokenservice/pkg/apperr"
 	"github.com/acmedata/tokenservice/pkg/audit"
+	"github.com/acmedata/tokenservice/pkg/ghscan"
 	"github.com/acmedata/tokenservice/pkg/httpapi"
 	"github.com/acmedata/tokenservice/pkg/paging"
 	"github.com/acmedata/tokenservice/pkg/routes"
+	"github.com/acmedata/tokenservice/pkg/secret"
 	"github.com/acmedata/tokenservice/pkg/tokens"
 )
 
@@ -36,10 +40,19 @@ type Manager interface {
 type handler struct {
 	mgr Manager
 	log *slog.Logger
+	// github verifies GitHub's secret scanning reports; nil refuses them.
+	github *ghscan.Verifier
 }
 
+// Option configures the operator routes.
+type Option func(*handler)
+
+// WithGitHubKeys takes GitHub's secret scanning reports on
+// POST /leaks/github, verified with v's keys (nil: none taken).
+func WithGitHubKeys(v *ghscan.Verifier) Option { return func(h *handler) { h.github = v } }
+
 // New returns the router serving the operator routes over mgr.
-func New(mgr Manager, log *slog.Logger) (*httpapi.Router, error) {
+func New(mgr Manager, log *slog.Logger, opts ...Option) (*httpapi.Router, error) {
 	if mgr == nil {
 		return nil, errors.New("operator: nil manager")
 	}
@@ -47,16 +60,20 @@ func New(mgr Manager, log *slog.Logger) (*httpapi.Router, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	h := &handler{mgr: mgr, log: log}
+	for _, o := range opts {
+		o(h)
+	}
 	return httpapi.NewRouter(routes.Operator, log, httpapi.Handlers{
-		routes.CreateAccount:    h.createAccount,
-		routes.ListAccounts:     h.listAccounts,
-		routes.GetAccount:       h.getAccount,
-		routes.UpdateAccount:    h.updateAccount,
-		routes.ReplaceAPIKey:    h.replaceKey,
-		routes.PutTokenSettings: h.setSettings,
-		routes.ProtectToken:     h.protectToken,
-		routes.ListAccountAudit: h.listAudit,
-		routes.ReportLeaks:      h.reportLeaks,
+		routes.CreateAccount:     h.createAccount,
+		routes.ListAccounts:      h.listAccounts,
+		routes.GetAccount:        h.getAccount,
+		routes.UpdateAccount:     h.updateAccount,
+		routes.ReplaceAPIKey:     h.replaceKey,
+		routes.PutTokenSettings:  h.setSettings,
+		routes.ProtectToken:      h.protectToken,
+		routes.ListAccountAudit:  h.listAudit,
+		routes.ReportLeaks:       h.reportLeaks,
+		routes.ReportGitHubLeaks: h.reportGitHubLeaks,
 	})
 }
 
@@ -235,4 +252,86 @@ func (h *handler) reportLeaks(ctx context.Context, req httpapi.Request) (int, an
 		}
 	}
 	return http.StatusOK, httpapi.LeakList(items), nil
+}
+
+// GitHubActor is the audit actor of GitHub's reports: an operator-side
+// principal, as no account's key made the change.
+const GitHubActor = "github-secret-scanning"
+
+// errGitHubUnverified answers a GitHub report whose signature does not
+// verify (or a deployment configured with no GitHub keys).
+var errGitHubUnverified = &httpapi.Error{Status: http.StatusUnauthorized, Code: "unauthorized", Message: "the request is not signed by a configured GitHub secret scanning key"}
+
+// reportGitHubLeaks is GitHub's secret scanning partner endpoint: it
+// verifies the signature over the exact body before reading anything,
+// reports the matches as a leak report per URL (source "github", actor
+// GitHubActor) and answers GitHub's feedback by token hash.
+func (h *handler) reportGitHubLeaks(ctx context.Context, req httpapi.Request) (int, any, error) {
+	body, err := httpapi.RawBody(req.APIGatewayProxyRequest)
+	if err != nil {
+		return 0, nil, err
+	}
+	keyID, sig := header(req.Headers, ghscan.HeaderKeyID), header(req.Headers, ghscan.HeaderSignature)
+	if err := h.github.Verify(keyID, sig, body); err != nil {
+		return 0, nil, errGitHubUnverified
+	}
+	var matches []ghscan.Match
+	if err := json.Unmarshal(body, &matches); err != nil || len(matches) == 0 || len(matches) > tokens.MaxLeakStrings {
+		return 0, nil, apperr.Invalid("invalid_json", "the body must be a JSON array of 1 to %d matches", tokens.MaxLeakStrings)
+	}
+	id := req.RequestContext.Identity
+	ctx = audit.WithRequest(ctx, audit.NewRequest(audit.Operator(GitHubActor), id.SourceIP, id.UserAgent))
+	// One report per URL, so each audit entry says where its token was.
+	byURL := map[string][]int{}
+	var order []string
+	for i, m := range matches {
+		if _, seen := byURL[m.URL]; !seen {
+			order = append(order, m.URL)
+		}
+		byURL[m.URL] = append(byURL[m.URL], i)
+	}
+	out := make([]ghscan.Feedback, len(matches))
+	for _, u := range order {
+		at := byURL[u]
+		strs := make([]string, len(at))
+		for j, i := range at {
+			strs[j] = matches[i].Token
+		}
+		items, err := h.mgr.ReportLeaks(ctx, tokens.LeakReport{Strings: strs, Source: "github", URL: githubURL(u)})
+		if err != nil {
+			return 0, nil, err
+		}
+		for j, i := range at {
+			label := ghscan.FalsePositive
+			if r := items[j].Result; r == tokens.LeakExposed || r == tokens.LeakAlreadyDisabled {
+				label = ghscan.TruePositive
+			}
+			if items[j].Result == tokens.LeakExposed {
+				h.log.LogAttrs(ctx, slog.LevelInfo, "operator action", slog.String("action", "expose_token"),
+					slog.String("target", items[j].TokenID), slog.String("principal", GitHubActor),
+					slog.String("requestId", req.RequestContext.RequestID))
+			}
+			out[i] = ghscan.Feedback{TokenHash: secret.Hash(matches[i].Token), TokenType: matches[i].Type, Label: label}
+		}
+	}
+	return http.StatusOK, out, nil
+}
+
+// githubURL is the finding's URL as the audit entry keeps it: "" unless
+// it is a plain http(s) URL without a secret in it (the report's rules).
+func githubURL(u string) string {
+	if tokens.RefuseSecret("url", u) != nil || len(u) > tokens.MaxLeakURL || !(strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "http://")) {
+		return ""
+	}
+	return u
+}
+
+// header returns a request header by name in any case.
+func header(h map[string]string, name string) string {
+	for k, v := range h {
+		if strings.EqualFold(k, name) {
+			return v
+		}
+	}
+	return ""
 }

@@ -56,16 +56,24 @@ func newAPI(t *testing.T) *api {
 // set as REVOCATION_DELAY would ("" for the default, 1 s).
 func newAPIWithDelay(t *testing.T, delay string) *api {
 	t.Helper()
+	return newAPIWith(t, func(c *Config) { c.RevocationDelay = delay })
+}
+
+// newAPIWith is newAPI with the stack's Config changed by configure.
+func newAPIWith(t *testing.T, configure func(*Config)) *api {
+	t.Helper()
 	a := &api{
 		operatorKey: "opk_" + strings.Repeat("x", 8) + t.Name(),
 		client:      dynamotest.Client(t),
 		tables:      dynamotest.Tables(t),
 	}
-	stack, err := Build(t.Context(), Config{
+	cfg := Config{
 		Client: a.recording(a.client), Tables: a.tables, OperatorKey: a.operatorKey,
 		UsageFlushInterval: 20 * time.Millisecond, LogOutput: &a.logs, SpoolDir: t.TempDir(),
-		RevocationDelay: delay,
-	})
+		RevocationDelay: "0",
+	}
+	configure(&cfg)
+	stack, err := Build(t.Context(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/acmedata/tokenservice/pkg/authz"
 	"github.com/acmedata/tokenservice/pkg/config"
 	"github.com/acmedata/tokenservice/pkg/dynamostore"
+	"github.com/acmedata/tokenservice/pkg/ghscan"
 	"github.com/acmedata/tokenservice/pkg/local/cwlogs"
 	"github.com/acmedata/tokenservice/pkg/local/gateway"
 	"github.com/acmedata/tokenservice/pkg/local/usageplans"
@@ -61,6 +62,10 @@ type Config struct {
 	// items of deleted users, as the scheduled sweeper function does on
 	// AWS (DefaultSweepInterval if zero).
 	SweepInterval time.Duration
+	// GitHubPublicKeys are GitHub's secret scanning public keys, as
+	// ghscan.EnvPublicKeys sets them on AWS ("": POST /leaks/github
+	// refuses every report).
+	GitHubPublicKeys string
 }
 
 // Stack is the running service: an http.Handler in front of every route,
@@ -251,6 +256,7 @@ func appEnv(cfg Config) map[string]string {
 	env[config.EnvRevocationDelay] = cfg.RevocationDelay
 	// As the CDK stack sets it on the token authorizer.
 	env[authz.EnvUnlimitedUsageKey] = UnlimitedUsageKey
+	env[ghscan.EnvPublicKeys] = cfg.GitHubPublicKeys
 	return env
 }
 
