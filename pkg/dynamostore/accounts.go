@@ -15,14 +15,14 @@ import (
 // CreateAccount implements tokens.AccountStore.
 func (s *Store) CreateAccount(ctx context.Context, a tokens.Account, keyHash string, e audit.Entry) error {
 	t := s.txn()
-	t.put(newAccountItem(a, keyHash, 1), notExists, nil)
-	t.put(newKeyItem(a, keyHash), notExists, nil)
+	account := t.put(newAccountItem(a, keyHash, 1), notExists, nil)
+	key := t.put(newKeyItem(a, keyHash), notExists, nil)
 	t.audit(a.ID, e)
 	err := t.run(ctx, s.db)
 	switch {
-	case conditionFailedAt(err, 0):
+	case account.failed(err):
 		return apperr.Conflict("account_exists", "an account with this ID exists")
-	case conditionFailedAt(err, 1):
+	case key.failed(err):
 		return apperr.Conflict("api_key_exists", "the API key is already registered")
 	}
 	return err
@@ -106,10 +106,10 @@ func (s *Store) ReplaceAPIKey(ctx context.Context, accountID string, r tokens.Ke
 		t := s.txn()
 		t.put(newAccountItem(a, r.KeyHash, stored.Version+1), "#version = :prev", prevVersion(stored.Version))
 		t.delete(itemKey(keyPK(stored.APIKeyHash), skKey), "", nil)
-		t.put(newKeyItem(a, r.KeyHash), notExists, nil)
+		newKey := t.put(newKeyItem(a, r.KeyHash), notExists, nil)
 		t.audit(accountID, e.Diff(orig.AuditFields(), a.AuditFields()))
 		err = t.run(ctx, s.db)
-		if conditionFailedAt(err, 2) {
+		if newKey.failed(err) {
 			return apperr.Conflict("api_key_exists", "the API key is already registered")
 		}
 		out = a

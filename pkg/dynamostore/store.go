@@ -149,47 +149,66 @@ type txn struct {
 
 func (s *Store) txn() *txn { return &txn{table: s.table} }
 
-func (t *txn) put(item any, cond string, values map[string]types.AttributeValue) {
+// txnItem is the handle of one item of a txn, as its adding method
+// returns it: after run, failed tells whether that item's condition did
+// not hold, so no caller counts positions. noItem is the handle of an
+// item that was not added.
+type txnItem int
+
+const noItem txnItem = -1
+
+// failed reports whether err is a cancelled transaction whose item i
+// failed its condition.
+func (i txnItem) failed(err error) bool { return i != noItem && conditionFailedAt(err, int(i)) }
+
+// add appends an item and returns its handle.
+func (t *txn) add(item types.TransactWriteItem) txnItem {
+	t.items = append(t.items, item)
+	return txnItem(len(t.items) - 1)
+}
+
+func (t *txn) put(item any, cond string, values map[string]types.AttributeValue) txnItem {
 	av, err := attributevalue.MarshalMap(item)
 	if err != nil {
 		t.err = errors.Join(t.err, fmt.Errorf("encode item: %w", err))
-		return
+		return noItem
 	}
-	t.items = append(t.items, types.TransactWriteItem{Put: &types.Put{
+	return t.add(types.TransactWriteItem{Put: &types.Put{
 		TableName: &t.table, Item: av, ConditionExpression: optional(cond),
 		ExpressionAttributeNames: exprNames(nil, cond), ExpressionAttributeValues: values,
 	}})
 }
 
-func (t *txn) update(key map[string]types.AttributeValue, update, cond string, values map[string]types.AttributeValue) {
-	t.items = append(t.items, types.TransactWriteItem{Update: &types.Update{
+func (t *txn) update(key map[string]types.AttributeValue, update, cond string, values map[string]types.AttributeValue) txnItem {
+	return t.add(types.TransactWriteItem{Update: &types.Update{
 		TableName: &t.table, Key: key, UpdateExpression: &update, ConditionExpression: optional(cond),
 		ExpressionAttributeNames: exprNames(nil, update, cond), ExpressionAttributeValues: values,
 	}})
 }
 
-func (t *txn) check(key map[string]types.AttributeValue, cond string, values map[string]types.AttributeValue) {
-	t.checkNamed(key, cond, values, nil)
+func (t *txn) check(key map[string]types.AttributeValue, cond string, values map[string]types.AttributeValue) txnItem {
+	return t.checkNamed(key, cond, values, nil)
 }
 
 // checkNamed is check with placeholders for names that are not
 // identifiers (map keys), as in exprNames.
-func (t *txn) checkNamed(key map[string]types.AttributeValue, cond string, values map[string]types.AttributeValue, extraNames map[string]string) {
-	t.items = append(t.items, types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
+func (t *txn) checkNamed(key map[string]types.AttributeValue, cond string, values map[string]types.AttributeValue, extraNames map[string]string) txnItem {
+	return t.add(types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
 		TableName: &t.table, Key: key, ConditionExpression: &cond,
 		ExpressionAttributeNames: exprNames(extraNames, cond), ExpressionAttributeValues: values,
 	}})
 }
 
-func (t *txn) delete(key map[string]types.AttributeValue, cond string, values map[string]types.AttributeValue) {
-	t.items = append(t.items, types.TransactWriteItem{Delete: &types.Delete{
+func (t *txn) delete(key map[string]types.AttributeValue, cond string, values map[string]types.AttributeValue) txnItem {
+	return t.add(types.TransactWriteItem{Delete: &types.Delete{
 		TableName: &t.table, Key: key, ConditionExpression: optional(cond),
 		ExpressionAttributeNames: exprNames(nil, cond), ExpressionAttributeValues: values,
 	}})
 }
 
-// run commits the transaction, mapping a failure with storeErr;
-// conditionFailedAt tells which item's condition did not hold.
+// run commits the transaction, mapping a failure with storeErr; the
+// handle of an item (txnItem.failed) tells whether its condition did not
+// hold.
 func (t *txn) run(ctx context.Context, db DB) error {
 	if t.err != nil {
 		return t.err

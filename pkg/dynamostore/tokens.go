@@ -26,23 +26,21 @@ func (s *Store) CreateToken(ctx context.Context, w tokens.TokenWrite, e audit.En
 	tok := w.Token
 	return optimistic(ctx, func() error {
 		t := s.txn()
-		t.put(newTokenItem(tok), notExists, nil)
-		t.put(newCredItem(tok), notExists, nil)
-		t.put(tokenIDItem{PK: tokenIDPK(tok.ID), SK: skTokenID, AccountID: tok.AccountID}, notExists, nil)
+		token := t.put(newTokenItem(tok), notExists, nil)
+		cred := t.put(newCredItem(tok), notExists, nil)
+		pointer := t.put(tokenIDItem{PK: tokenIDPK(tok.ID), SK: skTokenID, AccountID: tok.AccountID}, notExists, nil)
 		// Rule 7: the token belongs to the key generation that authorised
 		// it, and is made only while that generation is current, so a
 		// replacement either precedes the create (which then fails) or
 		// follows it (and the token reads as replaced).
-		const accountAt = 3
-		t.check(itemKey(accountPK(tok.AccountID), skAccount),
+		account := t.check(itemKey(accountPK(tok.AccountID), skAccount),
 			"#status = :active AND contains(#services, :service) AND #apiKeyGeneration = :gen",
 			map[string]types.AttributeValue{
 				":active": str(string(tokens.AccountStatusActive)), ":service": str(tok.Service), ":gen": num(tok.KeyGeneration),
 			})
-		userAt := -1
+		user := noItem
 		if tok.UserID != "" {
-			userAt = len(t.items)
-			t.checkNamed(itemKey(accountPK(tok.AccountID), userSK(tok.UserID)), "#access.#svc = :true",
+			user = t.checkNamed(itemKey(accountPK(tok.AccountID), userSK(tok.UserID)), "#access.#svc = :true",
 				map[string]types.AttributeValue{":true": &types.AttributeValueMemberBOOL{Value: true}}, map[string]string{"#svc": tok.Service})
 		}
 		t.countToken(tok, 1)
@@ -54,11 +52,11 @@ func (s *Store) CreateToken(ctx context.Context, w tokens.TokenWrite, e audit.En
 		t.audit(tok.AccountID, e)
 		err := t.run(ctx, s.db)
 		switch {
-		case conditionFailedAt(err, accountAt):
+		case account.failed(err):
 			return s.accountGateError(ctx, tok)
-		case userAt >= 0 && conditionFailedAt(err, userAt):
+		case user.failed(err):
 			return s.userGateError(ctx, tok)
-		case conditionFailedAt(err, 0), conditionFailedAt(err, 1), conditionFailedAt(err, 2):
+		case token.failed(err), cred.failed(err), pointer.failed(err):
 			return apperr.Conflict("token_exists", "a token with this ID or secret exists")
 		}
 		return err
@@ -330,12 +328,13 @@ func (s *Store) UpdateToken(ctx context.Context, accountID, tokenID string, keyG
 		next.ClonedFrom = tok.ClonedFrom
 		t := s.txn()
 		t.saveToken(next, version)
+		account := noItem
 		if keyGeneration != 0 {
-			t.check(itemKey(accountPK(accountID), skAccount), "#apiKeyGeneration = :gen", map[string]types.AttributeValue{":gen": num(keyGeneration)})
+			account = t.check(itemKey(accountPK(accountID), skAccount), "#apiKeyGeneration = :gen", map[string]types.AttributeValue{":gen": num(keyGeneration)})
 		}
 		t.audit(accountID, e.Diff(tok.AuditFields(), next.AuditFields()))
 		err = t.run(ctx, s.db)
-		if keyGeneration != 0 && conditionFailedAt(err, 2) {
+		if account.failed(err) {
 			return tokens.ErrKeyNotCurrent
 		}
 		if err := s.staleOrMissing(ctx, err, accountPK(accountID), tokenSK(tokenID), "token"); err != nil {

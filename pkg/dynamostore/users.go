@@ -19,15 +19,15 @@ import (
 // uniqueness constraint.
 func (s *Store) CreateUser(ctx context.Context, u tokens.User, e audit.Entry) error {
 	t := s.txn()
-	t.put(newUserItem(u, 1), notExists, nil)
-	t.put(newEmailItem(u), notExists, nil)
+	user := t.put(newUserItem(u, 1), notExists, nil)
+	claim := t.put(newEmailItem(u), notExists, nil)
 	t.countAccess(u.AccountID, nil, u.Access)
 	t.audit(u.AccountID, e)
 	err := t.run(ctx, s.db)
 	switch {
-	case conditionFailedAt(err, 0):
+	case user.failed(err):
 		return apperr.Conflict("user_exists", "a user with this ID exists")
-	case conditionFailedAt(err, 1):
+	case claim.failed(err):
 		return emailTaken()
 	}
 	return err
@@ -97,15 +97,15 @@ func (s *Store) UpdateUser(ctx context.Context, accountID, userID string, change
 		t := s.txn()
 		t.put(newUserItem(u, stored.Version+1), "#version = :prev", prevVersion(stored.Version))
 		oldClaim := strings.ToLower(orig.Email)
-		moved := oldClaim != strings.ToLower(u.Email)
-		if moved {
-			t.put(newEmailItem(u), notExists, nil)
+		newClaim := noItem
+		if oldClaim != strings.ToLower(u.Email) {
+			newClaim = t.put(newEmailItem(u), notExists, nil)
 			t.delete(itemKey(accountPK(accountID), emailSK(oldClaim)), "#userId = :uid", map[string]types.AttributeValue{":uid": str(userID)})
 		}
 		t.countAccess(accountID, orig.Access, u.Access)
 		t.audit(accountID, e.Diff(orig.AuditFields(), u.AuditFields()))
 		err = t.run(ctx, s.db)
-		if moved && conditionFailedAt(err, 1) {
+		if newClaim.failed(err) {
 			return emailTaken()
 		}
 		if err := s.staleOrMissing(ctx, err, accountPK(accountID), userSK(userID), "user"); err != nil {
