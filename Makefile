@@ -98,6 +98,7 @@ bench: ## Benchmarks and load runs, printing their figures and target ratios
 	$(GO) test -p 1 -run '^$$' -bench . -benchmem ./... || status=1; \
 	$(GO) run ./scripts/authbench || status=1; \
 	$(GO) run ./scripts/usagebench || status=1; \
+	$(GO) run ./scripts/leakbench || status=1; \
 	$(GO) run ./scripts/gwbench || status=1; \
 	$(GO) run ./scripts/limitbench || status=1; \
 	$(GO) run ./scripts/lambdabench || status=1; \
