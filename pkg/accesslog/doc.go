@@ -2,8 +2,8 @@
 // and the usage recorder: the access-log format the stage writes (Format),
 // one line of it as a Go value (Entry), parsing a line back (Parse), the
 // CloudWatch Logs subscription envelope the recorder Lambda receives
-// (Event), and a local Shipper that plays the part of CloudWatch Logs for
-// the local gateway.
+// (Decode). The local stack's stand-in for CloudWatch Logs is
+// pkg/local/cwlogs.
 //
 // # Why the access log
 //

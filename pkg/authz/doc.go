@@ -12,8 +12,10 @@
 //     under a replaced API key, account closed).
 //   - 403: an explicit Deny for the outcomes that refuse a genuine token for
 //     this request only (another service, the user's access off, the account
-//     no longer subscribed). The Deny carries the token's identity in its
-//     context so the access log can attribute the refusal.
+//     no longer subscribed, an origin or a source IP outside the token's
+//     restrictions). The Deny carries the token's identity in its context so
+//     the access log can attribute the refusal, and the precise reason (code
+//     and message) the gateway's ACCESS_DENIED response answers.
 //   - Allow: a scoped policy and the caller's identity in the context.
 //   - 500: any other error, when the authorizer cannot decide: the store
 //     failed or timed out (ErrStoreUnavailable), or the route names no

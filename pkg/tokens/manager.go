@@ -54,11 +54,6 @@ func NewManager(store Store, cfg Config) (*Manager, error) {
 	return m, nil
 }
 
-// APIKeyPrefix returns the prefix of the deployment's API keys.
-func (m *Manager) APIKeyPrefix() string { return m.prefix }
-
-// Catalog returns the deployment's services.
-func (m *Manager) Catalog() []Service { return slices.Clone(m.services) }
 
 func (m *Manager) clock() time.Time { return m.now().UTC().Truncate(time.Millisecond) }
 
