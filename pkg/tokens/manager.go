@@ -54,7 +54,6 @@ func NewManager(store Store, cfg Config) (*Manager, error) {
 	return m, nil
 }
 
-
 func (m *Manager) clock() time.Time { return m.now().UTC().Truncate(time.Millisecond) }
 
 func (m *Manager) validateServices(services []string) ([]string, error) {
