@@ -23,6 +23,7 @@ import (
 	"github.com/acmedata/tokenservice/infra/tokenauth"
 	"github.com/acmedata/tokenservice/pkg/config"
 	"github.com/acmedata/tokenservice/pkg/gatewayresp"
+	"github.com/acmedata/tokenservice/pkg/ghscan"
 	"github.com/acmedata/tokenservice/pkg/routes"
 	"github.com/acmedata/tokenservice/pkg/schema"
 	"github.com/acmedata/tokenservice/pkg/tokens"
@@ -589,5 +590,33 @@ func TestDeletedUsersAreSweptOnASchedule(t *testing.T) {
 	}
 	if !found {
 		t.Fatalf("no rule runs the sweeper every minute: %v", rules)
+	}
+}
+
+// TestOnlyTheOperatorFunctionIsGivenGitHubsKeys: the context's GitHub
+// secret scanning keys reach the operator function, which serves
+// POST /leaks/github, and no other; without them no function has them.
+func TestOnlyTheOperatorFunctionIsGivenGitHubsKeys(t *testing.T) {
+	const keys = `{"public_keys":[{"key_identifier":"k","key":"-----BEGIN PUBLIC KEY-----\nx\n-----END PUBLIC KEY-----","is_current":true}]}`
+	cfg := DefaultConfig()
+	cfg.GitHubSecretScanningKeys = keys
+	s, err := synthesise(cfg)
+	if err != nil {
+		t.Fatalf("synthesise: %v", err)
+	}
+	envOf := func(s *synthesis, name string) map[string]any {
+		p := s.resources[cdktest.LogicalID(s.stack.Stack, s.stack.Functions[name])].Properties
+		env, _ := p["Environment"].(map[string]any)
+		vars, _ := env["Variables"].(map[string]any)
+		return vars
+	}
+	for _, f := range functions {
+		got, has := envOf(s, f.name)[ghscan.EnvPublicKeys]
+		if want := f.name == string(routes.Operator); has != want || want && got != keys {
+			t.Errorf("%s: %s = %v (set: %v), want set: %v", f.name, ghscan.EnvPublicKeys, got, has, want)
+		}
+		if _, has := envOf(deployed(t), f.name)[ghscan.EnvPublicKeys]; has {
+			t.Errorf("%s has %s without the context", f.name, ghscan.EnvPublicKeys)
+		}
 	}
 }
