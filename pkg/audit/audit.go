@@ -89,13 +89,17 @@ const (
 	// TokenExpose is a token disabled because it was reported found in
 	// public; the entry's Report says by whom and where.
 	TokenExpose Action = "token.expose"
+	// PlanAssign is an operator assigning a plan to an account's service
+	// (target: the account, change "plans.<service>") or to a token
+	// (target: the token, change "plan"), or taking it off.
+	PlanAssign Action = "plan.assign"
 )
 
 // Actions lists every action, in the order the API documents them.
 var Actions = []Action{
 	AccountCreate, AccountUpdate, APIKeyRotate, APIKeyReplace,
 	UserCreate, UserUpdate, UserDelete, AccessUpdate,
-	TokenCreate, TokenClone, TokenUpdate, TokenDelete, SettingsUpdate, TokenExpose,
+	TokenCreate, TokenClone, TokenUpdate, TokenDelete, SettingsUpdate, TokenExpose, PlanAssign,
 }
 
 // TargetType names the kind of thing an entry's change was made to.

@@ -66,6 +66,7 @@ func (s *Store) UpdateAccount(ctx context.Context, accountID string, change func
 			return err
 		}
 		a.ID, a.APIKey, a.CreatedAt = orig.ID, orig.APIKey, orig.CreatedAt // not the change's to make
+		a.Plans, a.UsageKeys = orig.Plans, orig.UsageKeys                  // the assignments' and the reconciler's
 		next := newAccountItem(a, stored.APIKeyHash, stored.Version+1)
 		t := s.txn()
 		t.put(next, "#version = :prev", prevVersion(stored.Version))

@@ -22,6 +22,9 @@ type gateItem struct {
 	Services         []string        `dynamodbav:"services"`
 	APIKeyGeneration int64           `dynamodbav:"apiKeyGeneration"`
 	Access           map[string]bool `dynamodbav:"access"`
+	// UsageKeys of the account's plans (plans): the usage key a decision
+	// returns costs no read of its own.
+	UsageKeys map[string]string `dynamodbav:"usageKeys"`
 }
 
 // Gates implements tokens.CredentialStore: the account and user items a
@@ -135,7 +138,7 @@ func addGate(g *tokens.Gates, raw map[string]types.AttributeValue) error {
 		return fmt.Errorf("decode gate %s/%s: %w", it.PK, it.SK, err)
 	}
 	if it.SK == skAccount {
-		g.Account = &tokens.AccountGate{Status: tokens.AccountStatus(it.Status), Services: nonNil(it.Services), KeyGeneration: it.APIKeyGeneration}
+		g.Account = &tokens.AccountGate{Status: tokens.AccountStatus(it.Status), Services: nonNil(it.Services), KeyGeneration: it.APIKeyGeneration, UsageKeys: nilIfEmpty(it.UsageKeys)}
 		return nil
 	}
 	access := it.Access

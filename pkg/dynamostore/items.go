@@ -125,6 +125,10 @@ type accountItem struct {
 	ListPK     string `dynamodbav:"listPk"`
 	ListSK     string `dynamodbav:"listSk"`
 	ListNameSK string `dynamodbav:"listNameSk"`
+	// Plans and UsageKeys are the account's plans by service and their
+	// usage keys (the authorizer reads usageKeys with the gate).
+	Plans     map[string]string `dynamodbav:"plans,omitempty"`
+	UsageKeys map[string]string `dynamodbav:"usageKeys,omitempty"`
 }
 
 func newAccountItem(a tokens.Account, keyHash string, version int64) accountItem {
@@ -134,11 +138,21 @@ func newAccountItem(a tokens.Account, keyHash string, version int64) accountItem
 		Services: nonNil(a.Services), APIKeyID: a.APIKey.ID, APIKeyHint: a.APIKey.Hint,
 		APIKeyCreatedAt: formatTime(a.APIKey.CreatedAt), APIKeyGeneration: a.APIKey.Generation, APIKeyHash: keyHash,
 		CreatedAt: formatTime(a.CreatedAt), UpdatedAt: formatTime(a.UpdatedAt), Version: version,
+		Plans: nilIfEmpty(a.Plans), UsageKeys: nilIfEmpty(a.UsageKeys),
 	}
 }
 
 func (it accountItem) gate() tokens.AccountGate {
-	return tokens.AccountGate{Status: tokens.AccountStatus(it.Status), Services: nonNil(it.Services), KeyGeneration: it.APIKeyGeneration}
+	return tokens.AccountGate{Status: tokens.AccountStatus(it.Status), Services: nonNil(it.Services), KeyGeneration: it.APIKeyGeneration, UsageKeys: nilIfEmpty(it.UsageKeys)}
+}
+
+// nilIfEmpty leaves an empty map out of an item (DynamoDB keeps no empty
+// map worth reading).
+func nilIfEmpty(m map[string]string) map[string]string {
+	if len(m) == 0 {
+		return nil
+	}
+	return maps.Clone(m)
 }
 
 func (it accountItem) account() (tokens.Account, error) {
@@ -148,7 +162,7 @@ func (it accountItem) account() (tokens.Account, error) {
 	a := tokens.Account{
 		ID: it.ID, Name: it.Name, Status: tokens.AccountStatus(it.Status), Services: nonNil(it.Services),
 		APIKey:    tokens.APIKey{ID: it.APIKeyID, Hint: it.APIKeyHint, CreatedAt: keyCreated, Generation: it.APIKeyGeneration},
-		CreatedAt: created, UpdatedAt: updated,
+		CreatedAt: created, UpdatedAt: updated, Plans: nilIfEmpty(it.Plans), UsageKeys: nilIfEmpty(it.UsageKeys),
 	}
 	return a, errors.Join(err1, err2, err3)
 }
@@ -226,6 +240,10 @@ type tokenFields struct {
 	IPRanges   []string `dynamodbav:"ipRanges,omitempty"`
 	Protected  bool     `dynamodbav:"protected,omitempty"`
 	ClonedFrom string   `dynamodbav:"clonedFrom,omitempty"`
+	// PlanID is the token's own plan, UsageKey its key once reconciled
+	// (on the credential item too: the authorizer reads it there).
+	PlanID   string `dynamodbav:"planId,omitempty"`
+	UsageKey string `dynamodbav:"usageKey,omitempty"`
 	// Version counts the token's writes, for optimistic concurrency.
 	Version int64 `dynamodbav:"version"`
 }
@@ -238,6 +256,7 @@ func newTokenFields(t tokens.Token, version int64) tokenFields {
 		CreatedAt: formatTime(t.CreatedAt), ExpiresAt: formatOptTime(t.ExpiresAt), LastUsedAt: formatOptTime(t.LastUsedAt),
 		Settings: t.Settings.Clone(), KeyGeneration: t.KeyGeneration, Version: version,
 		Origins: r.Origins, IPRanges: r.IPRanges, Protected: t.Protected, ClonedFrom: t.ClonedFrom,
+		PlanID: t.PlanID, UsageKey: t.UsageKey,
 	}
 }
 
@@ -250,7 +269,7 @@ func (f tokenFields) token() (tokens.Token, error) {
 		SecretHash: f.SecretHash, Hint: f.Hint, Enabled: f.Enabled, DisabledReason: tokens.DisabledReason(f.DisabledReason),
 		CreatedAt: created, ExpiresAt: expires, LastUsedAt: lastUsed,
 		Settings: tokens.Settings(f.Settings).Clone(), KeyGeneration: f.KeyGeneration,
-		Protected: f.Protected, ClonedFrom: f.ClonedFrom,
+		Protected: f.Protected, ClonedFrom: f.ClonedFrom, PlanID: f.PlanID, UsageKey: f.UsageKey,
 	}
 	// Compiled on every read, so that the authorizer's cached token checks
 	// requests without parsing; an unreadable list fails the read rather

@@ -13,12 +13,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/acmedata/tokenservice/pkg/apperr"
+	"github.com/acmedata/tokenservice/pkg/plans"
 )
 
 // sweepBatch is how many tokens one sweep transaction deletes: three items
-// each plus at most one count per service stays within DynamoDB's 100
-// items per transaction.
-const sweepBatch = 25
+// each, and for a token with a plan of its own its plan's count and the
+// marker that retires its key (five at most), plus one count per service,
+// stays within DynamoDB's 100 items per transaction.
+const sweepBatch = 18
 
 // Sweep implements tokens.Sweeper. DeleteUser left a sweep item per deleted
 // user; for each, Sweep deletes the user's tokens in transactions of
@@ -82,17 +84,25 @@ func (s *Store) sweepUser(ctx context.Context, sw sweepItem, n int) (int, error)
 	if err := attributevalue.UnmarshalListOfMaps(res.Items, &found); err != nil {
 		return 0, fmt.Errorf("decode tokens: %w", err)
 	}
-	counts := map[string]int64{}
+	counts, uses := map[string]int64{}, map[string]int64{}
 	for _, it := range found {
 		tok, err := it.token()
 		if err != nil {
 			return 0, err
 		}
 		t.deleteTokenItems(tok)
+		if tok.PlanID != "" {
+			// One count per plan: a transaction writes an item once.
+			t.mark(plans.Assigned(plans.Assignment{AccountID: tok.AccountID, TokenID: tok.ID}, "", plans.NewSeq(), tok.UsageKey, tok.PlanID))
+			uses[tok.PlanID]--
+		}
 		counts[tok.Service]--
 	}
 	for _, svc := range slices.Sorted(maps.Keys(counts)) {
 		t.count(sw.AccountID, svc, "userTokens", counts[svc])
+	}
+	for _, planID := range slices.Sorted(maps.Keys(uses)) {
+		t.use(planID, uses[planID])
 	}
 	// A token deleted meanwhile by an admin fails its condition: the next
 	// Sweep reads the tokens again.

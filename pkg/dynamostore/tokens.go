@@ -44,6 +44,7 @@ func (s *Store) CreateToken(ctx context.Context, w tokens.TokenWrite, e audit.En
 				map[string]types.AttributeValue{":true": &types.AttributeValueMemberBOOL{Value: true}}, map[string]string{"#svc": tok.Service})
 		}
 		t.countToken(tok, 1)
+		plan := t.tokenMade(tok, e.ID)
 		if w.SourceID != "" {
 			if err := s.bringExpiryForward(ctx, t, tok.AccountID, w.SourceID, *w.RevokeSourceAt); err != nil {
 				return err
@@ -56,6 +57,8 @@ func (s *Store) CreateToken(ctx context.Context, w tokens.TokenWrite, e audit.En
 			return s.accountGateError(ctx, tok)
 		case user.failed(err):
 			return s.userGateError(ctx, tok)
+		case plan.failed(err):
+			return apperr.NotFound("plan")
 		case token.failed(err), cred.failed(err), pointer.failed(err):
 			return apperr.Conflict("token_exists", "a token with this ID or secret exists")
 		}
@@ -360,6 +363,7 @@ func (s *Store) DeleteToken(ctx context.Context, accountID, tokenID string, guar
 		}
 		t := s.txn()
 		t.deleteToken(tok, version)
+		t.tokenGone(tok, e.ID)
 		t.audit(accountID, e.Diff(tok.AuditFields(), nil))
 		return s.staleOrMissing(ctx, t.run(ctx, s.db), accountPK(accountID), tokenSK(tokenID), "token")
 	})

@@ -161,10 +161,15 @@ func fieldNames(v any) []string {
 			continue
 		}
 		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		switch name {
-		case "-":
+		switch {
+		case name == "-":
 			continue
-		case "":
+		case name == "" && f.Anonymous && f.Type.Kind() == reflect.Struct:
+			// An embedded struct's fields are the body's own, as the
+			// decoder inlines them.
+			names = append(names, fieldNames(reflect.New(f.Type).Interface())...)
+			continue
+		case name == "":
 			name = f.Name
 		}
 		names = append(names, name)
@@ -189,4 +194,23 @@ func jsonType(k reflect.Kind) string {
 	default:
 		return "value of another type"
 	}
+}
+
+// OperatorOnly are the body fields of a token that only operators set,
+// which admin routes take only to refuse them with a clear 400 rather
+// than an unknown field: a plan (PUT /operator/tokens/{tokenId}/plan).
+type OperatorOnly struct {
+	Plan   jsontext.Value `json:"plan"`
+	PlanID jsontext.Value `json:"planId"`
+}
+
+// ErrPlanNotSettable refuses a plan in an admin's body.
+var ErrPlanNotSettable = apperr.Invalid("plan_not_settable", "plans are set by the deployment's operators; admins can read a token's and a service's plan but not set it")
+
+// Check refuses the fields if the body holds any of them, even null.
+func (o OperatorOnly) Check() error {
+	if len(o.Plan) > 0 || len(o.PlanID) > 0 {
+		return ErrPlanNotSettable
+	}
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/acmedata/tokenservice/pkg/paging"
+	"github.com/acmedata/tokenservice/pkg/plans"
 	"github.com/acmedata/tokenservice/pkg/restrict"
 	"github.com/acmedata/tokenservice/pkg/tokens"
 )
@@ -91,6 +92,8 @@ type TokenView struct {
 	Restrictions   restrict.Restrictions `json:"restrictions"`
 	Protected      bool                  `json:"protected"`
 	ClonedFrom     *string               `json:"clonedFrom"`
+	// Plan is the token's own plan (null: none, whatever its service's).
+	Plan *PlanSummary `json:"plan"`
 }
 
 // Token represents v.
@@ -105,6 +108,7 @@ func Token(v tokens.TokenView) TokenView {
 		CreatedAt: Time(v.CreatedAt), ExpiresAt: optionalTime(v.ExpiresAt), LastUsedAt: optionalTime(v.LastUsedAt),
 		Settings: settings, IsDefault: v.IsDefault, Hint: v.Hint,
 		Restrictions: v.Restrictions.Restrictions(), Protected: v.Protected, ClonedFrom: nilIfEmpty(v.ClonedFrom),
+		Plan: optionalPlan(v.Plan),
 	}
 }
 
@@ -162,4 +166,78 @@ func LeakList(items []tokens.LeakItem) LeakListView {
 		out.Items[i] = LeakItemView{Hint: it.Hint, Result: string(it.Result)}
 	}
 	return out
+}
+
+// PlanView is a plan's representation for operators.
+type PlanView struct {
+	PlanSummary
+	CreatedAt string `json:"createdAt"`
+	UpdatedAt string `json:"updatedAt"`
+}
+
+// PlanSummary is a plan as a service's or a token's representation holds
+// it: {id, name, rate, burst, quota}.
+type PlanSummary struct {
+	ID    string     `json:"id"`
+	Name  string     `json:"name"`
+	Rate  float64    `json:"rate"`
+	Burst int        `json:"burst"`
+	Quota *QuotaView `json:"quota"`
+}
+
+// QuotaView is a plan's quota: {limit, period}.
+type QuotaView struct {
+	Limit  int64  `json:"limit"`
+	Period string `json:"period"`
+}
+
+// Plan represents p for operators.
+func Plan(p plans.Plan) PlanView {
+	return PlanView{PlanSummary: planSummary(p), CreatedAt: Time(p.CreatedAt), UpdatedAt: Time(p.UpdatedAt)}
+}
+
+func planSummary(p plans.Plan) PlanSummary {
+	s := PlanSummary{ID: p.ID, Name: p.Name, Rate: p.Rate, Burst: p.Burst}
+	if p.Quota != nil {
+		s.Quota = &QuotaView{Limit: p.Quota.Limit, Period: string(p.Quota.Period)}
+	}
+	return s
+}
+
+func optionalPlan(p *plans.Plan) *PlanSummary {
+	if p == nil {
+		return nil
+	}
+	s := planSummary(*p)
+	return &s
+}
+
+// QuotaUseView is the quota use of an account's service: {limit, used,
+// period, resetsAt}.
+type QuotaUseView struct {
+	Limit    int64  `json:"limit"`
+	Used     int64  `json:"used"`
+	Period   string `json:"period"`
+	ResetsAt string `json:"resetsAt"`
+}
+
+// ServiceView is a subscribed service with its "General" tab counts, its
+// plan for the account and the plan's quota use (null without).
+type ServiceView struct {
+	ID              string        `json:"id"`
+	Name            string        `json:"name"`
+	UsersWithAccess int           `json:"usersWithAccess"`
+	UserTokens      int           `json:"userTokens"`
+	UserlessTokens  int           `json:"userlessTokens"`
+	Plan            *PlanSummary  `json:"plan"`
+	Quota           *QuotaUseView `json:"quota"`
+}
+
+// Service represents s.
+func Service(s tokens.ServiceSummary) ServiceView {
+	v := ServiceView{ID: s.ID, Name: s.Name, UsersWithAccess: s.UsersWithAccess, UserTokens: s.UserTokens, UserlessTokens: s.UserlessTokens, Plan: optionalPlan(s.Plan)}
+	if q := s.Quota; q != nil {
+		v.Quota = &QuotaUseView{Limit: q.Limit, Used: q.Used, Period: string(q.Period), ResetsAt: Time(q.ResetsAt)}
+	}
+	return v
 }

@@ -10,6 +10,7 @@ package routes
 var Query = map[Route][]string{
 	ListAccounts:     {"status", "service", "name", "limit", "cursor"},
 	ListAccountAudit: {"action", "targetId", "from", "to", "limit", "cursor"},
+	ListPlans:        {"limit", "cursor"},
 	ListUsers:        {"limit", "cursor"},
 	ListServiceUsers: {"limit", "cursor"},
 	ListTokens:       {"type", "userId", "status", "name", "limit", "cursor"},

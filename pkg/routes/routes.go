@@ -69,6 +69,16 @@ var (
 	// (pkg/ghscan) before anything is read.
 	ReportGitHubLeaks = Route{http.MethodPost, "/leaks/github", Operator, Public}
 
+	// Plans (pkg/plans) are the operators' alone: admins read theirs on
+	// the service and token representations but never set them.
+	CreatePlan     = Route{http.MethodPost, "/operator/plans", Operator, IAMAuth}
+	ListPlans      = Route{http.MethodGet, "/operator/plans", Operator, IAMAuth}
+	GetPlan        = Route{http.MethodGet, "/operator/plans/{planId}", Operator, IAMAuth}
+	UpdatePlan     = Route{http.MethodPatch, "/operator/plans/{planId}", Operator, IAMAuth}
+	DeletePlan     = Route{http.MethodDelete, "/operator/plans/{planId}", Operator, IAMAuth}
+	PutServicePlan = Route{http.MethodPut, "/operator/accounts/{accountId}/services/{service}/plan", Operator, IAMAuth}
+	PutTokenPlan   = Route{http.MethodPut, "/operator/tokens/{tokenId}/plan", Operator, IAMAuth}
+
 	GetOwnAccount    = Route{http.MethodGet, "/admin/account", Manage, APIKeyAuth}
 	RotateAPIKey     = Route{http.MethodPost, "/admin/api-key/rotate", Manage, APIKeyAuth}
 	CreateUser       = Route{http.MethodPost, "/admin/users", Manage, APIKeyAuth}
@@ -124,6 +134,13 @@ var All = []Route{
 	ListAccountAudit,
 	ReportLeaks,
 	ReportGitHubLeaks,
+	CreatePlan,
+	ListPlans,
+	GetPlan,
+	UpdatePlan,
+	DeletePlan,
+	PutServicePlan,
+	PutTokenPlan,
 
 	GetOwnAccount,
 	RotateAPIKey,

@@ -46,7 +46,7 @@ func (t Token) AuditFields() audit.Fields {
 		"settings": map[string]any(t.Settings.Clone()),
 		"origins":  nonEmpty(r.Origins), "ipRanges": nonEmpty(r.IPRanges),
 		"userId": optional(t.UserID), "disabledReason": optional(string(t.DisabledReason)),
-		"clonedFrom": optional(t.ClonedFrom), "expiresAt": nil,
+		"clonedFrom": optional(t.ClonedFrom), "expiresAt": nil, "plan": optional(t.PlanID),
 	}
 	if t.ExpiresAt != nil {
 		f["expiresAt"] = t.ExpiresAt.UTC().Format(time.RFC3339Nano)

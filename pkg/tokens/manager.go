@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/acmedata/tokenservice/pkg/audit"
 	"github.com/acmedata/tokenservice/pkg/id"
 	"github.com/acmedata/tokenservice/pkg/paging"
+	"github.com/acmedata/tokenservice/pkg/plans"
 	"github.com/acmedata/tokenservice/pkg/secret"
 )
 
@@ -25,15 +27,24 @@ type Config struct {
 	APIKeyPrefix string
 	// Now is the clock (time.Now if nil).
 	Now func() time.Time
+	// Engine is the control plane of the gateway's limiter (plans): nil
+	// leaves the engine unreconciled and quota use unread (0), as in
+	// tests that need neither.
+	Engine plans.Engine
+	// Logger logs what the inline reconciliation leaves to the sweeper.
+	Logger *slog.Logger
 }
 
 // Manager carries out the account, user and token use cases of the product,
 // enforcing its rules against a Store.
 type Manager struct {
-	store    Store
-	services []Service
-	prefix   string
-	now      func() time.Time
+	store      Store
+	services   []Service
+	prefix     string
+	now        func() time.Time
+	engine     plans.Engine
+	reconciler *plans.Reconciler // nil without an engine
+	log        *slog.Logger
 }
 
 // NewManager returns a Manager over store.
@@ -50,6 +61,21 @@ func NewManager(store Store, cfg Config) (*Manager, error) {
 	}
 	if m.now == nil {
 		m.now = time.Now
+	}
+	m.log = cfg.Logger
+	if m.log == nil {
+		m.log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Engine != nil {
+		markers, ok := store.(plans.MarkerStore)
+		if !ok {
+			return nil, errors.New("tokens: the store keeps no plan markers to reconcile the engine from")
+		}
+		r, err := plans.NewReconciler(markers, cfg.Engine, plans.ReconcilerOptions{Logger: m.log, Now: m.now})
+		if err != nil {
+			return nil, err
+		}
+		m.engine, m.reconciler = cfg.Engine, r
 	}
 	return m, nil
 }

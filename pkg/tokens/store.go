@@ -190,4 +190,5 @@ type Store interface {
 	UserStore
 	TokenStore
 	AuditStore
+	PlanStore
 }

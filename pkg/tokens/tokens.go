@@ -11,6 +11,7 @@ import (
 	"github.com/acmedata/tokenservice/pkg/audit"
 	"github.com/acmedata/tokenservice/pkg/id"
 	"github.com/acmedata/tokenservice/pkg/paging"
+	"github.com/acmedata/tokenservice/pkg/plans"
 	"github.com/acmedata/tokenservice/pkg/restrict"
 	"github.com/acmedata/tokenservice/pkg/secret"
 )
@@ -24,6 +25,9 @@ type TokenView struct {
 	Token
 	Status    TokenStatus
 	IsDefault bool
+	// Plan is the token's own plan (nil for none), whatever its
+	// service's.
+	Plan *plans.Plan
 }
 
 // IssueRequest describes a token to issue.
@@ -139,7 +143,9 @@ func (m *Manager) CloneToken(ctx context.Context, accountID, tokenID string, r C
 		name = truncateRunes(src.Name+" (clone)", MaxNameLength)
 	}
 	t, plain := m.newToken(a, src.Service, src.UserID, name, r.KeyGeneration)
-	t.Settings, t.Restrictions, t.ClonedFrom, t.ExpiresAt = src.Settings.Clone(), src.Restrictions, src.ID, expires
+	// A clone keeps its source's plan: the store counts it as one more
+	// assignment of the plan and leaves a marker for the clone's own key.
+	t.Settings, t.Restrictions, t.ClonedFrom, t.ExpiresAt, t.PlanID = src.Settings.Clone(), src.Restrictions, src.ID, expires, src.PlanID
 	if r.Restrictions != nil {
 		t.Restrictions = policy
 	}
@@ -331,9 +337,14 @@ func (m *Manager) Tokens(ctx context.Context, accountID string, f TokenFilter, p
 		return paging.Page[TokenView]{}, err
 	}
 	out := paging.Page[TokenView]{Items: make([]TokenView, 0, len(p.Items)), NextCursor: p.NextCursor}
+	cache := planCache{}
 	for _, t := range p.Items {
 		t = t.UnderKey(f.KeyGeneration)
-		out.Items = append(out.Items, TokenView{Token: t, Status: t.Status(f.Now), IsDefault: t.ID == def})
+		plan, err := m.plan(ctx, cache, t.PlanID)
+		if err != nil {
+			return paging.Page[TokenView]{}, err
+		}
+		out.Items = append(out.Items, TokenView{Token: t, Status: t.Status(f.Now), IsDefault: t.ID == def, Plan: plan})
 	}
 	return out, nil
 }
@@ -353,7 +364,11 @@ func (m *Manager) DefaultToken(ctx context.Context, accountID, service string) (
 	if err != nil {
 		return TokenView{}, err
 	}
-	return TokenView{Token: t, Status: t.Status(now), IsDefault: true}, nil
+	plan, err := m.plan(ctx, planCache{}, t.PlanID)
+	if err != nil {
+		return TokenView{}, err
+	}
+	return TokenView{Token: t, Status: t.Status(now), IsDefault: true, Plan: plan}, nil
 }
 
 func (m *Manager) defaultTokenID(ctx context.Context, accountID string, f TokenFilter) (string, error) {
@@ -372,7 +387,11 @@ func (m *Manager) view(ctx context.Context, t Token, a Account) (TokenView, erro
 		return TokenView{}, err
 	}
 	t = t.UnderKey(f.KeyGeneration)
-	return TokenView{Token: t, Status: t.Status(f.Now), IsDefault: t.ID == def}, nil
+	plan, err := m.plan(ctx, planCache{}, t.PlanID)
+	if err != nil {
+		return TokenView{}, err
+	}
+	return TokenView{Token: t, Status: t.Status(f.Now), IsDefault: t.ID == def, Plan: plan}, nil
 }
 
 // TokenChange is a partial update of a token; nil fields are kept.

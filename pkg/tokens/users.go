@@ -8,6 +8,7 @@ import (
 	"github.com/acmedata/tokenservice/pkg/audit"
 	"github.com/acmedata/tokenservice/pkg/id"
 	"github.com/acmedata/tokenservice/pkg/paging"
+	"github.com/acmedata/tokenservice/pkg/plans"
 )
 
 // CreateUser adds a user to the account. A new user's access to every
@@ -142,10 +143,14 @@ func (m *Manager) changeUser(ctx context.Context, accountID, userID string, acti
 	return u, nil
 }
 
-// ServiceSummary is a subscribed service with its counts.
+// ServiceSummary is a subscribed service with its counts, its plan for
+// the account (nil for none) and the plan's quota use (nil without a
+// quota).
 type ServiceSummary struct {
 	Service
 	ServiceStats
+	Plan  *plans.Plan
+	Quota *QuotaUse
 }
 
 // subscribedService returns the catalog entry of a service the account
@@ -174,7 +179,7 @@ func (m *Manager) Services(ctx context.Context, accountID string) ([]ServiceSumm
 		if !a.Subscribes(s.ID) {
 			continue
 		}
-		sum, err := m.summarise(ctx, accountID, s)
+		sum, err := m.summarise(ctx, a, s)
 		if err != nil {
 			return nil, err
 		}
@@ -185,19 +190,29 @@ func (m *Manager) Services(ctx context.Context, accountID string) ([]ServiceSumm
 
 // ServiceSummary returns one subscribed service with its counts.
 func (m *Manager) ServiceSummary(ctx context.Context, accountID, service string) (ServiceSummary, error) {
-	s, _, err := m.subscribedService(ctx, accountID, service)
+	s, a, err := m.subscribedService(ctx, accountID, service)
 	if err != nil {
 		return ServiceSummary{}, err
 	}
-	return m.summarise(ctx, accountID, s)
+	return m.summarise(ctx, a, s)
 }
 
-func (m *Manager) summarise(ctx context.Context, accountID string, s Service) (ServiceSummary, error) {
-	stats, err := m.store.ServiceStats(ctx, accountID, s.ID)
+// summarise reads a service's counts, and its plan and quota use if the
+// account has a plan for it: reads of one service, whatever it holds.
+func (m *Manager) summarise(ctx context.Context, a Account, s Service) (ServiceSummary, error) {
+	stats, err := m.store.ServiceStats(ctx, a.ID, s.ID)
 	if err != nil {
 		return ServiceSummary{}, fmt.Errorf("service stats: %w", err)
 	}
-	return ServiceSummary{Service: s, ServiceStats: stats}, nil
+	plan, err := m.plan(ctx, planCache{}, a.Plans[s.ID])
+	if err != nil {
+		return ServiceSummary{}, err
+	}
+	quota, err := m.quotaUse(ctx, plan, a.UsageKeys[s.ID])
+	if err != nil {
+		return ServiceSummary{}, err
+	}
+	return ServiceSummary{Service: s, ServiceStats: stats, Plan: plan, Quota: quota}, nil
 }
 
 // ServiceUsers lists the account's users for the per-service access toggle.

@@ -141,18 +141,11 @@ func (h *handler) deleteUser(ctx context.Context, r httpapi.Request) (int, any, 
 
 // ---- services and access ----
 
-// ServiceView is a subscribed service with its "General" tab counts.
-type ServiceView struct {
-	ID              string `json:"id"`
-	Name            string `json:"name"`
-	UsersWithAccess int    `json:"usersWithAccess"`
-	UserTokens      int    `json:"userTokens"`
-	UserlessTokens  int    `json:"userlessTokens"`
-}
+// ServiceView is a subscribed service with its "General" tab counts, its
+// plan and its quota use.
+type ServiceView = httpapi.ServiceView
 
-func serviceView(s tokens.ServiceSummary) ServiceView {
-	return ServiceView{ID: s.ID, Name: s.Name, UsersWithAccess: s.UsersWithAccess, UserTokens: s.UserTokens, UserlessTokens: s.UserlessTokens}
-}
+var serviceView = httpapi.Service
 
 func (h *handler) listServices(ctx context.Context, r httpapi.Request) (int, any, error) {
 	services, err := h.mgr.Services(ctx, r.Account)
@@ -236,11 +229,15 @@ type updateTokenBody struct {
 	Enabled      *bool                  `json:"enabled"`
 	Restrictions *restrict.Restrictions `json:"restrictions"`
 	Protected    *bool                  `json:"protected"`
+	httpapi.OperatorOnly
 }
 
 func (h *handler) updateToken(ctx context.Context, r httpapi.Request) (int, any, error) {
 	var body updateTokenBody
 	if err := r.DecodeRequired(&body); err != nil {
+		return 0, nil, err
+	}
+	if err := body.Check(); err != nil {
 		return 0, nil, err
 	}
 	t, err := h.mgr.UpdateToken(ctx, r.Account, r.Param("tokenId"), tokens.TokenChange{

@@ -41,6 +41,9 @@ func NewIssue(issuer Issuer, log *slog.Logger) (*httpapi.Router, error) {
 		if err := req.Decode(&body); err != nil {
 			return 0, nil, err
 		}
+		if err := body.Check(); err != nil {
+			return 0, nil, err
+		}
 		r, err := body.request()
 		if err != nil {
 			return 0, nil, err
@@ -58,6 +61,9 @@ func NewClone(cloner Cloner, log *slog.Logger) (*httpapi.Router, error) {
 	return httpapi.NewRouter(routes.Clone, log, httpapi.Handlers{routes.CloneToken: func(ctx context.Context, req httpapi.Request) (int, any, error) {
 		var body cloneBody
 		if err := req.Decode(&body); err != nil {
+			return 0, nil, err
+		}
+		if err := body.Check(); err != nil {
 			return 0, nil, err
 		}
 		r := tokens.CloneRequest{Name: body.Name, Restrictions: body.Restrictions, RevokeSourceAfterSeconds: body.RevokeSourceAfterSeconds, KeyGeneration: req.KeyGeneration()}
@@ -82,6 +88,7 @@ type issueBody struct {
 	// strict decoder refuses unknown fields inside them too.
 	Restrictions *restrict.Restrictions `json:"restrictions"`
 	Protected    *bool                  `json:"protected"`
+	httpapi.OperatorOnly
 }
 
 func (b issueBody) request() (tokens.IssueRequest, error) {
@@ -116,4 +123,5 @@ type cloneBody struct {
 	// ExpiresAt may bring the clone's expiry forward, never past the
 	// source's.
 	ExpiresAt *string `json:"expiresAt"`
+	httpapi.OperatorOnly
 }

@@ -34,12 +34,14 @@ type Manager interface {
 	Accounts(ctx context.Context, f tokens.AccountFilter, page paging.Request) (paging.Page[tokens.Account], error)
 	AuditLog(ctx context.Context, accountID string, f audit.Filter, page paging.Request) (paging.Page[audit.Entry], error)
 	ReportLeaks(ctx context.Context, r tokens.LeakReport) ([]tokens.LeakItem, error)
+	PlanManager
 }
 
 // handler's methods are the operator routes.
 type handler struct {
-	mgr Manager
-	log *slog.Logger
+	mgr   Manager
+	plans PlanManager
+	log   *slog.Logger
 	// github verifies GitHub's secret scanning reports; nil refuses them.
 	github *ghscan.Verifier
 }
@@ -59,7 +61,7 @@ func New(mgr Manager, log *slog.Logger, opts ...Option) (*httpapi.Router, error)
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	h := &handler{mgr: mgr, log: log}
+	h := &handler{mgr: mgr, plans: mgr, log: log}
 	for _, o := range opts {
 		o(h)
 	}
@@ -74,6 +76,13 @@ func New(mgr Manager, log *slog.Logger, opts ...Option) (*httpapi.Router, error)
 		routes.ListAccountAudit:  h.listAudit,
 		routes.ReportLeaks:       h.reportLeaks,
 		routes.ReportGitHubLeaks: h.reportGitHubLeaks,
+		routes.CreatePlan:        h.createPlan,
+		routes.ListPlans:         h.listPlans,
+		routes.GetPlan:           h.getPlan,
+		routes.UpdatePlan:        h.updatePlan,
+		routes.DeletePlan:        h.deletePlan,
+		routes.PutServicePlan:    h.putServicePlan,
+		routes.PutTokenPlan:      h.putTokenPlan,
 	})
 }
 

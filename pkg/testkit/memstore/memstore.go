@@ -26,6 +26,7 @@ import (
 	"github.com/acmedata/tokenservice/pkg/apperr"
 	"github.com/acmedata/tokenservice/pkg/audit"
 	"github.com/acmedata/tokenservice/pkg/paging"
+	"github.com/acmedata/tokenservice/pkg/plans"
 	"github.com/acmedata/tokenservice/pkg/tokens"
 )
 
@@ -41,6 +42,8 @@ type Store struct {
 	stats    map[userKey]tokens.ServiceStats // by account and service
 	sweeps   map[userKey]bool                // deleted users whose tokens remain
 	audit    map[string][]audit.Entry        // by account ID, in commit order
+	plans    map[string]planRec              // by plan ID
+	markers  map[string]plans.Marker         // pending reconciliations, by Marker.Ref
 
 	writes    int
 	failAfter int // writes left before every write fails; negative: never
@@ -71,6 +74,8 @@ func New() *Store {
 		stats:     map[userKey]tokens.ServiceStats{},
 		sweeps:    map[userKey]bool{},
 		audit:     map[string][]audit.Entry{},
+		plans:     map[string]planRec{},
+		markers:   map[string]plans.Marker{},
 		failAfter: -1,
 	}
 }
@@ -163,6 +168,7 @@ func (s *Store) UpdateAccount(_ context.Context, accountID string, change func(*
 		return tokens.Account{}, err
 	}
 	next.ID, next.APIKey, next.CreatedAt = stored.ID, stored.APIKey, stored.CreatedAt
+	next.Plans, next.UsageKeys = stored.Plans, stored.UsageKeys
 	if err := s.write(accountID, e); err != nil {
 		return tokens.Account{}, err
 	}
@@ -384,6 +390,7 @@ func (s *Store) Sweep(_ context.Context, limit int) (bool, error) {
 			if err := s.admit(); err != nil {
 				return true, err
 			}
+			s.tokenGone(s.tokens[tid], plans.NewSeq())
 			s.deleteToken(tid)
 			limit--
 		}
@@ -437,6 +444,9 @@ func (s *Store) CreateToken(_ context.Context, w tokens.TokenWrite, e audit.Entr
 	if _, ok := s.creds[t.SecretHash]; ok {
 		return apperr.Conflict("token_exists", "a token with this secret exists")
 	}
+	if err := s.checkAssignable(t.PlanID); err != nil {
+		return err
+	}
 	if err := s.write(t.AccountID, e); err != nil {
 		return err
 	}
@@ -448,6 +458,7 @@ func (s *Store) CreateToken(_ context.Context, w tokens.TokenWrite, e audit.Entr
 	s.tokens[t.ID] = copyToken(t)
 	s.creds[t.SecretHash] = t.ID
 	s.countToken(t, 1)
+	s.tokenMade(t, e.ID)
 	return nil
 }
 
@@ -563,6 +574,7 @@ func (s *Store) DeleteToken(_ context.Context, accountID, tokenID string, guard 
 		return err
 	}
 	s.record(e.Diff(t.AuditFields(), nil))
+	s.tokenGone(t, e.ID)
 	s.deleteToken(tokenID)
 	return nil
 }
@@ -703,6 +715,8 @@ func follows(k, last string, desc bool) bool {
 
 func copyAccount(a tokens.Account) tokens.Account {
 	a.Services = slices.Clone(a.Services)
+	// Empty is nil, as the DynamoDB store reads an item without them.
+	a.Plans, a.UsageKeys = cloneNonEmpty(a.Plans), cloneNonEmpty(a.UsageKeys)
 	return a
 }
 
@@ -727,4 +741,11 @@ func copyTime(t *time.Time) *time.Time {
 	}
 	c := *t
 	return &c
+}
+
+func cloneNonEmpty(m map[string]string) map[string]string {
+	if len(m) == 0 {
+		return nil
+	}
+	return maps.Clone(m)
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/acmedata/tokenservice/pkg/apperr"
 	"github.com/acmedata/tokenservice/pkg/audit"
 	"github.com/acmedata/tokenservice/pkg/id"
+	"github.com/acmedata/tokenservice/pkg/plans"
 	"github.com/acmedata/tokenservice/pkg/secret"
 	"github.com/acmedata/tokenservice/pkg/tokens"
 )
@@ -30,6 +31,7 @@ type Store interface {
 	tokens.Store
 	tokens.CredentialStore
 	tokens.Sweeper
+	plans.MarkerStore
 	MarkUsed(ctx context.Context, accountID, tokenID string, at time.Time) error
 }
 
@@ -90,6 +92,13 @@ func Run(t *testing.T, newStore func(t *testing.T) (Store, Faults)) {
 		{"ListAccountsNewestFirstFilteredAndByName", testListAccounts},
 		{"AuditEntriesCommitWithTheirChangeOnly", testAuditEntriesCommitWithTheirChangeOnly},
 		{"LeakReportsDisableLiveTokensInOneWriteEach", testLeakReportsDisableLiveTokensInOneWriteEach},
+		{"PlanRoundTrip", testPlanRoundTrip},
+		{"APlanInUseCannotBeDeleted", testPlanInUseCannotBeDeleted},
+		{"AssigningAPlanCostsTheSameWhateverTheAccountHolds", testAssignmentCostsTheSameWhateverTheAccountHolds},
+		{"AnAssignmentCommitsWithItsAuditEntryOnly", testAssignmentCommitsWithItsAuditEntry},
+		{"TheReconcilerBringsTheEngineToTheStore", testReconcilerBringsTheEngineToTheStore},
+		{"ACrashBetweenStoreAndEngineIsHealedByTheNextRun", testCrashBetweenStoreAndEngineIsHealed},
+		{"ReconcilersNeverWorkOnOneMarkerAtOnce", testReconcilersNeverWorkOnOneMarkerAtOnce},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
