@@ -120,19 +120,25 @@ func NewReconciler(store MarkerStore, engine Engine, o ReconcilerOptions) (*Reco
 // still pending and nobody else holds it: the inline run after an
 // operator's write. A marker gone or claimed is not an error.
 func (r *Reconciler) Reconcile(ctx context.Context, m Marker) error {
+	_, err := r.reconcile(ctx, m)
+	return err
+}
+
+// reconcile is Reconcile, reporting whether it did the marker's work.
+func (r *Reconciler) reconcile(ctx context.Context, m Marker) (bool, error) {
 	now := r.now()
 	claimed, err := r.store.ClaimMarker(ctx, m, now, now.Add(r.lease))
 	switch {
 	case errors.Is(err, apperr.ErrNotFound), errors.Is(err, apperr.ErrStale):
-		return nil
+		return false, nil
 	case err != nil:
-		return fmt.Errorf("claim marker: %w", err)
+		return false, fmt.Errorf("claim marker: %w", err)
 	}
-	return r.apply(ctx, claimed)
+	return true, r.apply(ctx, claimed)
 }
 
 // Run reconciles up to limit pending markers and reports how many it
-// finished; a marker that fails is left for the next run, and the others
+// finished (not those another reconciler holds); a marker that fails is left for the next run, and the others
 // are still tried. The sweeper calls it every minute, the local stack's
 // sweep loop more often.
 func (r *Reconciler) Run(ctx context.Context, limit int) (int, error) {
@@ -146,13 +152,16 @@ func (r *Reconciler) Run(ctx context.Context, limit int) (int, error) {
 		if err := ctx.Err(); err != nil {
 			return done, err
 		}
-		if err := r.Reconcile(ctx, m); err != nil {
+		did, err := r.reconcile(ctx, m)
+		if err != nil {
 			r.log.LogAttrs(ctx, slog.LevelWarn, "plan reconciliation failed; the next run retries",
 				slog.String("kind", string(m.Kind)), slog.String("planId", m.PlanID), slog.String("error", err.Error()))
 			errs = append(errs, err)
 			continue
 		}
-		done++
+		if did {
+			done++
+		}
 	}
 	return done, errors.Join(errs...)
 }

@@ -307,3 +307,27 @@ func ServicePlanFields(service, planID string) audit.Fields {
 func TokenPlanFields(planID string) audit.Fields {
 	return audit.Fields{"plan": optional(planID)}
 }
+
+// reconcileBatch is how many markers one reconciler run takes on.
+const reconcileBatch = 25
+
+// ReconcilePlans brings the engine to every pending change of plans and
+// assignments, as the sweeper does every minute (and the local stack's
+// sweep loop more often); nothing without an engine. A marker that fails
+// stays for the next call.
+func (m *Manager) ReconcilePlans(ctx context.Context) error {
+	if m.reconciler == nil {
+		return nil
+	}
+	var errs []error
+	for range 1000 {
+		n, err := m.reconciler.Run(ctx, reconcileBatch)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		if n < reconcileBatch || ctx.Err() != nil {
+			break
+		}
+	}
+	return errors.Join(errs...)
+}

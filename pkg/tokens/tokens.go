@@ -165,6 +165,9 @@ func (m *Manager) CloneToken(ctx context.Context, accountID, tokenID string, r C
 	if err := m.store.CreateToken(ctx, w, e.Diff(nil, fields)); err != nil {
 		return TokenView{}, "", fmt.Errorf("create clone: %w", err)
 	}
+	if t.PlanID != "" {
+		m.reconcile(ctx, plans.Marker{Kind: plans.MarkToken, Assignment: plans.Assignment{AccountID: t.AccountID, TokenID: t.ID}})
+	}
 	view, err := m.view(ctx, t, a)
 	if err != nil {
 		return TokenView{}, "", err

@@ -167,13 +167,19 @@ var Sweeper Build[SweeperFunc] = func(ctx context.Context, d Deps) (SweeperFunc,
 	if err != nil {
 		return nil, err
 	}
+	// The reconciler of plans runs here every minute too: it finishes
+	// what an operator's write left pending (docs/limits.md).
+	mgr, err := d.Manager(ctx)
+	if err != nil {
+		return nil, err
+	}
 	return func(ctx context.Context) error {
 		if deadline, ok := ctx.Deadline(); ok {
 			var cancel context.CancelFunc
 			ctx, cancel = context.WithDeadline(ctx, deadline.Add(-time.Minute))
 			defer cancel()
 		}
-		err := tokens.SweepDeletedUsers(ctx, store)
+		err := errors.Join(mgr.ReconcilePlans(ctx), tokens.SweepDeletedUsers(ctx, store))
 		if errors.Is(err, context.DeadlineExceeded) {
 			d.Log.Info("sweep paused at its deadline; the next run carries on")
 			return nil

@@ -182,5 +182,25 @@ func (d Deps) Manager(ctx context.Context) (*tokens.Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	return tokens.NewManager(store, tokens.Config{Services: d.Config.Services, APIKeyPrefix: d.Config.APIKeyPrefix})
+	engine, err := d.configuredPlanEngine(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return tokens.NewManager(store, tokens.Config{Services: d.Config.Services, APIKeyPrefix: d.Config.APIKeyPrefix, Engine: engine, Logger: d.Log})
+}
+
+// configuredPlanEngine is PlanEngine when an engine is given or its
+// environment is set, else nil: a function deployed without the engine's
+// settings still serves, with plans stored but not reconciled into the
+// gateway (the sweeper of a deployment that has them catches up) and
+// quota use read as 0, and says so at cold start.
+func (d Deps) configuredPlanEngine(ctx context.Context) (plans.Engine, error) {
+	if d.planEngine == nil && (d.Getenv == nil || d.Getenv(apigwplans.EnvRestAPIID) == "" && d.Getenv(apigwplans.EnvStage) == "") {
+		if d.Log != nil {
+			d.Log.Warn("no plans engine configured: plans are kept but not reconciled into the gateway by this function",
+				slog.String("need", apigwplans.EnvRestAPIID+", "+apigwplans.EnvStage))
+		}
+		return nil, nil
+	}
+	return d.PlanEngine(ctx)
 }

@@ -27,6 +27,7 @@ func TestBadInputAnswers4xxWithTheErrorBody(t *testing.T) {
 	long := strings.Repeat("n", 101)
 	settings := func(v string) string { return `{"settings":{"maxRows":` + v + `}}` }
 	huge := `{"name":"` + strings.Repeat("a", 64<<10) + `"}`
+	badPlan := a.plan(t, map[string]any{"name": "bad input", "rate": 1, "burst": 1})
 
 	for _, tc := range []struct {
 		name, method, path string
@@ -129,6 +130,40 @@ func TestBadInputAnswers4xxWithTheErrorBody(t *testing.T) {
 		{"origin with port 0", "POST", "/admin/services/tmy/tokens", "", `{"restrictions":{"origins":["https://a.example:0"]}}`, 400},
 		{"origin with port 99999", "PATCH", "/admin/tokens/" + tok.ID, "", `{"restrictions":{"origins":["https://a.example:99999"]}}`, 400},
 		{"origin with an IPv6 zone to clone", "POST", "/admin/tokens/" + tok.ID + "/clone", "", `{"restrictions":{"origins":["https://[fe80::1%25eth0]"]}}`, 400},
+		// Plans: every field at and past its bounds (PRODUCT.md).
+		{"plan without a rate", "POST", "/operator/plans", a.operatorKey, `{"name":"P","burst":1}`, 400},
+		{"plan rate 0", "POST", "/operator/plans", a.operatorKey, `{"name":"P","rate":0,"burst":1}`, 400},
+		{"plan rate 0.09", "POST", "/operator/plans", a.operatorKey, `{"name":"P","rate":0.09,"burst":1}`, 400},
+		{"plan rate 10,001", "POST", "/operator/plans", a.operatorKey, `{"name":"P","rate":10001,"burst":1}`, 400},
+		{"plan rate negative", "POST", "/operator/plans", a.operatorKey, `{"name":"P","rate":-1,"burst":1}`, 400},
+		{"plan rate a string", "POST", "/operator/plans", a.operatorKey, `{"name":"P","rate":"fast","burst":1}`, 400},
+		{"plan rate 1e400", "POST", "/operator/plans", a.operatorKey, `{"name":"P","rate":1e400,"burst":1}`, 400},
+		{"plan burst 0", "POST", "/operator/plans", a.operatorKey, `{"name":"P","rate":1,"burst":0}`, 400},
+		{"plan burst 5,001", "POST", "/operator/plans", a.operatorKey, `{"name":"P","rate":1,"burst":5001}`, 400},
+		{"plan burst a fraction", "POST", "/operator/plans", a.operatorKey, `{"name":"P","rate":1,"burst":1.5}`, 400},
+		{"plan name over 100", "POST", "/operator/plans", a.operatorKey, `{"name":"` + long + `","rate":1,"burst":1}`, 400},
+		{"plan name blank", "POST", "/operator/plans", a.operatorKey, `{"name":" ","rate":1,"burst":1}`, 400},
+		{"token as a plan name", "POST", "/operator/plans", a.operatorKey, `{"name":"` + tok.Token + `","rate":1,"burst":1}`, 400},
+		{"plan quota limit 0", "POST", "/operator/plans", a.operatorKey, `{"name":"P","rate":1,"burst":1,"quota":{"limit":0,"period":"day"}}`, 400},
+		{"plan quota limit over int32", "POST", "/operator/plans", a.operatorKey, `{"name":"P","rate":1,"burst":1,"quota":{"limit":2147483648,"period":"day"}}`, 400},
+		{"plan quota period year", "POST", "/operator/plans", a.operatorKey, `{"name":"P","rate":1,"burst":1,"quota":{"limit":5,"period":"year"}}`, 400},
+		{"plan quota without period", "POST", "/operator/plans", a.operatorKey, `{"name":"P","rate":1,"burst":1,"quota":{"limit":5}}`, 400},
+		{"plan quota unknown field", "POST", "/operator/plans", a.operatorKey, `{"name":"P","rate":1,"burst":1,"quota":{"limit":5,"period":"day","reset":"now"}}`, 400},
+		{"plan quota a number", "POST", "/operator/plans", a.operatorKey, `{"name":"P","rate":1,"burst":1,"quota":5}`, 400},
+		{"plan unknown field", "POST", "/operator/plans", a.operatorKey, `{"name":"P","rate":1,"burst":1,"price":9}`, 400},
+		{"plan patch rate 0", "PATCH", "/operator/plans/" + badPlan.ID, a.operatorKey, `{"rate":0}`, 400},
+		{"plan patch burst 5,001", "PATCH", "/operator/plans/" + badPlan.ID, a.operatorKey, `{"burst":5001}`, 400},
+		{"plan patch quota period", "PATCH", "/operator/plans/" + badPlan.ID, a.operatorKey, `{"quota":{"limit":1,"period":"hour"}}`, 400},
+		{"plan patch without a body", "PATCH", "/operator/plans/" + badPlan.ID, a.operatorKey, nil, 400},
+		{"plan list limit 101", "GET", "/operator/plans?limit=101", a.operatorKey, nil, 400},
+		{"plan list garbage cursor", "GET", "/operator/plans?cursor=nope", a.operatorKey, nil, 400},
+		{"plan list unknown parameter", "GET", "/operator/plans?tier=gold", a.operatorKey, nil, 400},
+		{"assignment without planId", "PUT", "/operator/tokens/" + tok.ID + "/plan", a.operatorKey, `{}`, 400},
+		{"assignment planId a number", "PUT", "/operator/tokens/" + tok.ID + "/plan", a.operatorKey, `{"planId":7}`, 400},
+		{"assignment planId not a plan ID", "PUT", "/operator/accounts/" + acc.ID + "/services/tmy/plan", a.operatorKey, `{"planId":"gold"}`, 400},
+		{"token as an assignment's planId", "PUT", "/operator/accounts/" + acc.ID + "/services/tmy/plan", a.operatorKey, `{"planId":"` + tok.Token + `"}`, 400},
+		{"assignment unknown field", "PUT", "/operator/tokens/" + tok.ID + "/plan", a.operatorKey, `{"planId":null,"until":"never"}`, 400},
+		{"admin sets a token's plan", "PATCH", "/admin/tokens/" + tok.ID, "", `{"planId":null}`, 400},
 		// Key-bound filters no record can hold.
 		{"summary tokenId of 1,000 characters", "GET", "/admin/usage/summary?tokenId=" + strings.Repeat("t", 1000), "", nil, 400},
 		{"summary userId of 1,000 characters by user", "GET", "/admin/usage/summary?groupBy=user&userId=" + strings.Repeat("u", 1000), "", nil, 400},
