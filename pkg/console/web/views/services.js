@@ -60,6 +60,46 @@ export function serviceView(service, tab, userId) {
   };
 }
 
+const number = new Intl.NumberFormat('en-GB');
+
+/** How each quota period reads: "per UTC day", "this UTC day". */
+const PERIODS = {
+  day: 'UTC day',
+  week: 'week (Monday to Sunday, UTC)',
+  month: 'calendar month (UTC)',
+};
+
+/**
+ * planCard shows the service's plan (set by the operator: admins read it,
+ * never change it) and, with a quota, how much of it is used as a bar
+ * with the same figures in words. Nothing when the API has no plans.
+ */
+function planCard(s) {
+  if (!('plan' in s)) return null;
+  const card = h('section', { class: 'card plan', 'aria-labelledby': 'plan-title' }, h('h2', { id: 'plan-title' }, 'Plan'));
+  if (!s.plan) {
+    card.append(h('p', { class: 'muted' }, 'No plan: calls to this service are not limited, except by tokens with a plan of their own.'));
+    return card;
+  }
+  const p = s.plan;
+  card.append(details([
+    ['Plan', p.name],
+    ['Rate', `${number.format(p.rate)} requests per second, bursts of up to ${number.format(p.burst)}`],
+    ['Quota', p.quota ? `${number.format(p.quota.limit)} calls per ${PERIODS[p.quota.period] ?? p.quota.period}` : 'none'],
+  ]));
+  if (s.quota) {
+    const q = s.quota;
+    const share = q.limit > 0 ? Math.min(100, Math.floor((q.used / q.limit) * 100)) : 100;
+    const label = `${number.format(q.used)} of ${number.format(q.limit)} calls used this ${PERIODS[q.period] ?? q.period} (${share}%)`;
+    card.append(
+      h('p', { id: 'quota-label', class: 'quota-label' }, label),
+      h('progress', { class: q.used >= q.limit ? 'quota full' : 'quota', max: q.limit, value: Math.min(q.used, q.limit), 'aria-labelledby': 'quota-label' }),
+      h('p', { class: 'muted' }, q.used >= q.limit ? 'Calls are refused (429 quota_exceeded) until ' : 'Resets ', time(q.resetsAt), '.'));
+  }
+  card.append(h('p', { class: 'muted' }, 'All tokens of this service share it, except tokens with a plan of their own. Your operator sets plans.'));
+  return card;
+}
+
 async function general(el, ctx, s) {
   const def = h('section', { class: 'card default-token', 'aria-labelledby': 'default-title' }, h('h2', { id: 'default-title' }, 'Default token'), loading());
   const all = h('section', { 'aria-labelledby': 'all-title' }, h('h2', { id: 'all-title' }, 'All tokens'));
@@ -69,7 +109,7 @@ async function general(el, ctx, s) {
     ['Userless tokens', String(s.userlessTokens)],
   ]);
   counts.classList.add('counts');
-  replace(el, counts, def, all);
+  replace(el, counts, planCard(s), def, all);
   const users = await userNames(s.id);
   const listEl = h('div');
   all.append(listEl);
