@@ -411,6 +411,15 @@ func (e *Engine) DeleteKey(ctx context.Context, value string) error {
 	}
 	_, err = e.api.DeleteApiKey(ctx, &apigateway.DeleteApiKeyInput{ApiKey: aws.String(id)})
 	e.forget(e.keys, name)
+	if isNotFound(err) {
+		// The ID remembered may be of a key another process deleted and
+		// made again: look the name up once more.
+		if id, err = e.keyID(ctx, name); err != nil || id == "" {
+			return err
+		}
+		_, err = e.api.DeleteApiKey(ctx, &apigateway.DeleteApiKeyInput{ApiKey: aws.String(id)})
+		e.forget(e.keys, name)
+	}
 	if err != nil && !isNotFound(err) {
 		return fmt.Errorf("apigwplans: delete an API key: %w", err)
 	}

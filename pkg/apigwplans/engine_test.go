@@ -552,3 +552,32 @@ func TestExtraStagesParseAsRestAPIIDColonStage(t *testing.T) {
 		}
 	}
 }
+
+// TestDeleteKeyDeletesAKeyMadeAgainElsewhere: a warm engine remembers a
+// key's ID; if another process deleted the key and made it again, the
+// delete still removes the key of that value, not nothing.
+func TestDeleteKeyDeletesAKeyMadeAgainElsewhere(t *testing.T) {
+	f, e := newFake(t)
+	k := plans.Key{Value: value1, PlanID: "p1"}
+	if err := e.PutPlan(t.Context(), plan("p1", 1, 1, nil)); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.PutKey(t.Context(), k); err != nil { // e remembers the key's ID
+		t.Fatal(err)
+	}
+	other := f.fresh(t)
+	if err := other.DeleteKey(t.Context(), value1); err != nil {
+		t.Fatal(err)
+	}
+	if err := other.PutKey(t.Context(), k); err != nil { // a new ID
+		t.Fatal(err)
+	}
+	if err := e.DeleteKey(t.Context(), value1); err != nil {
+		t.Fatal(err)
+	}
+	f.snapshot(func() {
+		if len(f.keys) != 0 {
+			t.Errorf("%d keys left, want none", len(f.keys))
+		}
+	})
+}
