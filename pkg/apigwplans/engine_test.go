@@ -581,3 +581,18 @@ func TestDeleteKeyDeletesAKeyMadeAgainElsewhere(t *testing.T) {
 		}
 	})
 }
+
+func TestPutKeyRefusesAValueAPIGatewayCannotHold(t *testing.T) {
+	f, e := newFake(t)
+	if err := e.PutPlan(t.Context(), plan("p1", 1, 1, nil)); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{"", "tkp_short", strings.Repeat("a", 129)} {
+		if err := e.PutKey(t.Context(), plans.Key{Value: v, PlanID: "p1"}); err == nil {
+			t.Errorf("a value of %d characters: no error", len(v))
+		}
+	}
+	if n := f.count("POST /apikeys"); n != 0 {
+		t.Errorf("%d keys made", n)
+	}
+}
