@@ -1,0 +1,198 @@
+// Command planbench measures what a plan costs, beside its targets
+// (issue 21): assigning a plan to an account's service, and to one of its
+// tokens, on an account with 10,000 tokens against one with a single
+// token, in writes and in wall time on DynamoDB Local (target <= 1.5x:
+// the same work whatever the account holds). The warm decision with a
+// plan is BenchmarkAuthorizeWarmWithPlan in pkg/authz (make bench runs
+// it). Exits 1 if a target is missed.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/acmedata/tokenservice/pkg/audit"
+	"github.com/acmedata/tokenservice/pkg/dynamostore"
+	"github.com/acmedata/tokenservice/pkg/id"
+	"github.com/acmedata/tokenservice/pkg/local/dynamolocal"
+	"github.com/acmedata/tokenservice/pkg/schema"
+	"github.com/acmedata/tokenservice/pkg/secret"
+	"github.com/acmedata/tokenservice/pkg/testkit/loadgen"
+	"github.com/acmedata/tokenservice/pkg/tokens"
+)
+
+// maxRatio is the target: an assignment on the big account costs at most
+// this many times what it costs on the small one.
+const maxRatio = 1.5
+
+func main() {
+	many := flag.Int("many", 10_000, "tokens of the big account")
+	rounds := flag.Int("rounds", 30, "assignments of each kind on each account")
+	flag.Parse()
+	if err := run(audit.WithOperator(context.Background(), "planbench"), *many, *rounds); err != nil {
+		fmt.Fprintln(os.Stderr, "planbench:", err)
+		os.Exit(1)
+	}
+}
+
+// countingDB counts the write requests the store sends.
+type countingDB struct {
+	dynamostore.DB
+	writes atomic.Int64
+}
+
+func (c *countingDB) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+	c.writes.Add(1)
+	return c.DB.UpdateItem(ctx, in, opts...)
+}
+
+func (c *countingDB) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	c.writes.Add(1)
+	return c.DB.TransactWriteItems(ctx, in, opts...)
+}
+
+func run(ctx context.Context, many, rounds int) error {
+	endpoint, stop, err := dynamolocal.EnvOrStart(ctx, dynamolocal.Options{})
+	if err != nil {
+		return err
+	}
+	defer func() { _ = stop() }()
+	client, err := dynamolocal.NewClient(ctx, endpoint)
+	if err != nil {
+		return err
+	}
+	names, drop, err := dynamolocal.FreshTables(ctx, client, "planbench", []schema.Table{schema.Core})
+	if err != nil {
+		return err
+	}
+	defer func() { _ = drop(context.Background()) }()
+	db := &countingDB{DB: client}
+	store, err := dynamostore.New(db, names[schema.Core.ID])
+	if err != nil {
+		return err
+	}
+	// No engine: the figure is the store's part, which is the request's;
+	// the engine's calls are the same per assignment whatever the account
+	// holds (one key per assignment) and run after it.
+	mgr, err := tokens.NewManager(store, tokens.Config{Services: []tokens.Service{{ID: "tmy", Name: "TMY data"}}})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("planbench against DynamoDB Local at %s; %s\n", endpoint, loadgen.MachineLoad())
+	p, err := mgr.CreatePlan(ctx, tokens.PlanInput{Name: "planbench p", Rate: 10, Burst: 20})
+	if err != nil {
+		return err
+	}
+	q, err := mgr.CreatePlan(ctx, tokens.PlanInput{Name: "planbench q", Rate: 100, Burst: 200})
+	if err != nil {
+		return err
+	}
+
+	type side struct {
+		name       string
+		account    tokens.Account
+		token      string
+		n          int
+		svc, tok   []time.Duration
+		svcW, tokW int64
+	}
+	sides := []*side{{name: "1 token", n: 1}, {name: fmt.Sprintf("%d tokens", many), n: many}}
+	for _, s := range sides {
+		if s.account, _, err = mgr.CreateAccount(ctx, "planbench "+s.name, []string{"tmy"}); err != nil {
+			return err
+		}
+		start := time.Now()
+		ids, err := userlessTokens(ctx, store, s.account, s.n)
+		if err != nil {
+			return err
+		}
+		s.token = ids[len(ids)/2]
+		if s.n > 1 {
+			fmt.Printf("stored %d tokens in one account in %v\n", s.n, time.Since(start).Round(time.Millisecond))
+		}
+	}
+	for i := range rounds + 1 {
+		plan := []string{p.ID, q.ID}[i%2]
+		for _, s := range sides {
+			before, start := db.writes.Load(), time.Now()
+			if _, err := mgr.SetServicePlan(ctx, s.account.ID, "tmy", plan); err != nil {
+				return err
+			}
+			took, w := time.Since(start), db.writes.Load()-before
+			before, start = db.writes.Load(), time.Now()
+			if _, err := mgr.SetTokenPlan(ctx, s.token, plan); err != nil {
+				return err
+			}
+			if i > 0 { // the first round warms the connection
+				s.svc, s.svcW = append(s.svc, took), w
+				s.tok, s.tokW = append(s.tok, time.Since(start)), db.writes.Load()-before
+			}
+		}
+	}
+	one, big := sides[0], sides[1]
+	fmt.Printf("a service's plan, %d assignments each: %s p50 %v, %d write(s); %s p50 %v, %d write(s)\n",
+		rounds, one.name, pct(one.svc, 50), one.svcW, big.name, pct(big.svc, 50), big.svcW)
+	fmt.Printf("a token's plan, %d assignments each: %s p50 %v, %d write(s); %s p50 %v, %d write(s)\n",
+		rounds, one.name, pct(one.tok, 50), one.tokW, big.name, pct(big.tok, 50), big.tokW)
+	var missed []string
+	figure := func(name string, got float64) {
+		verdict := "ok"
+		if got > maxRatio {
+			verdict, missed = "MISSED", append(missed, name)
+		}
+		fmt.Printf("  %-58s %6.2fx  target <= %gx  %s\n", name, got, maxRatio, verdict)
+	}
+	figure("service plan writes, "+big.name+" / 1 token", float64(big.svcW)/float64(one.svcW))
+	figure("service plan wall time p50, "+big.name+" / 1 token", float64(pct(big.svc, 50))/float64(pct(one.svc, 50)))
+	figure("token plan writes, "+big.name+" / 1 token", float64(big.tokW)/float64(one.tokW))
+	figure("token plan wall time p50, "+big.name+" / 1 token", float64(pct(big.tok, 50))/float64(pct(one.tok, 50)))
+	fmt.Printf("planbench done; %s\n", loadgen.MachineLoad())
+	if len(missed) > 0 {
+		return fmt.Errorf("targets missed: %v", missed)
+	}
+	return nil
+}
+
+// userlessTokens stores n userless tokens of tmy in acc and returns their IDs.
+func userlessTokens(ctx context.Context, store *dynamostore.Store, acc tokens.Account, n int) ([]string, error) {
+	const workers = 8
+	ids := make([]string, n)
+	errs := make([]error, workers)
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < n && errs[w] == nil; i += workers {
+				plain := secret.NewToken()
+				tok := tokens.Token{
+					AccountID: acc.ID, ID: id.New(id.Token), Name: "planbench", Service: "tmy",
+					SecretHash: secret.Hash(plain), Hint: secret.Hint(plain), Enabled: true,
+					CreatedAt: now, Settings: tokens.Settings{}, KeyGeneration: acc.APIKey.Generation,
+				}
+				ids[i] = tok.ID
+				e := audit.Entry{
+					AccountID: acc.ID, ID: audit.NewID(), Time: now, Actor: audit.Operator("planbench"),
+					Action: audit.TokenCreate, TargetType: audit.TargetToken, TargetID: tok.ID,
+				}
+				errs[w] = store.CreateToken(ctx, tokens.TokenWrite{Token: tok}, e.Diff(nil, tok.AuditFields()))
+			}
+		})
+	}
+	wg.Wait()
+	return ids, errors.Join(errs...)
+}
+
+func pct(d []time.Duration, p int) time.Duration {
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return s[min(len(s)-1, len(s)*p/100)].Round(time.Microsecond)
+}
