@@ -228,6 +228,27 @@ func TestTheREADMEWalkthroughRunsVerbatim(t *testing.T) {
 			}
 			return nil
 		},
+		`ACCOUNT_ID=$(curl -s $BASE/admin/account -H "$ADMIN" | grep -o 'acc_[0-9a-z]*' | head -1)`: nothing,
+		`PLAN_ID=$(curl -s -X POST $BASE/operator/plans -H "$OP" \`:                                 nothing,
+		`curl -s -X PUT $BASE/operator/accounts/$ACCOUNT_ID/services/tmy/plan -H "$OP" -d "{\"planId\":\"$PLAN_ID\"}"`: func(a string) error {
+			return w.plan(a, "Starter")
+		},
+		`curl -s $BASE/admin/services/tmy -H "$ADMIN"`: func(a string) error {
+			if err := w.plan(a, "Starter"); err != nil {
+				return err
+			}
+			var s struct{ Quota *struct{ Limit, Used int } }
+			if json.Unmarshal([]byte(a), &s) != nil || s.Quota == nil || s.Quota.Limit != 1000 || s.Quota.Used != 0 {
+				return fmt.Errorf("want the quota: 1,000 a day, none used")
+			}
+			return nil
+		},
+		`curl -s -X PUT $BASE/operator/tokens/$CLONE_ID/plan -H "$OP" -d "{\"planId\":\"$PLAN_ID\"}"`: func(a string) error {
+			return w.plan(a, "Starter")
+		},
+		`curl -s -X DELETE $BASE/operator/plans/$PLAN_ID -H "$OP"`: func(a string) error {
+			return errorCode(a, "plan_in_use") // 409
+		},
 	}
 	seen := map[string]bool{}
 	for i, s := range steps {
@@ -289,6 +310,15 @@ func (w *walk) field(a, name string) string {
 	_ = json.Unmarshal([]byte(a), &m)
 	s, _ := m[name].(string)
 	return s
+}
+
+// plan checks that a JSON object's plan is the one named name.
+func (w *walk) plan(a, name string) error {
+	var m struct{ Plan *struct{ Name string } }
+	if json.Unmarshal([]byte(a), &m) != nil || m.Plan == nil || m.Plan.Name != name {
+		return fmt.Errorf("want the plan %s", name)
+	}
+	return nil
 }
 
 // fields checks that a JSON object has these values (compared as JSON).
