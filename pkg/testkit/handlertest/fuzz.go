@@ -58,6 +58,13 @@ func FuzzRoutes(f *testing.F, fn routes.Function, setup func(testing.TB) Fixture
 		f.Add(uint8(i), ids, "name={token}", `{"name":"{token}","email":"{token}@example.com"}`)
 		f.Add(uint8(i), ids, "name=x{apiKey}", `{"name":"x {apiKey}","email":"a@{token}.example.com","settings":{"k{token}":"{apiKey}"}}`)
 		f.Add(uint8(i), ids, "", `{"restrictions":{"origins":["https://{token}.example.com"]},"settings":{"note":"{token}"},"tokens":["{token}"],"source":"{token}","url":"https://example.com/{apiKey}"}`)
+		// Plans: bounds, a quota of every shape, a plan ID of every kind,
+		// and plan fields where admins may not set them.
+		f.Add(uint8(i), ids, "", `{"name":"P","rate":0.1,"burst":5000,"quota":{"limit":2147483647,"period":"month"}}`)
+		f.Add(uint8(i), ids, "", `{"name":"P","rate":1e400,"burst":1.5,"quota":{"limit":0,"period":"year","x":1}}`)
+		f.Add(uint8(i), ids, "", `{"rate":-0,"quota":null,"planId":"{planId}","plan":{"id":"{planId}"}}`)
+		f.Add(uint8(i), ids, "", `{"planId":null}`)
+		f.Add(uint8(i), ids, "", `{"planId":"{token}","quota":"{apiKey}"}`)
 	}
 	f.Fuzz(func(t *testing.T, route uint8, params, query, body string) {
 		fx := setup(t)
@@ -144,9 +151,13 @@ func (e *Env) Fixture(t testing.TB, serve Serve) Fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
+	plan, err := e.Mgr.CreatePlan(ctx, tokens.PlanInput{Name: "Fuzz", Rate: 1, Burst: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
 	return Fixture{
 		Serve:   serve,
-		Vars:    e.Vars(map[string]string{"userId": u.ID, "tokenId": tok.ID, "service": "tmy", "token": secret}),
+		Vars:    e.Vars(map[string]string{"userId": u.ID, "tokenId": tok.ID, "service": "tmy", "token": secret, "planId": plan.ID}),
 		Secrets: []string{e.Key, secret},
 	}
 }
