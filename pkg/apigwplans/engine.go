@@ -318,8 +318,8 @@ func (e *Engine) deleteUsagePlan(ctx context.Context, id string) error {
 
 // PutKey makes k.Value an API key of plan k.PlanID's usage plan.
 func (e *Engine) PutKey(ctx context.Context, k plans.Key) error {
-	if n := len(k.Value); n < 20 || n > 128 {
-		return fmt.Errorf("apigwplans: a key value of %d characters; API Gateway takes 20 to 128", n)
+	if err := plans.CheckKeyValue(k.Value); err != nil {
+		return err
 	}
 	planID, err := e.usagePlanID(ctx, k.PlanID)
 	if err != nil {

@@ -587,7 +587,7 @@ func TestPutKeyRefusesAValueAPIGatewayCannotHold(t *testing.T) {
 	if err := e.PutPlan(t.Context(), plan("p1", 1, 1, nil)); err != nil {
 		t.Fatal(err)
 	}
-	for _, v := range []string{"", "tkp_short", strings.Repeat("a", 129)} {
+	for _, v := range []string{"", "tkpshort", strings.Repeat("a", 129), "tkp_" + strings.Repeat("a", 30), strings.Repeat("a", 30) + "-"} {
 		if err := e.PutKey(t.Context(), plans.Key{Value: v, PlanID: "p1"}); err == nil {
 			t.Errorf("a value of %d characters: no error", len(v))
 		}

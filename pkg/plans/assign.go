@@ -54,8 +54,9 @@ func (a Assignment) String() string {
 }
 
 // KeyPrefix marks every usage key value. It is neither a token (32 hex)
-// nor an API key (tka_), so no secret scan mistakes one for either.
-const KeyPrefix = "tkp_"
+// nor an API key (tka_), so no secret scan mistakes one for either; no
+// separator, as API Gateway takes letters and digits only (CheckKeyValue).
+const KeyPrefix = "tkp"
 
 var keyEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
 

@@ -14,6 +14,8 @@ package plans
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 )
 
@@ -93,6 +95,21 @@ type Key struct {
 	// caller cannot present it, so it grants nothing by itself.
 	Value  string
 	PlanID string
+}
+
+// CheckKeyValue refuses what cannot be an API Gateway API key's value:
+// anything but 20 to 128 letters and digits. Both engines check it, so a
+// value the local twin takes is one AWS takes too.
+func CheckKeyValue(v string) error {
+	if n := len(v); n < 20 || n > 128 {
+		return fmt.Errorf("plans: a usage key of %d characters; API Gateway takes 20 to 128", n)
+	}
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9') {
+			return errors.New("plans: a usage key holds a character other than a letter or digit; API Gateway refuses it")
+		}
+	}
+	return nil
 }
 
 // Engine is the control plane of the limiter at the gateway: API Gateway's

@@ -1,6 +1,7 @@
 package plans
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -42,6 +43,26 @@ func TestOnlyTheThreePeriodsAreValid(t *testing.T) {
 	for p, want := range map[Period]bool{Day: true, Week: true, Month: true, "": false, "DAY": false, "year": false} {
 		if p.Valid() != want {
 			t.Errorf("%q.Valid() = %v, want %v", p, !want, want)
+		}
+	}
+}
+
+// TestEveryUsageKeyIsOneAPIGatewayTakes: API Gateway takes 20 to 128
+// letters and digits as a key's value; a derived key outside that would
+// leave its assignment unlimited on AWS (the reconciler's PutKey failing)
+// while the local twin took it.
+func TestEveryUsageKeyIsOneAPIGatewayTakes(t *testing.T) {
+	for _, a := range []Assignment{{AccountID: "acc_01J9ZQ3V7W8X9Y0Z1A2B3C4D5E", Service: "tmy"}, {TokenID: "tok_01J9ZQ3V7W8X9Y0Z1A2B3C4D5E"}} {
+		if k := KeyFor(a, "pln_01J9ZQ3V7W8X9Y0Z1A2B3C4D5E"); CheckKeyValue(k) != nil {
+			t.Errorf("KeyFor(%v) = %q: %v", a, k, CheckKeyValue(k))
+		}
+	}
+	for v, ok := range map[string]bool{
+		strings.Repeat("a", 19): false, strings.Repeat("a", 20): true, strings.Repeat("Z9", 64): true, strings.Repeat("a", 129): false,
+		"tkp_" + strings.Repeat("a", 30): false, strings.Repeat("a", 30) + "-": false, strings.Repeat("é", 20): false,
+	} {
+		if got := CheckKeyValue(v) == nil; got != ok {
+			t.Errorf("CheckKeyValue(%q) ok = %v, want %v", v, got, ok)
 		}
 	}
 }

@@ -91,8 +91,8 @@ func run(c *check, perSecond, seconds int) error {
 
 	fmt.Printf("limitbench: one token at %d calls/s for %d simulated s (%d calls, fake clock) through the local twin's limiter\n", perSecond, seconds, n)
 	for _, p := range limited {
-		key := "key-" + p.ID
-		if err := put(ctx, e, p, key); err != nil {
+		key, err := put(ctx, e, p)
+		if err != nil {
 			return err
 		}
 		served, elapsed := drive(e, key, start, step, n)
@@ -109,10 +109,11 @@ func run(c *check, perSecond, seconds int) error {
 	}
 
 	q := plans.Plan{ID: "quota", Rate: plans.MaxRate, Burst: plans.MaxBurst, Quota: &plans.Quota{Limit: 123_456, Period: plans.Day}}
-	if err := put(ctx, e, q, "key-quota"); err != nil {
+	quotaKey, err := put(ctx, e, q)
+	if err != nil {
 		return err
 	}
-	served, _ := drive(e, "key-quota", start, step, n)
+	served, _ := drive(e, quotaKey, start, step, n)
 	ok := int64(served) == q.Quota.Limit
 	if !ok {
 		c.fail("quota")
@@ -123,7 +124,8 @@ func run(c *check, perSecond, seconds int) error {
 	// What a call costs the gateway, on one hot key. One goroutine: a
 	// figure the machine's other load moves little.
 	hot := plans.Plan{ID: "hot", Rate: plans.MaxRate, Burst: plans.MaxBurst, Quota: &plans.Quota{Limit: math.MaxInt64, Period: plans.Month}}
-	if err := put(ctx, e, hot, "key-hot"); err != nil {
+	hotKey, err := put(ctx, e, hot)
+	if err != nil {
 		return err
 	}
 	res := testing.Benchmark(func(b *testing.B) {
@@ -131,7 +133,7 @@ func run(c *check, perSecond, seconds int) error {
 		now := start
 		for b.Loop() {
 			now = now.Add(step)
-			e.Take("key-hot", now)
+			e.Take(hotKey, now)
 		}
 	})
 	ns, allocs := float64(res.T.Nanoseconds())/float64(res.N), res.AllocsPerOp()
@@ -144,11 +146,14 @@ func run(c *check, perSecond, seconds int) error {
 	return nil
 }
 
-func put(ctx context.Context, e *usageplans.Engine, p plans.Plan, key string) error {
+// put makes plan p and a key in it, as the reconciler would for one
+// token with p as its own plan, and returns the key.
+func put(ctx context.Context, e *usageplans.Engine, p plans.Plan) (string, error) {
 	if err := e.PutPlan(ctx, p); err != nil {
-		return err
+		return "", err
 	}
-	return e.PutKey(ctx, plans.Key{Value: key, PlanID: p.ID})
+	key := plans.KeyFor(plans.Assignment{TokenID: "tok_limitbench"}, p.ID)
+	return key, e.PutKey(ctx, plans.Key{Value: key, PlanID: p.ID})
 }
 
 // drive makes n calls one step apart from start and returns how many were

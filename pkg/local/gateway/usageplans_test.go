@@ -26,7 +26,7 @@ func allowWithKey(key string) AuthorizerFunc {
 
 // limitedGateway is a gateway whose token authorizer allows every call
 // under usage key key, in front of usage plans holding plan p with the
-// key "limited".
+// key "limitedPlansUsageKey0001".
 func limitedGateway(t *testing.T, p plans.Plan, key string) (*fixture, *int) {
 	t.Helper()
 	e, err := usageplans.Open(usageplans.Options{})
@@ -37,7 +37,7 @@ func limitedGateway(t *testing.T, p plans.Plan, key string) (*fixture, *int) {
 	if err := e.PutPlan(t.Context(), p); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.PutKey(t.Context(), plans.Key{Value: "limited", PlanID: p.ID}); err != nil {
+	if err := e.PutKey(t.Context(), plans.Key{Value: "limitedPlansUsageKey0001", PlanID: p.ID}); err != nil {
 		t.Fatal(err)
 	}
 	backend := 0
@@ -70,7 +70,7 @@ func (f *fixture) wantRefusalLogged(t *testing.T, status int, typ gatewayresp.Ty
 }
 
 func TestACallOverItsPlansRateAnswers429RateLimitedAndIsLogged(t *testing.T) {
-	f, backend := limitedGateway(t, plans.Plan{ID: "p", Rate: 0.1, Burst: 2}, "limited")
+	f, backend := limitedGateway(t, plans.Plan{ID: "p", Rate: 0.1, Burst: 2}, "limitedPlansUsageKey0001")
 	for i := range 2 {
 		if rec := f.do(t, "GET", "/data/tmy/hourly", nil, nil); rec.Code != http.StatusOK {
 			t.Fatalf("call %d within the burst: %d %s", i+1, rec.Code, rec.Body)
@@ -88,7 +88,7 @@ func TestACallOverItsPlansRateAnswers429RateLimitedAndIsLogged(t *testing.T) {
 }
 
 func TestACallOverItsPlansQuotaAnswers429QuotaExceededAndIsLogged(t *testing.T) {
-	f, backend := limitedGateway(t, plans.Plan{ID: "p", Rate: 1000, Burst: 100, Quota: &plans.Quota{Limit: 3, Period: plans.Month}}, "limited")
+	f, backend := limitedGateway(t, plans.Plan{ID: "p", Rate: 1000, Burst: 100, Quota: &plans.Quota{Limit: 3, Period: plans.Month}}, "limitedPlansUsageKey0001")
 	for i := range 3 {
 		if rec := f.do(t, "GET", "/feed/0123456789abcdef0123456789abcdef/tmy/hourly", nil, nil); rec.Code != http.StatusOK {
 			t.Fatalf("call %d within the quota: %d %s", i+1, rec.Code, rec.Body)
@@ -134,7 +134,7 @@ func TestOnlyTheTokenAuthorizersMethodsRequireAUsageKey(t *testing.T) {
 }
 
 func TestADeniedCallTakesNothingFromItsPlan(t *testing.T) {
-	f, _ := limitedGateway(t, plans.Plan{ID: "p", Rate: 0.1, Burst: 1}, "limited")
+	f, _ := limitedGateway(t, plans.Plan{ID: "p", Rate: 0.1, Burst: 1}, "limitedPlansUsageKey0001")
 	deny := f.gw.opts.Authorizers[routes.TokenAuth]
 	f.gw.opts.Authorizers[routes.TokenAuth] = func(ctx context.Context, req events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
 		resp, err := deny(ctx, req)

@@ -95,7 +95,7 @@ const DefaultSweepInterval = time.Second
 // no secret: the gateway takes keys from the authorizer alone.
 const (
 	UnlimitedPlanID   = "unlimited"
-	UnlimitedUsageKey = "local-unlimited-usage-key"
+	UnlimitedUsageKey = "localUnlimitedUsageKey"
 )
 
 // Build assembles the stack.

@@ -291,8 +291,8 @@ func (e *Engine) DeletePlan(_ context.Context, planID string) error {
 // PutKey makes k.Value a key of plan k.PlanID. A key already in that plan
 // keeps its budget; one in another plan starts afresh in the new one.
 func (e *Engine) PutKey(_ context.Context, k plans.Key) error {
-	if k.Value == "" {
-		return errors.New("usageplans: empty key")
+	if err := plans.CheckKeyValue(k.Value); err != nil {
+		return err
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()

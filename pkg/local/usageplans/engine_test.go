@@ -47,7 +47,7 @@ func withKey(t *testing.T, e *Engine, p plans.Plan) plans.Key {
 	if err := e.PutPlan(t.Context(), p); err != nil {
 		t.Fatal(err)
 	}
-	k := plans.Key{Value: "key-of-" + p.ID, PlanID: p.ID}
+	k := plans.Key{Value: "usageKeyOfThePlanNamed" + p.ID, PlanID: p.ID}
 	if err := e.PutKey(t.Context(), k); err != nil {
 		t.Fatal(err)
 	}
@@ -247,7 +247,7 @@ func TestUnknownDeletedAndPlanlessKeysAreRefused(t *testing.T) {
 	if err := e.DeletePlan(ctx, "q"); err != nil {
 		t.Errorf("deleting a plan twice: %v, want nothing", err)
 	}
-	if err := e.PutKey(ctx, plans.Key{Value: "x", PlanID: "q"}); !errors.Is(err, ErrUnknownPlan) {
+	if err := e.PutKey(ctx, plans.Key{Value: "usageKeyOfAnUnknownPlan", PlanID: "q"}); !errors.Is(err, ErrUnknownPlan) {
 		t.Errorf("PutKey in a missing plan: %v, want ErrUnknownPlan", err)
 	}
 }
@@ -428,7 +428,7 @@ func TestConcurrentCallsNeverServePastTheBurstOrTheQuota(t *testing.T) {
 	// The control plane changes other keys meanwhile.
 	wg.Go(func() {
 		for i := range 50 {
-			_ = e.PutKey(t.Context(), plans.Key{Value: "other", PlanID: []string{"bucket", "quota"}[i%2]})
+			_ = e.PutKey(t.Context(), plans.Key{Value: "anotherUsageKeyOfPlans", PlanID: []string{"bucket", "quota"}[i%2]})
 		}
 	})
 	wg.Wait()
@@ -465,7 +465,7 @@ func BenchmarkTake(b *testing.B) {
 		if err := e.PutPlan(ctx, p); err != nil {
 			b.Fatal(err)
 		}
-		if err := e.PutKey(ctx, plans.Key{Value: p.ID, PlanID: p.ID}); err != nil {
+		if err := e.PutKey(ctx, plans.Key{Value: "usageKeyOfThePlanNamed" + p.ID, PlanID: p.ID}); err != nil {
 			b.Fatal(err)
 		}
 	}
