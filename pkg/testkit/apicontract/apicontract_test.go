@@ -14,7 +14,7 @@ const (
 	tokenJSON = `{"id":"tok_01jqz8y0k5n3d2m1c0b9a8v7t6","name":"ci","service":"tmy","type":"userless","userId":null,` +
 		`"status":"active","disabledReason":null,"createdAt":"2026-05-24T09:14:07.000Z","expiresAt":null,"lastUsedAt":null,` +
 		`"settings":{"publicOnly":true},"isDefault":true,"hint":"6f03",` +
-		`"restrictions":{"origins":[],"ipRanges":[]},"protected":false,"clonedFrom":null`
+		`"restrictions":{"origins":[],"ipRanges":[]},"protected":false,"clonedFrom":null,"plan":null`
 	errorJSON = `{"error":{"code":"not_found","message":"no such route"}}`
 )
 
