@@ -12,8 +12,8 @@ import (
 
 // A usage key's value, as the reconciler derives it: 20+ characters.
 const (
-	value1 = "uk_0123456789abcdef0123456789abcdef"
-	value2 = "uk_fedcba9876543210fedcba9876543210"
+	value1 = "uk0123456789abcdef0123456789abcdef"
+	value2 = "ukfedcba9876543210fedcba9876543210"
 )
 
 func plan(id string, rate float64, burst int, quota *plans.Quota) plans.Plan {
