@@ -9,7 +9,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/acmedata/tokenservice/pkg/usage"
+	"github.com/acmedata/tokenservice/pkg/redact"
 )
 
 // Decision is the authorizer's verdict on one call, as its decision line
@@ -64,7 +64,7 @@ type DecisionLine struct {
 	Service    string `json:"service,omitempty"`
 	HTTPMethod string `json:"httpMethod"`
 	// Resource is the route template, Path and Query the request's own
-	// (usage.RequestPath, usage.RequestQuery): never the raw path.
+	// (redact.RequestPath, redact.RequestQuery): never the raw path.
 	Resource  string `json:"resource"`
 	Path      string `json:"path"`
 	Query     string `json:"query,omitempty"`
@@ -91,31 +91,31 @@ func (l DecisionLine) Log(ctx context.Context, log *slog.Logger) {
 	attrs := make([]slog.Attr, 0, 16)
 	add := func(key, v string, limit int) {
 		if v != "" {
-			attrs = append(attrs, slog.String(key, usage.Redact(v, limit)))
+			attrs = append(attrs, slog.String(key, redact.String(v, limit)))
 		}
 	}
-	add("requestId", l.RequestID, usage.MaxField)
-	add("decision", string(l.Decision), usage.MaxField)
+	add("requestId", l.RequestID, redact.MaxField)
+	add("decision", string(l.Decision), redact.MaxField)
 	if l.Status != 0 {
 		attrs = append(attrs, slog.Int("status", l.Status))
 	}
-	add("outcome", l.Outcome, usage.MaxField)
-	add("accountId", l.AccountID, usage.MaxField)
-	add("tokenId", l.TokenID, usage.MaxField)
-	add("tokenType", l.TokenType, usage.MaxField)
-	add("userId", l.UserID, usage.MaxField)
-	add("service", l.Service, usage.MaxService)
+	add("outcome", l.Outcome, redact.MaxField)
+	add("accountId", l.AccountID, redact.MaxField)
+	add("tokenId", l.TokenID, redact.MaxField)
+	add("tokenType", l.TokenType, redact.MaxField)
+	add("userId", l.UserID, redact.MaxField)
+	add("service", l.Service, redact.MaxService)
 	attrs = append(attrs,
-		slog.String("httpMethod", usage.Redact(l.HTTPMethod, usage.MaxField)),
-		slog.String("resource", usage.Redact(l.Resource, usage.MaxPath)),
-		slog.String("path", usage.Redact(l.Path, usage.MaxPath)),
+		slog.String("httpMethod", redact.String(l.HTTPMethod, redact.MaxField)),
+		slog.String("resource", redact.String(l.Resource, redact.MaxPath)),
+		slog.String("path", redact.String(l.Path, redact.MaxPath)),
 	)
-	add("query", l.Query, usage.MaxQuery)
+	add("query", l.Query, redact.MaxQuery)
 	attrs = append(attrs,
-		slog.String("sourceIp", usage.Redact(l.SourceIP, usage.MaxField)),
+		slog.String("sourceIp", redact.String(l.SourceIP, redact.MaxField)),
 		slog.Int64("latencyUs", l.LatencyUs),
 	)
-	add("error", l.Error, usage.MaxPath)
+	add("error", l.Error, redact.MaxPath)
 	log.LogAttrs(ctx, level, DecisionMessage, attrs...)
 }
 

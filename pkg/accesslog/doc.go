@@ -22,7 +22,7 @@
 // /feed/{token}/{service}/{proxy+}) is logged, never $context.path, which
 // would carry a path-form token into the logs: the request's path and query
 // come redacted from the authorizer's context ($context.authorizer.path,
-// $context.authorizer.query; see usage.RequestPath). API Gateway does not
+// $context.authorizer.query; see redact.RequestPath). API Gateway does not
 // JSON-escape what it substitutes, so every context value the authorizer
 // sets is escaped to be JSON-safe.
 //

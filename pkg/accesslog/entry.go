@@ -60,7 +60,7 @@ type Entry struct {
 	Service   string `json:"service"`
 	Outcome   string `json:"outcome"`
 	// Path and Query are the request's, redacted by the authorizer
-	// (usage.RequestPath, usage.RequestQuery): the access log never holds
+	// (redact.RequestPath, redact.RequestQuery): the access log never holds
 	// $context.path, which can carry a path-form token.
 	Path  string `json:"path"`
 	Query string `json:"query"`

@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 
-	"github.com/acmedata/tokenservice/pkg/usage"
+	"github.com/acmedata/tokenservice/pkg/redact"
 )
 
 // Request is who asks for a change and from where, as API Gateway saw the
@@ -18,7 +18,7 @@ type Request struct {
 
 // Bounds of the request's free text on an entry: a user agent is the
 // caller's to write, so it is cut and redacted of anything token-shaped
-// (usage.Redact) before it reaches a table.
+// (redact.String) before it reaches a table.
 const (
 	MaxUserAgent = 512
 	MaxSourceIP  = 64
@@ -27,7 +27,7 @@ const (
 // NewRequest returns the request of actor from sourceIP with userAgent,
 // redacted and bounded.
 func NewRequest(actor Actor, sourceIP, userAgent string) Request {
-	return Request{Actor: actor, SourceIP: usage.Redact(sourceIP, MaxSourceIP), UserAgent: usage.Redact(userAgent, MaxUserAgent)}
+	return Request{Actor: actor, SourceIP: redact.String(sourceIP, MaxSourceIP), UserAgent: redact.String(userAgent, MaxUserAgent)}
 }
 
 // The request travels to the domain in the context, under a key of a type

@@ -28,8 +28,8 @@ const (
 	// Outcome is the verification outcome code; set on Deny too so that
 	// refused calls of a known token can be attributed in usage records.
 	Outcome = "outcome"
-	// Path and Query are the request's, redacted (usage.RequestPath,
-	// usage.RequestQuery), for the stage's access log: it must not log
+	// Path and Query are the request's, redacted (redact.RequestPath,
+	// redact.RequestQuery), for the stage's access log: it must not log
 	// $context.path, which can hold a token.
 	Path  = "path"
 	Query = "query"

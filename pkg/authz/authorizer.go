@@ -17,10 +17,10 @@ import (
 	"github.com/acmedata/tokenservice/pkg/apperr"
 	"github.com/acmedata/tokenservice/pkg/authctx"
 	"github.com/acmedata/tokenservice/pkg/gatewayresp"
+	"github.com/acmedata/tokenservice/pkg/redact"
 	"github.com/acmedata/tokenservice/pkg/restrict"
 	"github.com/acmedata/tokenservice/pkg/secret"
 	"github.com/acmedata/tokenservice/pkg/tokens"
-	"github.com/acmedata/tokenservice/pkg/usage"
 )
 
 // Errors that make API Gateway answer 500. Neither says anything about the
@@ -313,8 +313,8 @@ type decision struct {
 // redact works the request's redacted path and query out, once.
 func (d *decision) redact() (path, query string) {
 	if !d.redacted {
-		d.path = usage.RequestPath(d.req.Resource, d.req.PathParameters)
-		d.query = usage.RequestQuery(d.req.QueryStringParameters, d.req.MultiValueQueryStringParameters)
+		d.path = redact.RequestPath(d.req.Resource, d.req.PathParameters)
+		d.query = redact.RequestQuery(d.req.QueryStringParameters, d.req.MultiValueQueryStringParameters)
 		d.redacted = true
 	}
 	return d.path, d.query

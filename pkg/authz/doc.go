@@ -72,7 +72,7 @@
 // definition, which the usage recorder reads refused calls of known tokens
 // back through. It holds the decision, status, outcome, the token's
 // identity once known, the service, method, route template, the request's
-// path and query rebuilt redacted (usage.RequestPath, usage.RequestQuery:
+// path and query rebuilt redacted (redact.RequestPath, redact.RequestQuery:
 // never the raw path), source IP and latency. DecisionLine.Log redacts
 // every field, so no line ever holds a token.
 //

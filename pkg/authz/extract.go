@@ -4,14 +4,14 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/acmedata/tokenservice/pkg/apigw"
+	"github.com/acmedata/tokenservice/pkg/redact"
 	"github.com/acmedata/tokenservice/pkg/secret"
 	"github.com/acmedata/tokenservice/pkg/tokens"
-	"github.com/acmedata/tokenservice/pkg/usage"
 )
 
 // TokenParam names the token in the query string and in the feed route's
 // path (/feed/{token}/...).
-const TokenParam = usage.TokenParam
+const TokenParam = redact.TokenParam
 
 // extraction gathers every token a request presents. It refuses as soon as
 // the answer is known, so garbage never costs more than a scan of the

@@ -13,9 +13,11 @@
 //   - pkg/handlers/usage: GET /admin/usage (JSON or CSV) and
 //     GET /admin/usage/summary.
 //
-// This package also owns the redaction every part of the pipeline uses
-// (Redact, RequestPath, RequestQuery, Service) and the summary's model
-// (SummaryQuery, Bucket, Counts).
+// This package also owns the summary's model (SummaryQuery, Bucket,
+// Counts). The redaction every part of the pipeline uses (a record's
+// bounds, the path and query without the token) is pkg/redact's, a leaf
+// that the access log and the audit log use without importing this
+// package.
 //
 // docs/usage.md describes the whole pipeline and its design choices.
 package usage

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/acmedata/tokenservice/pkg/apperr"
+	"github.com/acmedata/tokenservice/pkg/redact"
 )
 
 // Retention is how long a record is kept: DynamoDB's TTL deletes it after
@@ -24,8 +25,8 @@ type Record struct {
 	UserID    string // empty for a userless token
 	Service   string
 	Method    string
-	Path      string // the path called, a path-form token as Redacted (RequestPath)
-	Query     string // the query string without the token (RequestQuery)
+	Path      string // the path called, a path-form token as redact.Marker (redact.RequestPath)
+	Query     string // the query string without the token (redact.RequestQuery)
 	Status    int
 	LatencyMs int64
 	SourceIP  string
@@ -116,7 +117,7 @@ func (f Filter) Window(now time.Time) (from, to time.Time, ok bool) {
 
 // Validate checks a filter given by a caller. The filters a store builds
 // keys from (tokenId, userId, service) must be what a record can hold
-// (Record.Validate, MaxService): anything longer, or holding the key
+// (Record.Validate, redact.MaxService): anything longer, or holding the key
 // separator, matches no record and could make a key DynamoDB refuses, so
 // it is a 400 naming the filter, never its value.
 func (f Filter) Validate() error {
@@ -129,7 +130,7 @@ func (f Filter) Validate() error {
 	if f.UserID != "" && !keySafe(f.UserID) {
 		return apperr.Invalid("invalid_user_id", "userId is not a user ID")
 	}
-	if f.Service != "" && (len(f.Service) > MaxService || !keySafe(f.Service)) {
+	if f.Service != "" && (len(f.Service) > redact.MaxService || !keySafe(f.Service)) {
 		return apperr.Invalid("invalid_service", "service is not a service name")
 	}
 	return nil
@@ -143,18 +144,18 @@ var ErrInvalidRecord = errors.New("usage: invalid record")
 // bound (service, method, path, query, source IP): what a log line says
 // can be anything, and what a record keeps is bounded and holds no token.
 func (r Record) Bounded() Record {
-	r.Service = Redact(r.Service, MaxService)
-	r.Method = Redact(r.Method, MaxField)
-	r.Path = Redact(r.Path, MaxPath)
-	r.Query = Redact(r.Query, MaxQuery)
-	r.SourceIP = Redact(r.SourceIP, MaxField)
+	r.Service = redact.String(r.Service, redact.MaxService)
+	r.Method = redact.String(r.Method, redact.MaxField)
+	r.Path = redact.String(r.Path, redact.MaxPath)
+	r.Query = redact.String(r.Query, redact.MaxQuery)
+	r.SourceIP = redact.String(r.SourceIP, redact.MaxField)
 	return r
 }
 
-// Validate checks the fields a record's keys are made of: request, account,
-// token and user IDs are 1 to MaxField printable ASCII characters without
-// '#' (the key separator) or a token's shape, and the call time lies
-// between 2000 and a day from now. A record that fails is never written:
+// Validate checks the fields a record's keys are made of: request,
+// account, token and user IDs are 1 to redact.MaxField printable ASCII
+// characters without '#' (the key separator) or a token's shape, and the
+// call time lies between 2000 and a day from now. A record that fails is never written:
 // the recorder sets it aside. The message names the field, never its value.
 func (r Record) Validate(now time.Time) error {
 	for _, f := range []struct {
@@ -181,7 +182,7 @@ func (r Record) Validate(now time.Time) error {
 }
 
 func keySafe(s string) bool {
-	if s == "" || len(s) > MaxField || tokenLike.MatchString(s) {
+	if s == "" || len(s) > redact.MaxField || redact.HasToken(s) {
 		return false
 	}
 	for i := 0; i < len(s); i++ {

@@ -2,6 +2,7 @@ package usage_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -131,5 +132,37 @@ func TestStatusTagsAreWhatAMatchingFilterSays(t *testing.T) {
 	}
 	if tags := usage.StatusTags(0); len(tags) != 0 {
 		t.Errorf("status 0 has tags %v", tags)
+	}
+}
+
+// token has a token's shape: a record's IDs must never hold one.
+const token = "46a4eccec1414feab118287f5af26f03"
+
+func TestValidateRefusesWhatCannotBecomeAKey(t *testing.T) {
+	now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	good := usage.Record{Time: now, RequestID: "r-1", AccountID: "acc_1", TokenID: "tok_1", Status: 200}
+	if err := good.Validate(now); err != nil {
+		t.Fatalf("a good record: %v", err)
+	}
+	for name, mutate := range map[string]func(*usage.Record){
+		"no request ID":        func(r *usage.Record) { r.RequestID = "" },
+		"huge request ID":      func(r *usage.Record) { r.RequestID = strings.Repeat("r", 2000) },
+		"key separator":        func(r *usage.Record) { r.AccountID = "acc#1" },
+		"token as a token ID":  func(r *usage.Record) { r.TokenID = token },
+		"space in a user ID":   func(r *usage.Record) { r.UserID = "usr 1" },
+		"no account":           func(r *usage.Record) { r.AccountID = "" },
+		"time before 2000":     func(r *usage.Record) { r.Time = time.Unix(5, 0) },
+		"time in the future":   func(r *usage.Record) { r.Time = now.Add(48 * time.Hour) },
+		"negative latency":     func(r *usage.Record) { r.LatencyMs = -1 },
+		"non-ASCII request ID": func(r *usage.Record) { r.RequestID = "réq" },
+	} {
+		r := good
+		mutate(&r)
+		err := r.Validate(now)
+		if !errors.Is(err, usage.ErrInvalidRecord) {
+			t.Errorf("%s: Validate = %v, want ErrInvalidRecord", name, err)
+		} else if strings.Contains(err.Error(), token) {
+			t.Errorf("%s: the error repeats the value: %v", name, err)
+		}
 	}
 }

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/acmedata/tokenservice/pkg/id"
-	"github.com/acmedata/tokenservice/pkg/usage"
+	"github.com/acmedata/tokenservice/pkg/redact"
 )
 
 func TestSummaryCountsCallsPerHourByStatusClassAndGroup(t *testing.T) {
@@ -115,11 +115,11 @@ func TestKeyBoundFiltersAreLengthCheckedOnBothRoutes(t *testing.T) {
 	long := strings.Repeat("x", 1000)
 	for _, tc := range []struct{ param, value, code string }{
 		{"tokenId", long, "invalid_token_id"},
-		{"tokenId", "tok_" + strings.Repeat("a", usage.MaxField), "invalid_token_id"},
+		{"tokenId", "tok_" + strings.Repeat("a", redact.MaxField), "invalid_token_id"},
 		{"tokenId", "tok_a#b", "invalid_token_id"},
 		{"userId", long, "invalid_user_id"},
 		{"userId", "usr_\x01", "invalid_user_id"},
-		{"service", strings.Repeat("s", usage.MaxService+1), "invalid_service"},
+		{"service", strings.Repeat("s", redact.MaxService+1), "invalid_service"},
 		{"service", "a#b", "invalid_service"},
 	} {
 		for _, route := range []struct{ fixture, groupBy string }{{"list.json", ""}, {"summary.json", ""}, {"summary.json", "token"}, {"summary.json", "user"}, {"summary.json", "service"}} {
@@ -135,12 +135,12 @@ func TestKeyBoundFiltersAreLengthCheckedOnBothRoutes(t *testing.T) {
 	}
 	// An identifier of the longest key part is an answer, empty.
 	for _, fixture := range []string{"list.json", "summary.json"} {
-		resp := e.serve(fixture, acc, url.Values{"tokenId": {strings.Repeat("t", usage.MaxField)}, "groupBy": {"token"}})
+		resp := e.serve(fixture, acc, url.Values{"tokenId": {strings.Repeat("t", redact.MaxField)}, "groupBy": {"token"}})
 		if fixture == "list.json" {
-			resp = e.serve(fixture, acc, url.Values{"tokenId": {strings.Repeat("t", usage.MaxField)}})
+			resp = e.serve(fixture, acc, url.Values{"tokenId": {strings.Repeat("t", redact.MaxField)}})
 		}
 		if resp.StatusCode != http.StatusOK {
-			t.Errorf("%s with a %d-character tokenId: %d %.200s", fixture, usage.MaxField, resp.StatusCode, resp.Body)
+			t.Errorf("%s with a %d-character tokenId: %d %.200s", fixture, redact.MaxField, resp.StatusCode, resp.Body)
 		}
 	}
 }

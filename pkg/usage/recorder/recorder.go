@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/acmedata/tokenservice/pkg/accesslog"
+	"github.com/acmedata/tokenservice/pkg/redact"
 	"github.com/acmedata/tokenservice/pkg/usage"
 )
 
@@ -148,9 +149,9 @@ const maxKeptLine = 4096
 // the "set aside" metric filter), redacted and bounded, so a malformed
 // line that held a token leaves none in the log.
 func (r *Recorder) setAside(ctx context.Context, eventID, line string, reason error) {
-	attrs := []slog.Attr{slog.String("eventId", eventID), slog.String("reason", usage.Redact(reason.Error(), maxKeptLine))}
+	attrs := []slog.Attr{slog.String("eventId", eventID), slog.String("reason", redact.String(reason.Error(), maxKeptLine))}
 	if line != "" {
-		attrs = append(attrs, slog.String("line", usage.Redact(line, maxKeptLine)))
+		attrs = append(attrs, slog.String("line", redact.String(line, maxKeptLine)))
 	}
 	r.log.LogAttrs(ctx, slog.LevelError, SetAsideMessage, attrs...)
 }

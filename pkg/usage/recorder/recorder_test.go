@@ -20,6 +20,7 @@ import (
 	"github.com/acmedata/tokenservice/pkg/accesslog"
 	"github.com/acmedata/tokenservice/pkg/local/cwlogs"
 	"github.com/acmedata/tokenservice/pkg/paging"
+	"github.com/acmedata/tokenservice/pkg/redact"
 	"github.com/acmedata/tokenservice/pkg/schema"
 	"github.com/acmedata/tokenservice/pkg/testkit/dynamotest"
 	"github.com/acmedata/tokenservice/pkg/usage"
@@ -308,7 +309,7 @@ func TestOnePoisonedCallAmongAThousandStopsNoOtherRecord(t *testing.T) {
 			if !want[acc][r.RequestID] {
 				t.Errorf("unexpected record %s in %s", r.RequestID, acc)
 			}
-			if len(r.Service) > usage.MaxService || strings.Contains(r.Service, token) {
+			if len(r.Service) > redact.MaxService || strings.Contains(r.Service, token) {
 				t.Errorf("service kept as %q", r.Service)
 			}
 			delete(want[acc], r.RequestID)

@@ -1,4 +1,14 @@
-package usage
+// Package redact is the one redaction of the service: it cuts anything
+// token-shaped (a token, an API key's random part) out of a string and
+// bounds its length, and rebuilds a request's path and query without the
+// token. The token authorizer's context, the decision line
+// (pkg/accesslog), usage records and the recorder's set-aside lines
+// (pkg/usage), and the audit log's request fields (pkg/audit) all go
+// through it.
+//
+// It is a leaf: it imports nothing of the module, so every package that
+// writes or reads a line can use it without importing another's domain.
+package redact
 
 import (
 	"net/url"
@@ -7,16 +17,16 @@ import (
 	"unicode/utf8"
 )
 
-// Redacted stands in for a token wherever one is cut out: in a path, a
+// Marker stands in for a token wherever one is cut out: in a path, a
 // query, a service name, a log line. It is the one marker of the service.
-const Redacted = "{token}"
+const Marker = "{token}"
 
 // TokenParam names the token in the query string and in the feed route's
 // path (/feed/{token}/...), as PRODUCT.md fixes them.
 const TokenParam = "token"
 
-// Bounds of what a record keeps (PRODUCT.md: path and query are cut to
-// 1,024 characters). MaxService bounds a service name that was never in
+// Bounds of what a usage record or a log line keeps (PRODUCT.md: path
+// and query are cut to 1,024 characters). MaxService bounds a service name that was never in
 // the catalogue, so a 2,000-character {service} segment can become
 // neither a key over DynamoDB's limits nor a log line's burden.
 const (
@@ -24,7 +34,7 @@ const (
 	MaxQuery   = 1024
 	MaxService = 64
 	// MaxField bounds every other free-text field a log line hands the
-	// recorder (IDs, method, source IP, outcome).
+	// usage recorder (IDs, method, source IP, outcome).
 	MaxField = 128
 )
 
@@ -35,14 +45,18 @@ const (
 // admin may paste a key into a data URL as readily as a token.
 var tokenLike = regexp.MustCompile(`[0-9a-fA-F]{32}|[A-Z2-7]{40}`)
 
-// Redact replaces anything token-shaped in s with Redacted and cuts the
+// HasToken reports whether s holds anything String would cut out.
+func HasToken(s string) bool { return tokenLike.MatchString(s) }
+
+// String replaces anything token-shaped in s with Marker and cuts the
 // result to at most limit bytes, on a rune boundary and as valid UTF-8.
 // Redacting before cutting means a cut can never leave a token behind.
 // It is the one function that redacts: the authorizer's context and
-// decision line, the recorder, the store and the API all go through it.
-func Redact(s string, limit int) string {
+// decision line, the recorder, the store, the audit log and the API all
+// go through it.
+func String(s string, limit int) string {
 	if tokenLike.MatchString(s) {
-		s = tokenLike.ReplaceAllLiteralString(s, Redacted)
+		s = tokenLike.ReplaceAllLiteralString(s, Marker)
 	}
 	if !utf8.ValidString(s) {
 		s = strings.ToValidUTF8(s, "\uFFFD")
@@ -59,7 +73,7 @@ func Redact(s string, limit int) string {
 
 // RequestPath rebuilds the path a caller called from its route template
 // and path parameters (as API Gateway hands them to an authorizer): the
-// token parameter becomes Redacted, every other parameter its value, then
+// token parameter becomes Marker, every other parameter its value, then
 // the whole is redacted of anything token-shaped and cut to MaxPath.
 // Building from the template means nothing the template does not name can
 // reach a record: /feed/{token}/{service}/{proxy+} with service=tmy and
@@ -81,7 +95,7 @@ func RequestPath(resource string, params map[string]string) string {
 		name := strings.TrimSuffix(rest[open+1:open+end], "+")
 		switch value, ok := params[name]; {
 		case name == TokenParam:
-			b.WriteString(Redacted)
+			b.WriteString(Marker)
 		case !ok:
 			b.WriteString(rest[open : open+end+1])
 		default:
@@ -89,7 +103,7 @@ func RequestPath(resource string, params map[string]string) string {
 		}
 		rest = rest[open+end+1:]
 	}
-	return Redact(b.String(), MaxPath)
+	return String(b.String(), MaxPath)
 }
 
 // writeEscaped writes a decoded path-parameter value, escaping each
@@ -112,11 +126,11 @@ func writeEscaped(b *strings.Builder, value string) {
 // readable: escaping first could glue an escape's hex digits to a token's
 // and leave part of it behind.
 func escape(seg string) string {
-	parts := strings.Split(tokenLike.ReplaceAllLiteralString(seg, Redacted), Redacted)
+	parts := strings.Split(tokenLike.ReplaceAllLiteralString(seg, Marker), Marker)
 	for i, p := range parts {
 		parts[i] = url.PathEscape(p)
 	}
-	return strings.Join(parts, Redacted)
+	return strings.Join(parts, Marker)
 }
 
 // RequestQuery rebuilds the query string a caller sent, without the token
@@ -139,5 +153,5 @@ func RequestQuery(single map[string]string, multi map[string][]string) string {
 	if len(v) == 0 {
 		return ""
 	}
-	return Redact(v.Encode(), MaxQuery)
+	return String(v.Encode(), MaxQuery)
 }

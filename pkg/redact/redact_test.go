@@ -1,14 +1,12 @@
-package usage_test
+package redact_test
 
 import (
-	"errors"
 	"strings"
 	"testing"
-	"time"
 	"unicode/utf8"
 
 	"github.com/acmedata/tokenservice/pkg/id"
-	"github.com/acmedata/tokenservice/pkg/usage"
+	"github.com/acmedata/tokenservice/pkg/redact"
 )
 
 const token = "46a4eccec1414feab118287f5af26f03"
@@ -42,12 +40,12 @@ func TestRedactRemovesTokensAnywhere(t *testing.T) {
 			if tt.want == "" {
 				tt.want = tt.in
 			}
-			got := usage.Redact(tt.in, usage.MaxPath)
+			got := redact.String(tt.in, redact.MaxPath)
 			if got != tt.want {
-				t.Errorf("Redact(%q) = %q, want %q", tt.in, got, tt.want)
+				t.Errorf("String(%q) = %q, want %q", tt.in, got, tt.want)
 			}
 			if strings.Contains(strings.ToLower(got), token) {
-				t.Errorf("Redact(%q) = %q still holds the token", tt.in, got)
+				t.Errorf("String(%q) = %q still holds the token", tt.in, got)
 			}
 		})
 	}
@@ -55,16 +53,16 @@ func TestRedactRemovesTokensAnywhere(t *testing.T) {
 
 func TestRedactCutsOnARuneBoundaryAfterRedacting(t *testing.T) {
 	long := strings.Repeat("é", 600) // 1,200 bytes
-	got := usage.Redact(long, usage.MaxPath)
-	if len(got) > usage.MaxPath || !utf8.ValidString(got) {
+	got := redact.String(long, redact.MaxPath)
+	if len(got) > redact.MaxPath || !utf8.ValidString(got) {
 		t.Errorf("cut to %d bytes, valid UTF-8 %v", len(got), utf8.ValidString(got))
 	}
 	// A token straddling the cut is redacted first, never half kept.
-	straddle := strings.Repeat("a", usage.MaxPath-10) + "/" + token
-	if got := usage.Redact(straddle, usage.MaxPath); strings.Contains(got, token[:9]) {
+	straddle := strings.Repeat("a", redact.MaxPath-10) + "/" + token
+	if got := redact.String(straddle, redact.MaxPath); strings.Contains(got, token[:9]) {
 		t.Errorf("a cut token left %q", got[len(got)-12:])
 	}
-	if got := usage.Redact("ok\xffok", 10); !utf8.ValidString(got) {
+	if got := redact.String("ok\xffok", 10); !utf8.ValidString(got) {
 		t.Errorf("invalid UTF-8 kept: %q", got)
 	}
 }
@@ -85,14 +83,14 @@ func TestRequestPathIsThePathCalledWithTheTokenRedacted(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := usage.RequestPath(tc.resource, tc.params); got != tc.want {
+			if got := redact.RequestPath(tc.resource, tc.params); got != tc.want {
 				t.Errorf("RequestPath(%s) = %s, want %s", tc.resource, got, tc.want)
 			}
 		})
 	}
-	huge := usage.RequestPath("/data/{service}/{proxy+}", map[string]string{"service": "tmy", "proxy": strings.Repeat("x", 5000)})
-	if len(huge) != usage.MaxPath {
-		t.Errorf("a 5,000-character path kept %d characters, want %d", len(huge), usage.MaxPath)
+	huge := redact.RequestPath("/data/{service}/{proxy+}", map[string]string{"service": "tmy", "proxy": strings.Repeat("x", 5000)})
+	if len(huge) != redact.MaxPath {
+		t.Errorf("a 5,000-character path kept %d characters, want %d", len(huge), redact.MaxPath)
 	}
 }
 
@@ -112,38 +110,9 @@ func TestRequestQueryDropsTheTokenAndRedactsTheRest(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := usage.RequestQuery(tc.single, tc.multi); got != tc.want {
+			if got := redact.RequestQuery(tc.single, tc.multi); got != tc.want {
 				t.Errorf("RequestQuery = %q, want %q", got, tc.want)
 			}
 		})
-	}
-}
-
-func TestValidateRefusesWhatCannotBecomeAKey(t *testing.T) {
-	now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
-	good := usage.Record{Time: now, RequestID: "r-1", AccountID: "acc_1", TokenID: "tok_1", Status: 200}
-	if err := good.Validate(now); err != nil {
-		t.Fatalf("a good record: %v", err)
-	}
-	for name, mutate := range map[string]func(*usage.Record){
-		"no request ID":        func(r *usage.Record) { r.RequestID = "" },
-		"huge request ID":      func(r *usage.Record) { r.RequestID = strings.Repeat("r", 2000) },
-		"key separator":        func(r *usage.Record) { r.AccountID = "acc#1" },
-		"token as a token ID":  func(r *usage.Record) { r.TokenID = token },
-		"space in a user ID":   func(r *usage.Record) { r.UserID = "usr 1" },
-		"no account":           func(r *usage.Record) { r.AccountID = "" },
-		"time before 2000":     func(r *usage.Record) { r.Time = time.Unix(5, 0) },
-		"time in the future":   func(r *usage.Record) { r.Time = now.Add(48 * time.Hour) },
-		"negative latency":     func(r *usage.Record) { r.LatencyMs = -1 },
-		"non-ASCII request ID": func(r *usage.Record) { r.RequestID = "réq" },
-	} {
-		r := good
-		mutate(&r)
-		err := r.Validate(now)
-		if !errors.Is(err, usage.ErrInvalidRecord) {
-			t.Errorf("%s: Validate = %v, want ErrInvalidRecord", name, err)
-		} else if strings.Contains(err.Error(), token) {
-			t.Errorf("%s: the error repeats the value: %v", name, err)
-		}
 	}
 }
