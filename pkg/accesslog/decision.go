@@ -41,6 +41,22 @@ func (d Decision) Status() int {
 // DecisionMessage is the msg of every decision line.
 const DecisionMessage = "authorizer decision"
 
+// Field names of a decision line (DecisionLine's JSON names), which the
+// API-key authorizer's line (pkg/keyauth) shares: the same fact has the
+// same name in every authorizer's log.
+const (
+	FieldRequestID  = "requestId"
+	FieldDecision   = "decision" // a Decision
+	FieldStatus     = "status"   // Decision.Status; absent on allow
+	FieldOutcome    = "outcome"  // an outcome code; absent on error
+	FieldAccountID  = "accountId"
+	FieldHTTPMethod = "httpMethod"
+	FieldResource   = "resource"
+	FieldSourceIP   = "sourceIp"
+	FieldLatencyUs  = "latencyUs"
+	FieldError      = "error"
+)
+
 // DecisionLine is the token authorizer's one log line per request: the
 // authorizer fills it and logs it with Log, the recorder reads it back
 // with ParseDecision. It is the line's only definition, so writer and
@@ -94,34 +110,34 @@ func (l DecisionLine) Log(ctx context.Context, log *slog.Logger) {
 			attrs = append(attrs, slog.String(key, redact.String(v, limit)))
 		}
 	}
-	add("requestId", l.RequestID, redact.MaxField)
-	add("decision", string(l.Decision), redact.MaxField)
+	add(FieldRequestID, l.RequestID, redact.MaxField)
+	add(FieldDecision, string(l.Decision), redact.MaxField)
 	if l.Status != 0 {
-		attrs = append(attrs, slog.Int("status", l.Status))
+		attrs = append(attrs, slog.Int(FieldStatus, l.Status))
 	}
-	add("outcome", l.Outcome, redact.MaxField)
-	add("accountId", l.AccountID, redact.MaxField)
+	add(FieldOutcome, l.Outcome, redact.MaxField)
+	add(FieldAccountID, l.AccountID, redact.MaxField)
 	add("tokenId", l.TokenID, redact.MaxField)
 	add("tokenType", l.TokenType, redact.MaxField)
 	add("userId", l.UserID, redact.MaxField)
 	add("service", l.Service, redact.MaxService)
 	attrs = append(attrs,
-		slog.String("httpMethod", redact.String(l.HTTPMethod, redact.MaxField)),
-		slog.String("resource", redact.String(l.Resource, redact.MaxPath)),
+		slog.String(FieldHTTPMethod, redact.String(l.HTTPMethod, redact.MaxField)),
+		slog.String(FieldResource, redact.String(l.Resource, redact.MaxPath)),
 		slog.String("path", redact.String(l.Path, redact.MaxPath)),
 	)
 	add("query", l.Query, redact.MaxQuery)
 	attrs = append(attrs,
-		slog.String("sourceIp", redact.String(l.SourceIP, redact.MaxField)),
-		slog.Int64("latencyUs", l.LatencyUs),
+		slog.String(FieldSourceIP, redact.String(l.SourceIP, redact.MaxField)),
+		slog.Int64(FieldLatencyUs, l.LatencyUs),
 	)
-	add("error", l.Error, redact.MaxPath)
+	add(FieldError, l.Error, redact.MaxPath)
 	log.LogAttrs(ctx, level, DecisionMessage, attrs...)
 }
 
 // decisionKey marks an authorizer decision line; access-log lines never
 // carry it.
-const decisionKey = `"decision"`
+const decisionKey = `"` + FieldDecision + `"`
 
 // IsDecision reports whether line looks like an authorizer decision line
 // rather than an access-log line. It is a cheap test for routing a line to

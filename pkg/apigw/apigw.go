@@ -49,6 +49,60 @@ func BearerValues(headers map[string]string, multi map[string][]string, yield fu
 	}
 }
 
+// Presented is what the values of one credential a request presents
+// amount to.
+type Presented int
+
+// What a request presents.
+const (
+	PresentedNone      Presented = iota // no value
+	PresentedOne                        // one credential, perhaps more than once
+	PresentedMalformed                  // a value not of the credential's shape
+	PresentedAmbiguous                  // two different credentials
+)
+
+// Credential gathers the one credential a request presents, value by
+// value, wherever the authorizer reads it from (the query, the path, the
+// Authorization headers). The same credential in several places is fine;
+// a value not of the credential's shape or a second, different credential
+// refuses the request, and Add says to stop as soon as the answer is
+// known, so garbage never costs more than a scan of the request. It judges
+// the shape only: whether the credential exists is the store's to say.
+// Both authorizers extract their credential through it.
+type Credential struct {
+	shaped func(string) bool
+	value  string
+	state  Presented
+}
+
+// NewCredential returns a Credential whose values must satisfy shaped.
+func NewCredential(shaped func(string) bool) Credential {
+	return Credential{shaped: shaped}
+}
+
+// Add takes one presented value; it reports whether to keep looking.
+func (c *Credential) Add(v string) bool {
+	switch {
+	case !c.shaped(v):
+		c.value, c.state = "", PresentedMalformed
+	case c.state == PresentedNone:
+		c.value, c.state = v, PresentedOne
+	case v != c.value:
+		c.value, c.state = "", PresentedAmbiguous
+	}
+	return c.state == PresentedOne
+}
+
+// AddBearer takes the credential of every Authorization header
+// (BearerValues), stopping as Add says.
+func (c *Credential) AddBearer(headers map[string]string, multi map[string][]string) {
+	BearerValues(headers, multi, c.Add)
+}
+
+// Result returns the credential and PresentedOne, or "" and what refuses
+// the request.
+func (c *Credential) Result() (string, Presented) { return c.value, c.state }
+
 func isAuthorization(name string) bool {
 	return len(name) == len("authorization") && strings.EqualFold(name, "authorization")
 }

@@ -62,3 +62,49 @@ func TestParseMethodARN(t *testing.T) {
 		t.Error("Exact named a path holding a wildcard")
 	}
 }
+
+func TestCredentialKeepsOneValueAndRefusesMalformedOrTwoDifferent(t *testing.T) {
+	shaped := func(v string) bool { return len(v) == 3 }
+	cases := []struct {
+		name  string
+		in    []string
+		want  string
+		state Presented
+		added int // values Add took before it stopped
+	}{
+		{"nothing", nil, "", PresentedNone, 0},
+		{"one", []string{"abc"}, "abc", PresentedOne, 1},
+		{"the same twice", []string{"abc", "abc"}, "abc", PresentedOne, 2},
+		{"two different", []string{"abc", "xyz", "abc"}, "", PresentedAmbiguous, 2},
+		{"a malformed one", []string{"abc", "", "abc"}, "", PresentedMalformed, 2},
+		{"malformed first", []string{"toolong", "abc"}, "", PresentedMalformed, 1},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := NewCredential(shaped)
+			added := 0
+			for _, v := range tc.in {
+				added++
+				if !c.Add(v) {
+					break
+				}
+			}
+			if v, state := c.Result(); v != tc.want || state != tc.state || added != tc.added {
+				t.Errorf("got %q, %v after %d values; want %q, %v after %d", v, state, added, tc.want, tc.state, tc.added)
+			}
+		})
+	}
+}
+
+func TestCredentialReadsBearerHeaders(t *testing.T) {
+	c := NewCredential(func(v string) bool { return v != "" })
+	c.AddBearer(map[string]string{"authorization": "Bearer abc"}, map[string][]string{"Authorization": {"bearer abc"}})
+	if v, state := c.Result(); v != "abc" || state != PresentedOne {
+		t.Errorf("got %q, %v; want abc once", v, state)
+	}
+	c = NewCredential(func(v string) bool { return v != "" })
+	c.AddBearer(map[string]string{"Authorization": "Basic abc"}, nil)
+	if _, state := c.Result(); state != PresentedMalformed {
+		t.Errorf("another scheme: %v, want malformed", state)
+	}
+}

@@ -5,8 +5,10 @@
 // what rule 7 turns on: a token the request creates belongs to that key,
 // and a rotation it asks for succeeds only while that key is current.
 //
-// It has the shape of pkg/authz: a typed Outcome per request, decided from
-// the credential apigw.BearerValues reads. It reads the store on every
+// It has the shape of pkg/authz and shares its words: a typed Outcome per
+// request, decided from the one credential apigw.Credential gathers from
+// the Authorization headers, and a decision line whose decision
+// (accesslog.Decision) and field names are the token authorizer's. It reads the store on every
 // request, with no cache: a replaced key must stop at once.
 //
 // Like pkg/authz it answers 401 with apigw.ErrUnauthorized (missing,
@@ -29,6 +31,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/acmedata/tokenservice/pkg/accesslog"
 	"github.com/acmedata/tokenservice/pkg/apigw"
 	"github.com/acmedata/tokenservice/pkg/apperr"
 	"github.com/acmedata/tokenservice/pkg/authctx"
@@ -92,13 +95,24 @@ const (
 	AccountClosed         // the key's account is closed
 )
 
+// outcomeCodes name the key's outcomes; where a token's outcome is the same
+// fact (valid, account closed) the code is the token's.
 var outcomeCodes = map[Outcome]string{
-	Valid:         "valid",
+	Valid:         tokens.Valid.Code(),
 	Missing:       "api_key_missing",
 	Malformed:     "api_key_malformed",
 	Ambiguous:     "api_key_ambiguous",
 	Unknown:       "api_key_unknown",
-	AccountClosed: "account_closed",
+	AccountClosed: tokens.AccountClosed.Code(),
+}
+
+// presentedOutcomes are the refusals (and Valid) that gathering a
+// request's keys can end in.
+var presentedOutcomes = [...]Outcome{
+	apigw.PresentedNone:      Missing,
+	apigw.PresentedOne:       Valid,
+	apigw.PresentedMalformed: Malformed,
+	apigw.PresentedAmbiguous: Ambiguous,
 }
 
 // Code is the snake_case code of the outcome, as logged.
@@ -157,22 +171,16 @@ func (a *Authorizer) decide(ctx context.Context, req *events.APIGatewayCustomAut
 }
 
 // extractKey returns the one API key the Authorization headers present,
-// or why there is none.
+// or why there is none (apigw.Credential, as pkg/authz reads a token).
 func (a *Authorizer) extractKey(req *events.APIGatewayCustomAuthorizerRequestTypeRequest) (string, Outcome) {
-	key, outcome := "", Missing
-	apigw.BearerValues(req.Headers, req.MultiValueHeaders, func(v string) bool {
-		switch {
-		case !secret.IsAPIKey(a.prefix, v):
-			key, outcome = "", Malformed
-		case outcome == Missing:
-			key, outcome = v, Valid
-		case v != key:
-			key, outcome = "", Ambiguous
-		}
-		return outcome == Valid
-	})
-	return key, outcome
+	c := apigw.NewCredential(a.isKey)
+	c.AddBearer(req.Headers, req.MultiValueHeaders)
+	key, presented := c.Result()
+	return key, presentedOutcomes[presented]
 }
+
+// isKey reports whether v is shaped like one of the deployment's keys.
+func (a *Authorizer) isKey(v string) bool { return secret.IsAPIKey(a.prefix, v) }
 
 // adminPatterns name every admin route, one pattern per method in use
 // (GET/admin/*, POST/admin/*, ...), derived from routes.All. The literal
@@ -191,35 +199,36 @@ var adminPatterns = func() []string {
 	return out
 }()
 
-// Log field names of the decision line.
+// Log field names of the decision line: the token authorizer's
+// (accesslog.DecisionLine) but for the key's ID.
 const (
 	LogMessage      = "api key decision"
-	LogRequestID    = "requestId"
-	LogDecision     = "decision" // allow, unauthorized, error
-	LogStatus       = "status"   // 401 or 500; absent on allow
-	LogOutcome      = "outcome"  // an Outcome code; absent on error
-	LogAccountID    = "accountId"
+	LogRequestID    = accesslog.FieldRequestID
+	LogDecision     = accesslog.FieldDecision // allow, unauthorized, error
+	LogStatus       = accesslog.FieldStatus   // 401 or 500; absent on allow
+	LogOutcome      = accesslog.FieldOutcome  // an Outcome code; absent on error
+	LogAccountID    = accesslog.FieldAccountID
 	LogAPIKeyID     = "apiKeyId"
-	LogHTTPMethod   = "httpMethod"
-	LogResource     = "resource"
-	LogSourceIP     = "sourceIp"
-	LogLatencyMicro = "latencyUs"
-	LogError        = "error"
+	LogHTTPMethod   = accesslog.FieldHTTPMethod
+	LogResource     = accesslog.FieldResource
+	LogSourceIP     = accesslog.FieldSourceIP
+	LogLatencyMicro = accesslog.FieldLatencyUs
+	LogError        = accesslog.FieldError
 )
 
 func (a *Authorizer) logDecision(ctx context.Context, req *events.APIGatewayCustomAuthorizerRequestTypeRequest, d *decision, took time.Duration) {
-	level, verdict, status := slog.LevelInfo, "allow", 0
+	level, verdict := slog.LevelInfo, accesslog.DecisionAllow
 	switch {
 	case d.err != nil:
-		level, verdict, status = slog.LevelError, "error", 500
+		level, verdict = slog.LevelError, accesslog.DecisionError
 	case d.outcome != Valid:
-		verdict, status = "unauthorized", 401
+		verdict = accesslog.DecisionUnauthorized
 	}
 	attrs := []slog.Attr{
 		slog.String(LogRequestID, req.RequestContext.RequestID),
-		slog.String(LogDecision, verdict),
+		slog.String(LogDecision, string(verdict)),
 	}
-	if status != 0 {
+	if status := verdict.Status(); status != 0 {
 		attrs = append(attrs, slog.Int(LogStatus, status))
 	}
 	if d.err == nil {
