@@ -20,6 +20,12 @@ const (
 	attrSvcSK  = "svcSk"
 	attrUserSK = "userSk"
 	attrNameSK = "nameSk"
+	// The token listing indexes' sort keys (tokenKeys) and the expiry
+	// index's keys, on token items only.
+	attrStateSK  = "stateSk"
+	attrTypeSK   = "typeSk"
+	attrExpiryPK = "expiryPk"
+	attrExpirySK = "expirySk"
 	// The accounts indexes' keys, on account items only.
 	attrListPK     = "listPk"
 	attrListSK     = "listSk"
@@ -51,6 +57,79 @@ func tokenIDPK(tokenID string) string       { return "TOKID#" + tokenID }
 func keyPK(keyHash string) string           { return "KEY#" + keyHash }
 func svcPrefix(service string) string       { return prefixToken + service + "#" }
 func userTokensPrefix(userID string) string { return prefixToken + userID + "#" }
+
+// A token's state in the listing indexes. It is derived from the record
+// alone (enabled, expiresAt), so a write needs no clock, except
+// stateExpired, which only the expiry sweep writes once expiresAt has
+// passed; a later write of the token moves it back to stateExpiring until
+// the next sweep. Rule 7's replaced tokens are not a state: they are the
+// key generations below the account's current one, a key range.
+const (
+	stateOn       = "on"  // enabled, with no expiry
+	stateExpiring = "ttl" // enabled, with an expiry the sweep has not yet passed
+	stateExpired  = "exp" // enabled, swept after its expiry
+	stateOff      = "off" // disabled by an admin or a leak report
+)
+
+// recordState is the state a write gives a token.
+func recordState(t tokens.Token) string {
+	switch {
+	case !t.Enabled:
+		return stateOff
+	case t.ExpiresAt != nil:
+		return stateExpiring
+	default:
+		return stateOn
+	}
+}
+
+// expiryShards spreads the expiry index over partitions, so that tokens
+// made with an expiry are not limited to one partition's write rate.
+const expiryShards = 8
+
+// tokenKeys are a token's index keys. Every listing key ends in its
+// order key, the key generation (zero-padded) then the ID: newest first
+// is descending order of it, and a listing that merges several key ranges
+// merges on it (listing.go).
+type tokenKeys struct {
+	SvcSK    string `dynamodbav:"svcSk"`
+	StateSK  string `dynamodbav:"stateSk"`
+	TypeSK   string `dynamodbav:"typeSk"`
+	UserSK   string `dynamodbav:"userSk,omitempty"` // user tokens only: byUser is sparse
+	NameSK   string `dynamodbav:"nameSk"`
+	ExpiryPK string `dynamodbav:"expiryPk,omitempty"` // stateExpiring only: the index is sparse
+	ExpirySK string `dynamodbav:"expirySk,omitempty"`
+}
+
+// orderKey orders a token within a listing: by key generation, then by
+// creation (IDs are ULIDs).
+func orderKey(t tokens.Token) string { return fmt.Sprintf("%010d#%s", t.KeyGeneration, t.ID) }
+
+// The scopes of the listing indexes: a service's tokens, of one type, or
+// of one user.
+func stateScope(service string) string { return svcPrefix(service) }
+func typeScope(service string, typ tokens.TokenType) string {
+	return svcPrefix(service) + string(typ) + "#"
+}
+func userScope(userID, service string) string { return userTokensPrefix(userID) + service + "#" }
+
+// newTokenKeys derives a token's index keys for state.
+func newTokenKeys(t tokens.Token, state string) tokenKeys {
+	k := tokenKeys{
+		SvcSK:   svcPrefix(t.Service) + orderKey(t),
+		StateSK: stateScope(t.Service) + state + "#" + orderKey(t),
+		TypeSK:  typeScope(t.Service, t.Type()) + state + "#" + orderKey(t),
+		NameSK:  tokenNameSK(t),
+	}
+	if t.UserID != "" {
+		k.UserSK = userScope(t.UserID, t.Service) + state + "#" + orderKey(t)
+	}
+	if state == stateExpiring {
+		k.ExpiryPK = fmt.Sprintf("EXPIRY#%d", int(t.ID[len(t.ID)-1])%expiryShards)
+		k.ExpirySK = formatTime(*t.ExpiresAt) + "#" + t.ID
+	}
+	return k
+}
 
 // tokenNameSK sorts a service's tokens by NameKey, then ID; a name search
 // is begins_with(nameSk, svcPrefix(service)+NameKey(prefix)).
@@ -280,20 +359,14 @@ func (f tokenFields) token() (tokens.Token, error) {
 }
 
 type tokenItem struct {
-	PK     string `dynamodbav:"pk"`
-	SK     string `dynamodbav:"sk"`
-	SvcSK  string `dynamodbav:"svcSk"`
-	UserSK string `dynamodbav:"userSk,omitempty"` // user tokens only: byUser is sparse
-	NameSK string `dynamodbav:"nameSk"`
+	PK string `dynamodbav:"pk"`
+	SK string `dynamodbav:"sk"`
+	tokenKeys
 	tokenFields
 }
 
 func newTokenItem(t tokens.Token) tokenItem {
-	it := tokenItem{PK: accountPK(t.AccountID), SK: tokenSK(t.ID), SvcSK: svcPrefix(t.Service) + t.ID, NameSK: tokenNameSK(t), tokenFields: newTokenFields(t, 1)}
-	if t.UserID != "" {
-		it.UserSK = userTokensPrefix(t.UserID) + t.ID
-	}
-	return it
+	return tokenItem{PK: accountPK(t.AccountID), SK: tokenSK(t.ID), tokenKeys: newTokenKeys(t, recordState(t)), tokenFields: newTokenFields(t, 1)}
 }
 
 // credItem is what the authorizer reads first: the token's record under

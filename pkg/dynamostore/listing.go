@@ -54,14 +54,6 @@ type listing struct {
 
 var usersListing = listing{sortAttr: attrSK, prefix: prefixUser, forward: true}
 
-func serviceListing(service string) listing {
-	return listing{index: indexByService, sortAttr: attrSvcSK, prefix: svcPrefix(service)}
-}
-
-func userListing(userID string) listing {
-	return listing{index: indexByUser, sortAttr: attrUserSK, prefix: userTokensPrefix(userID)}
-}
-
 // accountsListing is every account, newest first, or those whose NameKey
 // begins with namePrefix in name order.
 func accountsListing(namePrefix string) listing {

@@ -50,6 +50,38 @@ type faultyDB struct {
 	mu        sync.Mutex
 	writes    int
 	failAfter int
+	examined  atomic.Int64
+}
+
+// Examined implements storesuite.Examiner: the items every read so far
+// examined, as DynamoDB bills them (a Query's ScannedCount counts the
+// items it read before any filter).
+func (f *faultyDB) Examined() int { return int(f.examined.Load()) }
+
+func (f *faultyDB) Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
+	out, err := f.DB.Query(ctx, in, opts...)
+	if err == nil {
+		f.examined.Add(int64(out.ScannedCount))
+	}
+	return out, err
+}
+
+func (f *faultyDB) GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+	out, err := f.DB.GetItem(ctx, in, opts...)
+	if err == nil && out.Item != nil {
+		f.examined.Add(1)
+	}
+	return out, err
+}
+
+func (f *faultyDB) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
+	out, err := f.DB.BatchGetItem(ctx, in, opts...)
+	if err == nil {
+		for _, items := range out.Responses {
+			f.examined.Add(int64(len(items)))
+		}
+	}
+	return out, err
 }
 
 var errCrashed = errors.New("faultyDB: crashed before this write")

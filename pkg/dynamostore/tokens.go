@@ -4,12 +4,11 @@ import (
 	"context"
 	"errors"
 	"maps"
+	"slices"
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/acmedata/tokenservice/pkg/apperr"
@@ -165,13 +164,36 @@ func (t *txn) saveToken(tok tokens.Token, version int64) {
 	if len(removes) > 0 {
 		update += " REMOVE " + strings.Join(removes, ", ")
 	}
-	tokenValues := maps.Clone(values)
-	tokenValues[":prev"], tokenValues[":nameSk"] = num(version), str(tokenNameSK(tok))
-	// The name's sort key is on the token item alone: byName is an index
-	// of the account partition, and the credential is not in it.
-	tokenUpdate := strings.Replace(update, "SET ", "SET #nameSk = :nameSk, ", 1)
-	t.update(itemKey(accountPK(tok.AccountID), tokenSK(tok.ID)), tokenUpdate, "#version = :prev", tokenValues)
 	t.update(itemKey(credPK(tok.SecretHash), skCred), update, exists, values)
+	// The index keys are on the token item alone: the listing indexes are
+	// of the account partition, and the credential is in none of them.
+	keySets, keyRemoves, keyValues := keyUpdate(newTokenKeys(tok, recordState(tok)))
+	update = "SET " + strings.Join(slices.Concat(sets, keySets), ", ")
+	if removes = slices.Concat(removes, keyRemoves); len(removes) > 0 {
+		update += " REMOVE " + strings.Join(removes, ", ")
+	}
+	tokenValues := maps.Clone(values)
+	maps.Copy(tokenValues, keyValues)
+	tokenValues[":prev"] = num(version)
+	t.update(itemKey(accountPK(tok.AccountID), tokenSK(tok.ID)), update, "#version = :prev", tokenValues)
+}
+
+// keyUpdate is the SET and REMOVE clauses (and their values) that give a
+// token item the index keys k; an empty key is removed, which takes the
+// item out of that sparse index.
+func keyUpdate(k tokenKeys) (sets, removes []string, values map[string]types.AttributeValue) {
+	values = map[string]types.AttributeValue{}
+	for _, a := range []struct{ attr, value string }{
+		{attrSvcSK, k.SvcSK}, {attrStateSK, k.StateSK}, {attrTypeSK, k.TypeSK}, {attrUserSK, k.UserSK},
+		{attrNameSK, k.NameSK}, {attrExpiryPK, k.ExpiryPK}, {attrExpirySK, k.ExpirySK},
+	} {
+		if a.value == "" {
+			removes = append(removes, "#"+a.attr)
+			continue
+		}
+		sets, values[":"+a.attr] = append(sets, "#"+a.attr+" = :"+a.attr), str(a.value)
+	}
+	return sets, removes, values
 }
 
 // countToken adds delta to the count of tok's type in its service.
@@ -241,22 +263,23 @@ func (s *Store) TokenAccount(ctx context.Context, tokenID string) (string, error
 }
 
 // ListTokens implements tokens.TokenStore. A name search reads the key
-// range of its prefix in byName, a user's tokens come from the sparse
-// byUser index, all others from byService; type (and a name search's user)
-// is filtered in DynamoDB, status (which depends on f.Now) in Go.
+// range of its prefix in byName, in name order, with type and user
+// filtered in DynamoDB and status in Go; every other listing reads the key
+// ranges its filters select (tokensFor), so it costs its page whatever
+// else the account holds.
 func (s *Store) ListTokens(ctx context.Context, accountID string, f tokens.TokenFilter, page paging.Request) (paging.Page[tokens.Token], error) {
-	l := serviceListing(f.Service)
+	if f.NamePrefix == "" {
+		l := tokensFor(f)
+		if f.UserID != "" && f.Type == tokens.TokenUserless { // a user's tokens are user tokens
+			l.ranges = nil
+		}
+		return s.listTokens(ctx, accountID, l, page)
+	}
+	l := nameListing(f.Service, f.NamePrefix)
 	var filters []string
 	values := map[string]types.AttributeValue{}
-	switch {
-	case f.NamePrefix != "":
-		l = nameListing(f.Service, f.NamePrefix)
-		if f.UserID != "" {
-			filters, values[":userId"] = append(filters, "#userId = :userId"), str(f.UserID)
-		}
-	case f.UserID != "":
-		l = userListing(f.UserID)
-		filters, values[":service"] = append(filters, "#service = :service"), str(f.Service)
+	if f.UserID != "" {
+		filters, values[":userId"] = append(filters, "#userId = :userId"), str(f.UserID)
 	}
 	switch f.Type {
 	case tokens.TokenUser:
@@ -275,41 +298,18 @@ func (s *Store) ListTokens(ctx context.Context, accountID string, f tokens.Token
 		})
 }
 
-// EarliestActiveToken implements tokens.TokenStore: byService in creation
-// order, enabled tokens of the current key generation only, until the
-// first that has not expired at f.Now.
+// EarliestActiveToken implements tokens.TokenStore: the first of the
+// service's active tokens, oldest first, which reads the enabled tokens of
+// the current key generation only.
 func (s *Store) EarliestActiveToken(ctx context.Context, accountID string, f tokens.TokenFilter) (tokens.Token, error) {
-	keyCond := "#pk = :pk AND begins_with(#svcSk, :prefix)"
-	filter := "#enabled = :true AND #keyGeneration >= :gen"
-	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
-		TableName: &s.table, IndexName: aws.String(indexByService), ConsistentRead: aws.Bool(true),
-		KeyConditionExpression: &keyCond, FilterExpression: &filter, ExpressionAttributeNames: exprNames(nil, keyCond, filter),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": str(accountPK(accountID)), ":prefix": str(svcPrefix(f.Service)), ":true": &types.AttributeValueMemberBOOL{Value: true},
-			":gen": num(f.KeyGeneration),
-		},
-		ScanIndexForward: aws.Bool(true), Limit: aws.Int32(minQueryPage),
-	})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return tokens.Token{}, storeErr(err)
-		}
-		var items []tokenItem
-		if err := attributevalue.UnmarshalListOfMaps(page.Items, &items); err != nil {
-			return tokens.Token{}, err
-		}
-		for _, it := range items {
-			t, err := it.token()
-			if err != nil {
-				return tokens.Token{}, err
-			}
-			if t.UnderKey(f.KeyGeneration).Status(f.Now) == tokens.StatusActive {
-				return t, nil
-			}
-		}
+	p, err := s.listTokens(ctx, accountID, activeNow(f), paging.Request{Limit: 1})
+	if err != nil {
+		return tokens.Token{}, err
 	}
-	return tokens.Token{}, apperr.NotFound("token")
+	if len(p.Items) == 0 {
+		return tokens.Token{}, apperr.NotFound("token")
+	}
+	return p.Items[0], nil
 }
 
 // UpdateToken implements tokens.TokenStore.

@@ -36,6 +36,16 @@ const (
 	CoreByService = "byService"
 	CoreByUser    = "byUser"
 	CoreByName    = "byName"
+	// CoreByState and CoreByType list a service's tokens by state (on,
+	// expiring, expired, off) and key generation, so that a status filter
+	// reads a key range, never the tokens it leaves out
+	// (docs/data-model.md, "Token listings").
+	CoreByState = "byState"
+	CoreByType  = "byType"
+	// CoreExpiring holds the enabled tokens with an expiry that the sweep
+	// has yet to move to the expired state, by expiry time: global,
+	// because the sweep finds them across accounts.
+	CoreExpiring = "expiring"
 	// CoreAccounts and CoreAccountsByName list every account (operators'
 	// search), newest first and by name: global, because accounts live
 	// in partitions of their own.
@@ -65,11 +75,14 @@ var Core = Table{
 		{Name: CoreByService, SortKey: "svcSk"},
 		{Name: CoreByUser, SortKey: "userSk"},
 		{Name: CoreByName, SortKey: "nameSk"},
+		{Name: CoreByState, SortKey: "stateSk"},
+		{Name: CoreByType, SortKey: "typeSk"},
 	},
 	GlobalIndexes: []Index{
 		{Name: CoreAccounts, PartitionKey: "listPk", SortKey: "listSk"},
 		{Name: CoreAccountsByName, PartitionKey: "listPk", SortKey: "listNameSk"},
 		{Name: CoreAuditByTarget, PartitionKey: "auditTargetPk", SortKey: "sk"},
+		{Name: CoreExpiring, PartitionKey: "expiryPk", SortKey: "expirySk"},
 	},
 	TTLAttribute: CoreTTL,
 }

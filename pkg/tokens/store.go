@@ -174,6 +174,10 @@ type Sweeper interface {
 	// Sweep removes up to limit token items of deleted users and reports
 	// whether work remains.
 	Sweep(ctx context.Context, limit int) (more bool, err error)
+	// SweepExpired moves up to limit tokens whose expiry has passed at now
+	// out of the listings of live tokens (a store whose listings need no
+	// such move does nothing) and reports whether work remains.
+	SweepExpired(ctx context.Context, now time.Time, limit int) (more bool, err error)
 }
 
 // AuditStore reads the audit log the writes above keep.

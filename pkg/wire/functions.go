@@ -179,7 +179,7 @@ var Sweeper Build[SweeperFunc] = func(ctx context.Context, d Deps) (SweeperFunc,
 			ctx, cancel = context.WithDeadline(ctx, deadline.Add(-time.Minute))
 			defer cancel()
 		}
-		err := errors.Join(mgr.ReconcilePlans(ctx), tokens.SweepDeletedUsers(ctx, store))
+		err := errors.Join(mgr.ReconcilePlans(ctx), tokens.RunSweeps(ctx, store, time.Now()))
 		if errors.Is(err, context.DeadlineExceeded) {
 			d.Log.Info("sweep paused at its deadline; the next run carries on")
 			return nil

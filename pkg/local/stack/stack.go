@@ -233,18 +233,19 @@ func (s *Stack) startSweeps(interval time.Duration, log *slog.Logger) {
 				return
 			case <-tick.C:
 				if err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
-					log.Warn("sweep of deleted users' tokens or of plans failed; the next one carries on", slog.Any("error", err))
+					log.Warn("sweep of deleted users' tokens, of expired tokens or of plans failed; the next one carries on", slog.Any("error", err))
 				}
 			}
 		}
 	})
 }
 
-// Sweep removes the token items of every deleted user and brings the
-// gateway twin's usage plans to every pending change of plans now, as the
-// next scheduled sweeper run would.
+// Sweep removes the token items of every deleted user, moves the tokens
+// expired by now out of the listings of live ones, and brings the gateway
+// twin's usage plans to every pending change of plans, as the next
+// scheduled sweeper run would.
 func (s *Stack) Sweep(ctx context.Context) error {
-	return errors.Join(s.Manager.ReconcilePlans(ctx), tokens.SweepDeletedUsers(ctx, s.core))
+	return errors.Join(s.Manager.ReconcilePlans(ctx), tokens.RunSweeps(ctx, s.core, time.Now()))
 }
 
 // appEnv is the environment the functions read on AWS, where the stack

@@ -17,6 +17,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -503,21 +504,32 @@ func (s *Store) ListTokens(_ context.Context, accountID string, f tokens.TokenFi
 		slices.SortFunc(all, func(a, b tokens.Token) int { return cmp.Compare(key(a), key(b)) })
 		return paginate(all, scope, false, page, key)
 	}
-	slices.Reverse(all)
-	return paginate(all, scope, true, page, func(t tokens.Token) string { return t.ID })
+	// Newest first by key generation, then creation, as the DynamoDB
+	// store's listing indexes order them.
+	order := func(t tokens.Token) string { return fmt.Sprintf("%010d#%s", t.KeyGeneration, t.ID) }
+	slices.SortFunc(all, func(a, b tokens.Token) int { return cmp.Compare(order(b), order(a)) })
+	return paginate(all, scope, true, page, order)
 }
 
 // EarliestActiveToken implements tokens.TokenStore.
 func (s *Store) EarliestActiveToken(_ context.Context, accountID string, f tokens.TokenFilter) (tokens.Token, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	var first *tokens.Token
 	for _, t := range s.serviceTokens(accountID, f.Service) {
-		if t.UnderKey(f.KeyGeneration).Status(f.Now) == tokens.StatusActive {
-			return t, nil
+		if t.UnderKey(f.KeyGeneration).Status(f.Now) == tokens.StatusActive && (first == nil || t.KeyGeneration < first.KeyGeneration) {
+			first = &t
 		}
 	}
-	return tokens.Token{}, apperr.NotFound("token")
+	if first == nil {
+		return tokens.Token{}, apperr.NotFound("token")
+	}
+	return *first, nil
 }
+
+// SweepExpired implements tokens.Sweeper: the fake's listings read every
+// token, so an expired one has nowhere to move.
+func (s *Store) SweepExpired(context.Context, time.Time, int) (bool, error) { return false, nil }
 
 // serviceTokens returns copies of a service's tokens, oldest first.
 func (s *Store) serviceTokens(accountID, service string) []tokens.Token {

@@ -89,6 +89,8 @@ func Run(t *testing.T, newStore func(t *testing.T) (Store, Faults)) {
 		{"UpdateTokenSetsAndLiftsRestrictionsAndProtection", testUpdateTokenControls},
 		{"DeleteTokenHoldsOnlyWhileItsGuardDoes", testDeleteTokenGuard},
 		{"ListTokensByNamePrefixReadsAKeyRange", testListTokensByName},
+		{"ReadsCostThePageWhateverTheAccountHolds", testReadsCostThePageWhateverTheAccountHolds},
+		{"TheExpirySweepMovesOnlyExpiredTokens", testTheExpirySweepMovesOnlyExpiredTokens},
 		{"ListAccountsNewestFirstFilteredAndByName", testListAccounts},
 		{"AuditEntriesCommitWithTheirChangeOnly", testAuditEntriesCommitWithTheirChangeOnly},
 		{"LeakReportsDisableLiveTokensInOneWriteEach", testLeakReportsDisableLiveTokensInOneWriteEach},
