@@ -183,14 +183,11 @@ func record(le events.CloudwatchLogsLogEvent) (usage.Record, bool, error) {
 	if e.AccountID == "" || e.TokenID == "" {
 		return usage.Record{}, false, nil
 	}
-	path := e.Path
-	if path == "" {
-		// A line from an authorizer older than the path in its context.
-		path = e.ResourcePath
-	}
+	// The path is the one the authorizer rebuilt, never the route template
+	// (e.ResourcePath): PRODUCT.md's record holds the path that was called.
 	return usage.Record{
 		Time: e.Time(), RequestID: e.RequestID, AccountID: e.AccountID, TokenID: e.TokenID, UserID: e.UserID,
-		Service: e.Service, Method: e.HTTPMethod, Path: path, Query: e.Query, Status: e.Status,
+		Service: e.Service, Method: e.HTTPMethod, Path: e.Path, Query: e.Query, Status: e.Status,
 		LatencyMs: e.ResponseLatency, SourceIP: e.SourceIP,
 	}, true, nil
 }

@@ -132,6 +132,32 @@ func TestRecorderSkipsAndCountsMalformedLinesWithoutFailingTheBatch(t *testing.T
 	}
 }
 
+func TestARecordWithoutAPathNeverGetsTheRouteTemplate(t *testing.T) {
+	const template = "/data/{service}/{proxy+}"
+	served := accesslog.Entry{
+		RequestID: "5f0e1b7a-0009-4c1e-9d7e-aa0000000009", RequestTimeEpoch: fixtureTime.UnixMilli(), HTTPMethod: "GET",
+		ResourcePath: template, Status: 200, ResponseLatency: 12, SourceIP: "203.0.113.10",
+		AccountID: "acc_fixture1", TokenID: "tok_fixtureuser", TokenType: "user", Service: "tmy", Outcome: "valid",
+	}
+	var refused bytes.Buffer
+	accesslog.DecisionLine{
+		RequestID: "6a1d0c3e-0009-4b2a-8f00-bb0000000009", Decision: accesslog.DecisionUnauthorized, Status: 401,
+		Outcome: "token_disabled", AccountID: "acc_fixture1", TokenID: "tok_fixturedisabled", Service: "tmy",
+		HTTPMethod: "GET", Resource: template, SourceIP: "198.51.100.20",
+	}.Log(t.Context(), slog.New(slog.NewJSONHandler(&refused, nil)))
+	for name, line := range map[string]string{"access-log line": string(served.Line()), "decision line": refused.String()} {
+		t.Run(name, func(t *testing.T) {
+			rec, ok, err := record(events.CloudwatchLogsLogEvent{ID: "1", Timestamp: fixtureTime.UnixMilli(), Message: line})
+			if err != nil || !ok {
+				t.Fatalf("record = %v, %v; want a record", ok, err)
+			}
+			if rec.Path != "" {
+				t.Errorf("path = %q, want empty: a record's path is the path called, never the route template", rec.Path)
+			}
+		})
+	}
+}
+
 func TestRecorderMarksEachTokenOnceWithItsLatestCall(t *testing.T) {
 	e := newEnv(t)
 	if _, err := e.rec.Process(t.Context(), fixture(t, "access-log.json")); err != nil {
