@@ -58,19 +58,57 @@ func FreshTables(ctx context.Context, client *dynamodb.Client, label string, tab
 
 func ensureTable(ctx context.Context, client *dynamodb.Client, name string, t schema.Table) error {
 	_, err := client.CreateTable(ctx, createTableInput(name, t))
-	if err != nil && !errors.As(err, new(*types.ResourceInUseException)) {
+	existed := errors.As(err, new(*types.ResourceInUseException))
+	if err != nil && !existed {
 		return err
 	}
 	waiter := dynamodb.NewTableExistsWaiter(client, func(o *dynamodb.TableExistsWaiterOptions) {
 		o.MinDelay, o.MaxDelay = 50*time.Millisecond, time.Second
 	})
-	if err := waiter.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)}, tableActiveTimeout); err != nil {
+	out, err := waiter.WaitForOutput(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)}, tableActiveTimeout)
+	if err != nil {
 		return err
+	}
+	if existed {
+		if err := sameIndexes(out.Table, t); err != nil {
+			return err
+		}
 	}
 	if t.TTLAttribute == "" {
 		return nil
 	}
 	return ensureTTL(ctx, client, name, t.TTLAttribute)
+}
+
+// ErrOlderTable means a table that already exists was made from another
+// version of the schema: local secondary indexes exist only from a table's
+// creation, so it cannot be brought up to date in place.
+var ErrOlderTable = errors.New("the table was made by another version of the schema")
+
+// sameIndexes checks that an existing table has the schema's indexes, so
+// that a stack started on data kept from an older version says so at once
+// rather than failing its first listing.
+func sameIndexes(got *types.TableDescription, t schema.Table) error {
+	var have, want []string
+	for _, ix := range got.LocalSecondaryIndexes {
+		have = append(have, "local "+aws.ToString(ix.IndexName))
+	}
+	for _, ix := range got.GlobalSecondaryIndexes {
+		have = append(have, "global "+aws.ToString(ix.IndexName))
+	}
+	for _, ix := range t.LocalIndexes {
+		want = append(want, "local "+ix.Name)
+	}
+	for _, ix := range t.GlobalIndexes {
+		want = append(want, "global "+ix.Name)
+	}
+	slices.Sort(have)
+	slices.Sort(want)
+	if !slices.Equal(have, want) {
+		return fmt.Errorf("%w: it has the indexes %v, this version needs %v; "+
+			"stop the stack and delete its data directory (.local/ for make run) to start afresh", ErrOlderTable, have, want)
+	}
+	return nil
 }
 
 // ensureTTL enables TTL on attr unless it is already on: DynamoDB rejects

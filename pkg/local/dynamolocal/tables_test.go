@@ -190,3 +190,24 @@ func assertProjectsAll(t *testing.T, what string, p *types.Projection) {
 		t.Errorf("%s projection = %+v, want ALL", what, p)
 	}
 }
+
+// TestEnsureTablesRefusesATableOfAnotherSchema: data kept from an older
+// version (a table without an index this version reads) is refused at
+// start with what to do, never found out by a failing listing later.
+func TestEnsureTablesRefusesATableOfAnotherSchema(t *testing.T) {
+	prefix := uniquePrefix(t)
+	older := everyFeature
+	older.LocalIndexes = nil
+	names, err := EnsureTables(t.Context(), testClient, prefix, []schema.Table{older})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deleteAfter(t, names)
+	_, err = EnsureTables(t.Context(), testClient, prefix, []schema.Table{everyFeature})
+	if !errors.Is(err, ErrOlderTable) || !strings.Contains(err.Error(), ".local/") {
+		t.Fatalf("EnsureTables over an older table: %v, want ErrOlderTable saying how to start afresh", err)
+	}
+	if _, err := EnsureTables(t.Context(), testClient, prefix, []schema.Table{older}); err != nil {
+		t.Fatalf("EnsureTables of the table's own schema: %v", err)
+	}
+}
