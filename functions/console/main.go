@@ -1,5 +1,6 @@
 // Command console is the Lambda function serving the admin web console
-// (GET /console/ and its assets) from files embedded in the binary.
+// (GET /console/ and its assets) and the OpenAPI document (GET
+// /openapi.json) from files embedded in the binary.
 package main
 
 import (

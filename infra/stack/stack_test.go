@@ -331,6 +331,43 @@ func TestTheConsoleIsServedWithoutAnAuthorizerByItsOwnFunction(t *testing.T) {
 	}
 }
 
+// The deployed API serves its own OpenAPI document, as the local stack
+// does: GET /openapi.json at the API's root, public, answered by the
+// console function (static content, no table). The resource is read from
+// the template, not from Methods, so the path itself is checked.
+func TestTheOpenAPIDocumentIsServedWithoutAnAuthorizerByTheConsoleFunction(t *testing.T) {
+	s := deployed(t)
+	api := cdktest.LogicalID(s.stack.Stack, s.stack.API)
+	fn := cdktest.LogicalID(s.stack.Stack, s.stack.Functions[string(routes.Console)])
+	var resource string
+	for id, r := range s.ofType("AWS::ApiGateway::Resource") {
+		parent := fmt.Sprint(r.Properties["ParentId"])
+		if r.Properties["PathPart"] == "openapi.json" && strings.Contains(parent, api) && strings.Contains(parent, "RootResourceId") {
+			resource = id
+		}
+	}
+	if resource == "" {
+		t.Fatal("no resource /openapi.json at the API's root")
+	}
+	var methods []string
+	for _, m := range s.ofType("AWS::ApiGateway::Method") {
+		p := m.Properties
+		if ref, _ := p["ResourceId"].(map[string]any); ref["Ref"] != resource {
+			continue
+		}
+		methods = append(methods, fmt.Sprint(p["HttpMethod"]))
+		if p["AuthorizationType"] != "NONE" || p["AuthorizerId"] != nil {
+			t.Errorf("%v /openapi.json: authorization %v by %v, want NONE without an authorizer", p["HttpMethod"], p["AuthorizationType"], p["AuthorizerId"])
+		}
+		if uri := fmt.Sprint(p["Integration"]); !strings.Contains(uri, fn) || !strings.Contains(uri, "AWS_PROXY") {
+			t.Errorf("%v /openapi.json: integration %s, want a proxy integration of %s", p["HttpMethod"], uri, fn)
+		}
+	}
+	if !slices.Contains(methods, "GET") {
+		t.Errorf("/openapi.json has methods %v, want GET", methods)
+	}
+}
+
 func TestTheAPICompressesAnswersAsTheLocalGatewayDoes(t *testing.T) {
 	s := deployed(t)
 	p := s.resources[cdktest.LogicalID(s.stack.Stack, s.stack.API)].Properties

@@ -11,10 +11,12 @@ import (
 	"net/http"
 	"path"
 	"strings"
+	"sync"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/acmedata/tokenservice/pkg/httpapi"
+	"github.com/acmedata/tokenservice/pkg/openapi"
 	"github.com/acmedata/tokenservice/pkg/routes"
 )
 
@@ -55,10 +57,14 @@ type file struct {
 	cache       string
 }
 
-// Handler answers the console's routes from the embedded files.
+// Handler answers the console's routes from the embedded files, and the
+// API's OpenAPI document.
 type Handler struct {
 	files map[string]file // by path below web/, e.g. "index.html"
 	log   *slog.Logger
+	// document is the OpenAPI document, made on its first request: the
+	// console's pages need no YAML conversion at a cold start.
+	document func() (file, error)
 }
 
 // New loads the embedded console. It fails if a file has a type the
@@ -73,7 +79,7 @@ func newHandler(fsys fs.FS, log *slog.Logger) (*Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("console: %w", err)
 	}
-	h := &Handler{files: map[string]file{}, log: log}
+	h := &Handler{files: map[string]file{}, log: log, document: sync.OnceValues(document)}
 	err = fs.WalkDir(root, ".", func(name string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || notServed[name] {
 			return err
@@ -86,12 +92,11 @@ func newHandler(fsys fs.FS, log *slog.Logger) (*Handler, error) {
 		if err != nil {
 			return fmt.Errorf("console: %w", err)
 		}
-		sum := sha256.Sum256(b)
 		cache := cacheRevalidate
 		if strings.HasPrefix(name, "vendor/") {
 			cache = cacheImmutable
 		}
-		h.files[name] = file{body: string(b), contentType: ct, etag: `"` + hex.EncodeToString(sum[:16]) + `"`, cache: cache}
+		h.files[name] = newFile(b, ct, cache)
 		return nil
 	})
 	if err != nil {
@@ -103,9 +108,27 @@ func newHandler(fsys fs.FS, log *slog.Logger) (*Handler, error) {
 	return h, nil
 }
 
+// newFile is body ready to answer, with its ETag.
+func newFile(body []byte, contentType, cache string) file {
+	sum := sha256.Sum256(body)
+	return file{body: string(body), contentType: contentType, etag: `"` + hex.EncodeToString(sum[:16]) + `"`, cache: cache}
+}
+
+// document is the OpenAPI document as GET /openapi.json answers it: the
+// bytes of openapi.JSON, revalidated on every load (a deploy changes it
+// under the same URL).
+func document() (file, error) {
+	b, err := openapi.JSON()
+	if err != nil {
+		return file{}, err
+	}
+	return newFile(b, "application/json", cacheRevalidate), nil
+}
+
 // Serve answers the console's routes (routes.ConsolePage, the page at
-// /console/, and routes.ConsoleAsset, its files, each for GET and HEAD). It
-// answers files, not JSON, so it is not an httpapi.Router; errors still
+// /console/, and routes.ConsoleAsset, its files, each for GET and HEAD)
+// and routes.OpenAPIDocument, the API's description (static content too).
+// It answers files, not JSON, so it is not an httpapi.Router; errors still
 // have the JSON body. A HEAD answers GET's status and headers without the
 // body. Compression is API Gateway's (routes.MinimumCompressionSize): a
 // REST API passes a Lambda's gzipped, base64-encoded body through only
@@ -136,6 +159,16 @@ func (h *Handler) get(ctx context.Context, req events.APIGatewayProxyRequest) ev
 			// One URL for the page, so relative links always resolve alike.
 			return respond(http.StatusMovedPermanently, map[string]string{"Location": "./", "Cache-Control": cacheRevalidate}, "")
 		}
+	case routes.OpenAPIDocument.Path:
+		f, err := h.document()
+		if err != nil {
+			// The embedded document is checked by pkg/openapi's tests: a
+			// build defect, logged, never detailed to the caller.
+			h.log.ErrorContext(ctx, "openapi document unavailable", slog.String("requestId", req.RequestContext.RequestID), slog.Any("error", err))
+			return respond(http.StatusInternalServerError, map[string]string{"Content-Type": "application/json", "Cache-Control": "no-store"},
+				string(httpapi.ErrorBody("internal_error", "the API description is unavailable")))
+		}
+		return answer(req, f)
 	}
 	f, ok := h.files[name]
 	if !ok {
@@ -143,6 +176,11 @@ func (h *Handler) get(ctx context.Context, req events.APIGatewayProxyRequest) ev
 		return respond(http.StatusNotFound, map[string]string{"Content-Type": "application/json", "Cache-Control": "no-store"},
 			string(httpapi.ErrorBody("not_found", "no such console file")))
 	}
+	return answer(req, f)
+}
+
+// answer is f, or 304 when the request already holds it.
+func answer(req events.APIGatewayProxyRequest, f file) events.APIGatewayProxyResponse {
 	headers := map[string]string{"Content-Type": f.contentType, "Cache-Control": f.cache, "ETag": f.etag}
 	if etagMatches(header(req, "If-None-Match"), f.etag) {
 		return respond(http.StatusNotModified, headers, "")

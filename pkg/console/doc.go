@@ -2,7 +2,9 @@
 // embedded in the binary (go:embed), answered by the console Lambda
 // function behind GET /console/ and GET /console/{proxy+} on the same API
 // and origin as the admin routes, so the browser needs no CORS and nothing
-// is deployed apart from the functions.
+// is deployed apart from the functions. The same function answers the
+// API's OpenAPI document (GET /openapi.json, pkg/openapi), the other static
+// content of the API.
 //
 // The console itself (web/) is plain ES modules without a framework or a
 // build step, so what is reviewed is what runs. It talks only to the admin

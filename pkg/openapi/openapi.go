@@ -1,7 +1,8 @@
 // Package openapi is the service's OpenAPI 3.1 description: openapi.yaml,
-// written by hand beside this file and embedded here, so that the local
-// stack serves the very document the tests validate every answer against
-// and Redocly lints (make lint).
+// written by hand beside this file and embedded here, so that the API
+// serves the very document the tests validate every answer against and
+// Redocly lints (make lint): the console function answers it at
+// routes.OpenAPIDocument, on AWS and on the local stack alike.
 //
 // The document and pkg/routes describe the same routes: a test fails when
 // a route is added to one and not the other. API Gateway's greedy path
@@ -13,16 +14,12 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"slices"
 	"strings"
 	"sync"
 
 	"sigs.k8s.io/yaml"
 )
-
-// Path is where the local stack serves the document.
-const Path = "/openapi.json"
 
 //go:embed openapi.yaml
 var document []byte
@@ -40,7 +37,8 @@ var jsonDocument = sync.OnceValues(func() ([]byte, error) {
 	return b, nil
 })
 
-// JSON returns the document as JSON, the form GET /openapi.json serves.
+// JSON returns the document as JSON, the form routes.OpenAPIDocument
+// (GET /openapi.json) serves.
 func JSON() ([]byte, error) {
 	b, err := jsonDocument()
 	return slices.Clone(b), err
@@ -86,20 +84,4 @@ func Operations() ([]Operation, error) {
 // hold several segments.
 func SpecPath(apiGatewayPath string) string {
 	return strings.ReplaceAll(apiGatewayPath, "+}", "}")
-}
-
-// Handler serves the document as JSON.
-func Handler() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, err := JSON()
-		if err != nil {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusInternalServerError)
-			_, _ = w.Write([]byte(`{"error":{"code":"internal_error","message":"the API description is unavailable"}}`))
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Cache-Control", "no-cache")
-		_, _ = w.Write(b)
-	})
 }

@@ -2,9 +2,6 @@ package openapi_test
 
 import (
 	"encoding/json"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -72,27 +69,6 @@ func TestSpecPathNamesAGreedyParameterAsOpenAPIDoes(t *testing.T) {
 		if got := openapi.SpecPath(in); got != want {
 			t.Errorf("SpecPath(%q) = %q, want %q", in, got, want)
 		}
-	}
-}
-
-func TestHandlerServesTheDocumentAsJSON(t *testing.T) {
-	srv := httptest.NewServer(openapi.Handler())
-	t.Cleanup(srv.Close)
-	res, err := http.Get(srv.URL + openapi.Path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	got, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, err := openapi.JSON()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.StatusCode != http.StatusOK || res.Header.Get("Content-Type") != "application/json" || string(got) != string(want) {
-		t.Fatalf("GET %s: %d %q, %d bytes; want 200 application/json, the %d bytes of JSON()", openapi.Path, res.StatusCode, res.Header.Get("Content-Type"), len(got), len(want))
 	}
 }
 

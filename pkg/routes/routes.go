@@ -109,6 +109,10 @@ var (
 	ConsoleAsset     = Route{http.MethodGet, "/console/{proxy+}", Console, Public}
 	ConsolePageHead  = Route{http.MethodHead, "/console", Console, Public}
 	ConsoleAssetHead = Route{http.MethodHead, "/console/{proxy+}", Console, Public}
+	// OpenAPIDocument is the API's description (pkg/openapi) as JSON, for
+	// client generators: public like the console's files, and served by
+	// the same function from its binary.
+	OpenAPIDocument = Route{http.MethodGet, "/openapi.json", Console, Public}
 )
 
 // MinimumCompressionSize is the REST API's minimumCompressionSize: API
@@ -168,6 +172,7 @@ var All = []Route{
 	ConsoleAsset,
 	ConsolePageHead,
 	ConsoleAssetHead,
+	OpenAPIDocument,
 }
 
 // Of returns the routes fn serves, in the order of All.

@@ -23,7 +23,6 @@ import (
 	"github.com/acmedata/tokenservice/pkg/local/cwlogs"
 	"github.com/acmedata/tokenservice/pkg/local/gateway"
 	"github.com/acmedata/tokenservice/pkg/local/usageplans"
-	"github.com/acmedata/tokenservice/pkg/openapi"
 	"github.com/acmedata/tokenservice/pkg/plans"
 	"github.com/acmedata/tokenservice/pkg/routes"
 	"github.com/acmedata/tokenservice/pkg/schema"
@@ -68,8 +67,8 @@ type Config struct {
 	GitHubPublicKeys string
 }
 
-// Stack is the running service: an http.Handler in front of every route,
-// and of the OpenAPI document at GET /openapi.json.
+// Stack is the running service: an http.Handler in front of every route
+// (the OpenAPI document at GET /openapi.json among them).
 // Close it to deliver the usage it has recorded.
 type Stack struct {
 	http.Handler
@@ -183,20 +182,13 @@ func Build(ctx context.Context, cfg Config) (*Stack, error) {
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("localstack: gateway: %w", err), s.Close(ctx))
 	}
-	// The API's description is the local stack's alone: API Gateway
-	// serves only the routes of pkg/routes. Everything else goes to the
-	// gateway as it came: no ServeMux, which would answer a path with an
+	// Every request goes to the gateway as it came, as on AWS, where API
+	// Gateway serves only the routes of pkg/routes (the OpenAPI document
+	// is one of them): no ServeMux, which would answer a path with an
 	// empty, "." or ".." segment with a redirect of its own (an HTML body,
 	// the cleaned path, token included, in Location, and no record of the
 	// call), and "*" or CONNECT in Go's plain text.
-	doc := openapi.Handler()
-	s.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodGet && r.RequestURI == openapi.Path {
-			doc.ServeHTTP(w, r)
-			return
-		}
-		gw.ServeHTTP(w, r)
-	})
+	s.Handler = gw
 	s.startSweeps(cmp.Or(cfg.SweepInterval, DefaultSweepInterval), log)
 	built = true
 	return s, nil
