@@ -146,8 +146,9 @@ func IsDecision(line []byte) bool { return bytes.Contains(line, []byte(decisionK
 
 // DecisionOf returns the decision a decision line states, "" for a line
 // that states none. It is what the authorizer log group's subscription
-// filter matches on AWS ({ $.decision = "unauthorized" }), so a local
-// shipper can deliver exactly the lines CloudWatch Logs would.
+// filter matches on AWS ({ $.decision = "unauthorized" }), so the local
+// stack's shipper (cwlogs.Shipper) delivers exactly the lines CloudWatch
+// Logs would.
 func DecisionOf(line []byte) Decision {
 	var f struct {
 		Decision Decision `json:"decision"`

@@ -1,9 +1,11 @@
 // Package accesslog is the contract between API Gateway's stage access log
 // and the usage recorder: the access-log format the stage writes (Format),
 // one line of it as a Go value (Entry), parsing a line back (Parse), the
-// CloudWatch Logs subscription envelope the recorder Lambda receives
-// (Decode). The local stack's stand-in for CloudWatch Logs is
-// pkg/local/cwlogs.
+// token authorizer's decision line (DecisionLine, whose decision words and
+// field names the API-key authorizer's line shares), and the CloudWatch
+// Logs subscription envelope the recorder Lambda receives (Decode). The
+// local stack's stand-in for CloudWatch Logs is pkg/local/cwlogs (its
+// Shipper).
 //
 // # Why the access log
 //

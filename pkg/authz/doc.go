@@ -11,12 +11,18 @@
 //     malformed, ambiguous, unknown or deleted, disabled, expired, made
 //     under a replaced API key, account closed).
 //   - 403: an explicit Deny for the outcomes that refuse a genuine token for
-//     this request only (another service, the user's access off, the account
-//     no longer subscribed, an origin or a source IP outside the token's
-//     restrictions). The Deny carries the token's identity in its context so
-//     the access log can attribute the refusal, and the precise reason (code
-//     and message) the gateway's ACCESS_DENIED response answers.
-//   - Allow: a scoped policy and the caller's identity in the context.
+//     this request only (tokens.Outcome.Forbidden: token_wrong_service,
+//     user_access_off, service_not_subscribed, origin_not_allowed,
+//     ip_not_allowed), and for a valid token whose request no policy can
+//     name exactly (a literal '*' or '?' in a path outside the service's
+//     data routes), which answers the gateway's plain forbidden. The Deny
+//     carries the token's identity in its context so the access log can
+//     attribute the refusal, and the precise reason (code and message) the
+//     gateway's ACCESS_DENIED response answers.
+//   - Allow: a scoped policy, the caller's identity in the context, and the
+//     usage key of the token's plan: API Gateway's usage plan, not the
+//     authorizer, answers 429 rate_limited or quota_exceeded
+//     (docs/limits.md).
 //   - 500: any other error, when the authorizer cannot decide: the store
 //     failed or timed out (ErrStoreUnavailable), or the route names no
 //     service (ErrNoService). It fails closed: nothing is allowed that was

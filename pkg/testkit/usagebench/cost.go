@@ -18,6 +18,7 @@ import (
 	"github.com/acmedata/tokenservice/pkg/id"
 	"github.com/acmedata/tokenservice/pkg/local/cwlogs"
 	"github.com/acmedata/tokenservice/pkg/schema"
+	"github.com/acmedata/tokenservice/pkg/tokens"
 	"github.com/acmedata/tokenservice/pkg/usage/recorder"
 	"github.com/acmedata/tokenservice/pkg/usagestore"
 )
@@ -181,12 +182,12 @@ func Mix(deliveries, perDelivery int, seed uint64) ([]events.CloudwatchLogsEvent
 			var msg []byte
 			switch r := rng.IntN(100); {
 			case r < 10:
-				e.Status, e.Service, e.Outcome, e.ErrorType = 403, "other", "wrong_service", "ACCESS_DENIED"
+				e.Status, e.Service, e.Outcome, e.ErrorType = 403, "other", tokens.WrongService.Code(), "ACCESS_DENIED"
 				msg = e.Line()
 			case r < 15:
 				var buf bytes.Buffer
 				accesslog.DecisionLine{
-					RequestID: e.RequestID, Decision: accesslog.DecisionUnauthorized, Status: 401, Outcome: "disabled",
+					RequestID: e.RequestID, Decision: accesslog.DecisionUnauthorized, Status: 401, Outcome: tokens.Disabled.Code(),
 					AccountID: e.AccountID, TokenID: e.TokenID, TokenType: e.TokenType, UserID: e.UserID, Service: e.Service,
 					HTTPMethod: "GET", Resource: e.ResourcePath, Path: e.Path, Query: e.Query, SourceIP: e.SourceIP, LatencyUs: 900,
 				}.Log(context.Background(), slog.New(slog.NewJSONHandler(&buf, nil)))

@@ -18,6 +18,7 @@ import (
 	"github.com/acmedata/tokenservice/pkg/accesslog"
 	"github.com/acmedata/tokenservice/pkg/id"
 	"github.com/acmedata/tokenservice/pkg/local/cwlogs"
+	"github.com/acmedata/tokenservice/pkg/tokens"
 	"github.com/acmedata/tokenservice/pkg/usage"
 	"github.com/acmedata/tokenservice/pkg/usage/recorder"
 	"github.com/acmedata/tokenservice/pkg/usagestore"
@@ -34,7 +35,7 @@ func Batch(n int) []accesslog.Entry {
 		out[i] = accesslog.Entry{
 			RequestID: id.New("req_"), RequestTimeEpoch: now.Add(-time.Duration(i) * time.Millisecond).UnixMilli(),
 			HTTPMethod: "GET", ResourcePath: "/data/{service}/{proxy+}", Status: 200, ResponseLatency: 20,
-			SourceIP: "203.0.113.1", AccountID: acc, TokenID: toks[i%len(toks)], TokenType: "userless", Service: "tmy", Outcome: "ok",
+			SourceIP: "203.0.113.1", AccountID: acc, TokenID: toks[i%len(toks)], TokenType: "userless", Service: "tmy", Outcome: tokens.Valid.Code(),
 		}
 	}
 	return out

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/acmedata/tokenservice/pkg/accesslog"
+	"github.com/acmedata/tokenservice/pkg/tokens"
 )
 
 var update = flag.Bool("update", false, "rewrite the events/recorder fixtures from the code that writes their lines")
@@ -34,13 +35,13 @@ func accessLogFixture() events.CloudwatchLogsData {
 		RequestID: "5f0e1b7a-0001-4c1e-9d7e-aa0000000001", RequestTimeEpoch: at(100), HTTPMethod: "GET",
 		ResourcePath: "/data/{service}/{proxy+}", Status: 200, ResponseLatency: 41, SourceIP: "203.0.113.10",
 		AccountID: "acc_fixture1", TokenID: "tok_fixtureuser", TokenType: "user", UserID: "usr_fixture1",
-		Service: "tmy", Outcome: "valid", Path: "/data/tmy/hourly", Query: "includeRestricted=true",
+		Service: "tmy", Outcome: tokens.Valid.Code(), Path: "/data/tmy/hourly", Query: "includeRestricted=true",
 	}
 	denied := accesslog.Entry{
 		RequestID: "5f0e1b7a-0002-4c1e-9d7e-aa0000000002", RequestTimeEpoch: at(200), HTTPMethod: "GET",
 		ResourcePath: "/feed/{token}/{service}/{proxy+}", Status: 403, ResponseLatency: 9, SourceIP: "203.0.113.11",
 		ErrorType: "ACCESS_DENIED", AccountID: "acc_fixture1", TokenID: "tok_fixtureuserless", TokenType: "userless",
-		Service: "timeseries", Outcome: "wrong_service", Path: "/feed/{token}/timeseries/daily",
+		Service: "timeseries", Outcome: tokens.WrongService.Code(), Path: "/feed/{token}/timeseries/daily",
 	}
 	unauthorized := accesslog.Entry{
 		RequestID: "5f0e1b7a-0003-4c1e-9d7e-aa0000000003", RequestTimeEpoch: at(300), HTTPMethod: "GET",
@@ -64,16 +65,16 @@ func accessLogFixture() events.CloudwatchLogsData {
 func authorizerLogFixture(t *testing.T) events.CloudwatchLogsData {
 	t.Helper()
 	lines := []accesslog.DecisionLine{
-		{RequestID: "6a1d0c3e-0001-4b2a-8f00-bb0000000001", Decision: accesslog.DecisionUnauthorized, Status: 401, Outcome: "disabled",
+		{RequestID: "6a1d0c3e-0001-4b2a-8f00-bb0000000001", Decision: accesslog.DecisionUnauthorized, Status: 401, Outcome: tokens.Disabled.Code(),
 			AccountID: "acc_fixture1", TokenID: "tok_fixturedisabled", TokenType: "user", UserID: "usr_fixture1", Service: "tmy",
 			HTTPMethod: "GET", Resource: "/feed/{token}/{service}/{proxy+}", Path: "/feed/{token}/tmy/hourly", Query: "from=2025-03-01",
 			SourceIP: "198.51.100.20", LatencyUs: 2100},
-		{RequestID: "6a1d0c3e-0002-4b2a-8f00-bb0000000002", Decision: accesslog.DecisionUnauthorized, Status: 401, Outcome: "unknown",
+		{RequestID: "6a1d0c3e-0002-4b2a-8f00-bb0000000002", Decision: accesslog.DecisionUnauthorized, Status: 401, Outcome: tokens.Unknown.Code(),
 			Service: "tmy", HTTPMethod: "GET", Resource: "/data/{service}/{proxy+}", Path: "/data/tmy/hourly", SourceIP: "198.51.100.21", LatencyUs: 1800},
-		{RequestID: "5f0e1b7a-0001-4c1e-9d7e-aa0000000001", Decision: accesslog.DecisionAllow, Outcome: "valid",
+		{RequestID: "5f0e1b7a-0001-4c1e-9d7e-aa0000000001", Decision: accesslog.DecisionAllow, Outcome: tokens.Valid.Code(),
 			AccountID: "acc_fixture1", TokenID: "tok_fixtureuser", TokenType: "user", UserID: "usr_fixture1", Service: "tmy",
 			HTTPMethod: "GET", Resource: "/data/{service}/{proxy+}", Path: "/data/tmy/hourly", SourceIP: "203.0.113.10", LatencyUs: 2500},
-		{RequestID: "5f0e1b7a-0002-4c1e-9d7e-aa0000000002", Decision: accesslog.DecisionDeny, Status: 403, Outcome: "wrong_service",
+		{RequestID: "5f0e1b7a-0002-4c1e-9d7e-aa0000000002", Decision: accesslog.DecisionDeny, Status: 403, Outcome: tokens.WrongService.Code(),
 			AccountID: "acc_fixture1", TokenID: "tok_fixtureuserless", TokenType: "userless", Service: "timeseries",
 			HTTPMethod: "GET", Resource: "/feed/{token}/{service}/{proxy+}", Path: "/feed/{token}/timeseries/daily", SourceIP: "203.0.113.11", LatencyUs: 2300},
 	}
