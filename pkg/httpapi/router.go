@@ -134,7 +134,7 @@ func (r *Router) Serve(ctx context.Context, req events.APIGatewayProxyRequest) (
 	} else {
 		resp, err = r.call(ctx, h, req)
 	}
-	r.logRequest(ctx, req, resp.StatusCode, time.Since(start), err)
+	r.logRequest(ctx, req, h.auth, resp.StatusCode, time.Since(start), err)
 	return resp, nil
 }
 
@@ -205,10 +205,7 @@ func caller(auth routes.Auth, req events.APIGatewayProxyRequest) (audit.Request,
 			return audit.Request{}, false
 		}
 	case routes.IAMAuth:
-		principal := id.UserArn
-		if principal == "" {
-			principal = id.Caller
-		}
+		principal := operatorPrincipal(id)
 		if principal == "" {
 			return audit.Request{}, false
 		}
@@ -219,10 +216,23 @@ func caller(auth routes.Auth, req events.APIGatewayProxyRequest) (audit.Request,
 	return audit.NewRequest(actor, id.SourceIP, id.UserAgent), true
 }
 
+// operatorPrincipal is the IAM principal that signed an operator's
+// request: its ARN, else API Gateway's caller ID (a principal API Gateway
+// gives no ARN for). Only caller reads it: the audit entry, the router's
+// request line and the operator handler's line all take the principal
+// from caller's audit.Request, so they cannot disagree.
+func operatorPrincipal(id events.APIGatewayRequestIdentity) string {
+	if id.UserArn != "" {
+		return id.UserArn
+	}
+	return id.Caller
+}
+
 // logRequest writes one line per request: enough for an operator to find
 // a failing call by request ID, never the raw path (a data path can carry a
-// token) nor the body.
-func (r *Router) logRequest(ctx context.Context, req events.APIGatewayProxyRequest, status int, took time.Duration, err error) {
+// token) nor the body. An operator route's line names its principal, so a
+// refused or failed operator call is attributed as a change is.
+func (r *Router) logRequest(ctx context.Context, req events.APIGatewayProxyRequest, auth routes.Auth, status int, took time.Duration, err error) {
 	attrs := []slog.Attr{
 		slog.String("requestId", req.RequestContext.RequestID),
 		slog.String("method", req.HTTPMethod),
@@ -232,6 +242,9 @@ func (r *Router) logRequest(ctx context.Context, req events.APIGatewayProxyReque
 	}
 	if acc := authctx.String(req.RequestContext.Authorizer, authctx.AccountID); acc != "" {
 		attrs = append(attrs, slog.String("accountId", acc))
+	}
+	if who, ok := caller(auth, req); ok && who.Actor.Type == audit.ActorOperator {
+		attrs = append(attrs, slog.String("principal", who.Actor.Principal))
 	}
 	level := slog.LevelInfo
 	if err != nil {

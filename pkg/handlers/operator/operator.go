@@ -2,7 +2,16 @@
 // accounts, choosing their services and status, recovering a lost API key
 // and setting the token settings admins may not set themselves. On AWS
 // these routes are IAM-authorised (SigV4); the handler trusts API Gateway
-// for that and logs the calling principal for the audit trail.
+// for that.
+//
+// Every change an operator makes is recorded twice, in one vocabulary: the
+// account's audit entry (committed with the change, with the fields that
+// changed) and a log line (LogMessage) with the request ID, so an operator
+// can follow one principal across accounts and join the change to the
+// router's line of its request (status, latency). Both name the principal
+// the router attached to the request (httpapi's caller) and the audit log's
+// action; plans, which belong to no account and have no audit entry, have
+// the plan.* actions of this package.
 package operator
 
 import (
@@ -86,13 +95,34 @@ func New(mgr Manager, log *slog.Logger, opts ...Option) (*httpapi.Router, error)
 	})
 }
 
-// audit records who changed what: operators act across accounts, so every
-// write is logged with the IAM principal API Gateway authenticated.
-func (h *handler) audit(ctx context.Context, req httpapi.Request, action, target string) {
-	h.log.LogAttrs(ctx, slog.LevelInfo, "operator action",
-		slog.String("action", action), slog.String("target", target),
-		slog.String("principal", req.RequestContext.Identity.UserArn),
-		slog.String("requestId", req.RequestContext.RequestID))
+// LogMessage is the message of the line each operator change logs.
+const LogMessage = "operator action"
+
+// The actions of the plans, which belong to no account: the log line is
+// their only record (the audit log is an account's). Assigning a plan is
+// the audit log's audit.PlanAssign.
+const (
+	PlanCreate = "plan.create"
+	PlanUpdate = "plan.update"
+	PlanDelete = "plan.delete"
+)
+
+// logChange logs one change the request made: the principal of the audit
+// request ctx carries (the one the change's audit entry records), the
+// action (an audit.Action, or a plan's), the target's ID and the request
+// ID. It is called only once the change has committed; a refused or
+// failed request has the router's line alone, which names the principal
+// too.
+func (h *handler) logChange(ctx context.Context, req httpapi.Request, action, target string) {
+	principal := ""
+	if r, err := audit.RequestFrom(ctx); err == nil {
+		principal = r.Actor.Principal
+	}
+	h.log.LogAttrs(ctx, slog.LevelInfo, LogMessage,
+		slog.String("requestId", req.RequestContext.RequestID),
+		slog.String("principal", principal),
+		slog.String("action", action),
+		slog.String("target", target))
 }
 
 type createAccountBody struct {
@@ -118,7 +148,7 @@ func (h *handler) createAccount(ctx context.Context, req httpapi.Request) (int, 
 	if err != nil {
 		return 0, nil, err
 	}
-	h.audit(ctx, req, "create_account", a.ID)
+	h.logChange(ctx, req, string(audit.AccountCreate), a.ID)
 	return http.StatusCreated, CreatedAccount{Account: httpapi.Account(a), APIKey: key}, nil
 }
 
@@ -162,7 +192,7 @@ func (h *handler) updateAccount(ctx context.Context, req httpapi.Request) (int, 
 	if err != nil {
 		return 0, nil, err
 	}
-	h.audit(ctx, req, "update_account", a.ID)
+	h.logChange(ctx, req, string(audit.AccountUpdate), a.ID)
 	return http.StatusOK, httpapi.Account(a), nil
 }
 
@@ -175,7 +205,7 @@ func (h *handler) replaceKey(ctx context.Context, req httpapi.Request) (int, any
 	if err != nil {
 		return 0, nil, err
 	}
-	h.audit(ctx, req, "replace_api_key", a.ID)
+	h.logChange(ctx, req, string(audit.APIKeyReplace), a.ID)
 	return http.StatusCreated, httpapi.NewKey(key), nil
 }
 
@@ -196,7 +226,7 @@ func (h *handler) setSettings(ctx context.Context, req httpapi.Request) (int, an
 	if err != nil {
 		return 0, nil, err
 	}
-	h.audit(ctx, req, "set_token_settings", t.ID)
+	h.logChange(ctx, req, string(audit.SettingsUpdate), t.ID)
 	return http.StatusOK, httpapi.Token(t), nil
 }
 
@@ -219,7 +249,7 @@ func (h *handler) protectToken(ctx context.Context, req httpapi.Request) (int, a
 	if err != nil {
 		return 0, nil, err
 	}
-	h.audit(ctx, req, "set_token_protected", t.ID)
+	h.logChange(ctx, req, string(audit.TokenUpdate), t.ID)
 	return http.StatusOK, httpapi.Token(t), nil
 }
 
@@ -257,7 +287,7 @@ func (h *handler) reportLeaks(ctx context.Context, req httpapi.Request) (int, an
 	}
 	for _, it := range items {
 		if it.Result == tokens.LeakExposed {
-			h.audit(ctx, req, "expose_token", it.TokenID)
+			h.logChange(ctx, req, string(audit.TokenExpose), it.TokenID)
 		}
 	}
 	return http.StatusOK, httpapi.LeakList(items), nil
@@ -316,9 +346,7 @@ func (h *handler) reportGitHubLeaks(ctx context.Context, req httpapi.Request) (i
 				label = ghscan.TruePositive
 			}
 			if items[j].Result == tokens.LeakExposed {
-				h.log.LogAttrs(ctx, slog.LevelInfo, "operator action", slog.String("action", "expose_token"),
-					slog.String("target", items[j].TokenID), slog.String("principal", GitHubActor),
-					slog.String("requestId", req.RequestContext.RequestID))
+				h.logChange(ctx, req, string(audit.TokenExpose), items[j].TokenID)
 			}
 			out[i] = ghscan.Feedback{TokenHash: secret.Hash(matches[i].Token), TokenType: matches[i].Type, Label: label}
 		}

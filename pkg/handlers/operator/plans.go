@@ -8,6 +8,7 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/acmedata/tokenservice/pkg/apperr"
+	"github.com/acmedata/tokenservice/pkg/audit"
 	"github.com/acmedata/tokenservice/pkg/httpapi"
 	"github.com/acmedata/tokenservice/pkg/paging"
 	"github.com/acmedata/tokenservice/pkg/plans"
@@ -72,7 +73,7 @@ func (h *handler) createPlan(ctx context.Context, req httpapi.Request) (int, any
 	if err != nil {
 		return 0, nil, err
 	}
-	h.audit(ctx, req, "create_plan", p.ID)
+	h.logChange(ctx, req, PlanCreate, p.ID)
 	return http.StatusCreated, httpapi.Plan(p), nil
 }
 
@@ -105,7 +106,7 @@ func (h *handler) updatePlan(ctx context.Context, req httpapi.Request) (int, any
 	if err != nil {
 		return 0, nil, err
 	}
-	h.audit(ctx, req, "update_plan", p.ID)
+	h.logChange(ctx, req, PlanUpdate, p.ID)
 	return http.StatusOK, httpapi.Plan(p), nil
 }
 
@@ -114,7 +115,7 @@ func (h *handler) deletePlan(ctx context.Context, req httpapi.Request) (int, any
 	if err := h.plans.DeletePlan(ctx, id); err != nil {
 		return 0, nil, err
 	}
-	h.audit(ctx, req, "delete_plan", id)
+	h.logChange(ctx, req, PlanDelete, id)
 	return httpapi.NoContent(nil)
 }
 
@@ -150,7 +151,7 @@ func (h *handler) putServicePlan(ctx context.Context, req httpapi.Request) (int,
 	if err != nil {
 		return 0, nil, err
 	}
-	h.audit(ctx, req, "set_service_plan", req.Param("accountId"))
+	h.logChange(ctx, req, string(audit.PlanAssign), req.Param("accountId"))
 	return http.StatusOK, httpapi.Service(s), nil
 }
 
@@ -167,6 +168,6 @@ func (h *handler) putTokenPlan(ctx context.Context, req httpapi.Request) (int, a
 	if err != nil {
 		return 0, nil, err
 	}
-	h.audit(ctx, req, "set_token_plan", t.ID)
+	h.logChange(ctx, req, string(audit.PlanAssign), t.ID)
 	return http.StatusOK, httpapi.Token(t), nil
 }
