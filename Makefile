@@ -102,6 +102,7 @@ bench: ## Benchmarks and load runs, printing their figures and target ratios
 	$(GO) run ./scripts/gwbench || status=1; \
 	$(GO) run ./scripts/limitbench || status=1; \
 	$(GO) run ./scripts/planbench || status=1; \
+	$(GO) run ./scripts/readbench || status=1; \
 	$(GO) run ./scripts/lambdabench || status=1; \
 	$(MAKE) --no-print-directory build || status=1; \
 	echo "function binaries (linux/arm64, -s -w, lambda.norpc; target <= 15 MB):"; \
