@@ -131,10 +131,16 @@ func newTokenKeys(t tokens.Token, state string) tokenKeys {
 	return k
 }
 
+// nameEnd ends a name in a sort key. It sorts below every character a
+// name may hold (names have no control characters), so a name sorts before
+// the longer names it begins ("maps" before "maps beta"), as a separator
+// such as '#' would not (a space sorts below it).
+const nameEnd = "\x01"
+
 // tokenNameSK sorts a service's tokens by NameKey, then ID; a name search
-// is begins_with(nameSk, svcPrefix(service)+NameKey(prefix)).
+// is the key range of svcPrefix(service)+NameKey(prefix).
 func tokenNameSK(t tokens.Token) string {
-	return svcPrefix(t.Service) + tokens.NameKey(t.Name) + "#" + t.ID
+	return svcPrefix(t.Service) + tokens.NameKey(t.Name) + nameEnd + t.ID
 }
 func statsSK(service string) string { return prefixStats + service }
 func sweepSK(accountID, userID string) string {
@@ -213,7 +219,7 @@ type accountItem struct {
 func newAccountItem(a tokens.Account, keyHash string, version int64) accountItem {
 	return accountItem{
 		PK: accountPK(a.ID), SK: skAccount, ID: a.ID, Name: a.Name, Status: string(a.Status),
-		ListPK: pkAccounts, ListSK: accountPK(a.ID), ListNameSK: tokens.NameKey(a.Name) + "#" + a.ID,
+		ListPK: pkAccounts, ListSK: accountPK(a.ID), ListNameSK: tokens.NameKey(a.Name) + nameEnd + a.ID,
 		Services: nonNil(a.Services), APIKeyID: a.APIKey.ID, APIKeyHint: a.APIKey.Hint,
 		APIKeyCreatedAt: formatTime(a.APIKey.CreatedAt), APIKeyGeneration: a.APIKey.Generation, APIKeyHash: keyHash,
 		CreatedAt: formatTime(a.CreatedAt), UpdatedAt: formatTime(a.UpdatedAt), Version: version,

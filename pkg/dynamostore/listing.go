@@ -90,18 +90,16 @@ func list[I, T any](ctx context.Context, s *Store, accountID string, l listing, 
 	}
 	limit := max(page.Limit, 1)
 	partAttr, partition := l.partition(accountID)
-	keyCond := "#" + partAttr + " = :pk AND begins_with(#" + l.sortAttr + ", :prefix)"
+	keyCond := "#" + partAttr + " = :pk AND #" + l.sortAttr + " BETWEEN :lower AND :upper"
 	values := maps.Clone(filterValues)
 	if values == nil {
 		values = map[string]types.AttributeValue{}
 	}
-	if l.upper != "" {
-		keyCond = "#" + partAttr + " = :pk AND #" + l.sortAttr + " BETWEEN :lower AND :upper"
-		values[":lower"], values[":upper"] = str(l.lower), str(l.upper)
-	} else {
-		values[":prefix"] = str(l.prefix)
+	lower, upper := l.lower, l.upper
+	if upper == "" {
+		lower, upper = prefixRange(l.prefix)
 	}
-	values[":pk"] = str(partition)
+	values[":pk"], values[":lower"], values[":upper"] = str(partition), str(lower), str(upper)
 	in := &dynamodb.QueryInput{
 		// A global index cannot be read consistently: a new account may
 		// take a moment to appear in the operators' listing.
@@ -146,6 +144,19 @@ func list[I, T any](ctx context.Context, s *Store, accountID string, l listing, 
 	}
 }
 
+// prefixRange is the key range of the sort keys that begin with prefix.
+// A key condition of BETWEEN rather than begins_with: DynamoDB reads both
+// as a key range, but DynamoDB Local reads the whole partition for a
+// begins_with until it has filled the page (a name search on an account of
+// 10,000 tokens took 4.7x as long as on one of 100, for the same 8 items),
+// so the local stack and the tests would measure a cost AWS does not have.
+// Every character sorts at or below U+10FFFF, the last code point, so the
+// range holds every key that begins with prefix (short of one continuing
+// with U+10FFFF itself, a noncharacter) and no other.
+func prefixRange(prefix string) (lower, upper string) {
+	return prefix, prefix + "\U0010FFFF"
+}
+
 // scope is what the listing's cursors are bound to: the account, the key
 // range and the filters.
 func (l listing) scope(accountID string) string {
@@ -171,9 +182,9 @@ func (l listing) start(accountID, cursor string) (map[string]types.AttributeValu
 	}
 	sortKey := keys[0]
 	rest, ok := strings.CutPrefix(sortKey, l.prefix)
-	// The token ID ends every index sort key (after the name, in byName);
-	// IDs hold no '#'.
-	id := rest[strings.LastIndex(rest, "#")+1:]
+	// The ID ends every index sort key (after nameEnd in the name
+	// indexes); IDs hold neither separator.
+	id := rest[strings.LastIndexAny(rest, "#"+nameEnd)+1:]
 	if !ok || id == "" {
 		return nil, paging.ErrBadCursor
 	}

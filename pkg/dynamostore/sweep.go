@@ -63,12 +63,13 @@ func (s *Store) Sweep(ctx context.Context, limit int) (bool, error) {
 // sweepUser deletes up to n tokens of a deleted user, or the sweep item
 // once none remain, and says how many tokens it deleted.
 func (s *Store) sweepUser(ctx context.Context, sw sweepItem, n int) (int, error) {
-	keyCond := "#pk = :pk AND begins_with(#userSk, :prefix)"
+	keyCond := "#pk = :pk AND #userSk BETWEEN :lower AND :upper"
+	lower, upper := prefixRange(userTokensPrefix(sw.UserID))
 	res, err := s.db.Query(ctx, &dynamodb.QueryInput{
 		TableName: &s.table, IndexName: aws.String(indexByUser), ConsistentRead: aws.Bool(true),
 		KeyConditionExpression: &keyCond, ExpressionAttributeNames: exprNames(nil, keyCond),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": str(accountPK(sw.AccountID)), ":prefix": str(userTokensPrefix(sw.UserID)),
+			":pk": str(accountPK(sw.AccountID)), ":lower": str(lower), ":upper": str(upper),
 		},
 		Limit: aws.Int32(int32(n)),
 	})

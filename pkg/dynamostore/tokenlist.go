@@ -65,6 +65,9 @@ type tokenListing struct {
 	ranges          []tokenRange
 	forward         bool
 	keep            func(tokens.Token) bool
+	// pageOnly: the caller wants the page alone (the default token), not
+	// to learn whether another follows, which may cost one more read.
+	pageOnly bool
 	// scope binds cursors to the listing: the index, the ranges' scope
 	// and the filters.
 	scope []string
@@ -125,18 +128,27 @@ type listed struct {
 	token tokens.Token
 }
 
-// rangeReader reads one key range lazily, a page of the listing at a time.
+// rangeReader reads one key range lazily: its first Query asks for its
+// share of the page, each later one for as many items as the page still
+// lacks (and one more), so the ranges together read about a page ahead,
+// not a page each.
 type rangeReader struct {
-	in     *dynamodb.QueryInput
-	prefix string
-	cursor string // the order key to skip: the previous page's last
-	buf    []listed
-	done   bool
+	in      *dynamodb.QueryInput
+	prefix  string
+	cursor  string // the order key to skip: the previous page's last
+	buf     []listed
+	done    bool
+	queried bool
 }
 
-// head is the range's next token that the listing keeps, or nil at its end.
-func (rr *rangeReader) head(ctx context.Context, s *Store, l tokenListing) (*listed, error) {
+// head is the range's next token that the listing keeps, or nil at its
+// end; want is how many items the page (and its look-ahead) still lacks.
+func (rr *rangeReader) head(ctx context.Context, s *Store, l tokenListing, want int) (*listed, error) {
 	for len(rr.buf) == 0 && !rr.done {
+		if rr.queried {
+			rr.in.Limit = aws.Int32(int32(max(want, 1)))
+		}
+		rr.queried = true
 		res, err := s.db.Query(ctx, rr.in)
 		if err != nil {
 			return nil, storeErr(err)
@@ -184,6 +196,7 @@ func (s *Store) listTokens(ctx context.Context, accountID string, l tokenListing
 	limit := max(page.Limit, 1)
 	keyCond := "#pk = :pk AND #" + l.sortAttr + " BETWEEN :lower AND :upper"
 	var readers []*rangeReader
+	share := (limit + len(l.ranges)) / max(len(l.ranges), 1) // (limit+1)/ranges, rounded up
 	for _, r := range l.ranges {
 		lower, upper, ok := r.bounds(cursor, l.forward)
 		if !ok {
@@ -195,15 +208,18 @@ func (s *Store) listTokens(ctx context.Context, accountID string, l tokenListing
 			ExpressionAttributeValues: map[string]types.AttributeValue{
 				":pk": str(accountPK(accountID)), ":lower": str(lower), ":upper": str(upper),
 			},
-			ScanIndexForward: aws.Bool(l.forward), Limit: aws.Int32(int32(limit + 1)),
+			ScanIndexForward: aws.Bool(l.forward), Limit: aws.Int32(int32(share)),
 		}})
 	}
 	var out paging.Page[tokens.Token]
 	for {
+		if len(out.Items) == limit && l.pageOnly {
+			return out, nil
+		}
 		var next *rangeReader
 		var nextHead *listed
 		for _, rr := range readers {
-			h, err := rr.head(ctx, s, l)
+			h, err := rr.head(ctx, s, l, limit+1-len(out.Items))
 			if err != nil {
 				return paging.Page[tokens.Token]{}, err
 			}
@@ -229,7 +245,7 @@ func (s *Store) listTokens(ctx context.Context, accountID string, l tokenListing
 func activeNow(f tokens.TokenFilter) tokenListing {
 	f.Status, f.Type, f.UserID = tokens.StatusActive, "", ""
 	l := tokensFor(f)
-	l.forward = true
+	l.forward, l.pageOnly = true, true
 	return l
 }
 

@@ -233,7 +233,7 @@ func (s *Store) ListAccounts(_ context.Context, f tokens.AccountFilter, page pag
 	}
 	scope := paging.Scope("accounts", string(f.Status), f.Service, f.NamePrefix)
 	if f.NamePrefix != "" {
-		key := func(a tokens.Account) string { return tokens.NameKey(a.Name) + "#" + a.ID }
+		key := func(a tokens.Account) string { return tokens.NameKey(a.Name) + nameEnd + a.ID }
 		slices.SortFunc(all, func(a, b tokens.Account) int { return cmp.Compare(key(a), key(b)) })
 		return paginate(all, scope, false, page, key)
 	}
@@ -500,7 +500,7 @@ func (s *Store) ListTokens(_ context.Context, accountID string, f tokens.TokenFi
 	// store, where a per-user listing or a name search reads another index.
 	scope := paging.Scope(accountID, "tokens", f.Service, f.UserID, string(f.Type), string(f.Status), f.NamePrefix)
 	if f.NamePrefix != "" { // name order, as byName
-		key := func(t tokens.Token) string { return tokens.NameKey(t.Name) + "#" + t.ID }
+		key := func(t tokens.Token) string { return tokens.NameKey(t.Name) + nameEnd + t.ID }
 		slices.SortFunc(all, func(a, b tokens.Token) int { return cmp.Compare(key(a), key(b)) })
 		return paginate(all, scope, false, page, key)
 	}
@@ -526,6 +526,11 @@ func (s *Store) EarliestActiveToken(_ context.Context, accountID string, f token
 	}
 	return *first, nil
 }
+
+// nameEnd ends a name in a listing's order key, below every character a
+// name may hold, so a name sorts before the longer names it begins, as in
+// the DynamoDB store's name indexes.
+const nameEnd = "\x01"
 
 // SweepExpired implements tokens.Sweeper: the fake's listings read every
 // token, so an expired one has nowhere to move.

@@ -1,6 +1,7 @@
 package storesuite
 
 import (
+	"cmp"
 	"errors"
 	"slices"
 	"strings"
@@ -149,7 +150,8 @@ func testListTokensByName(t *testing.T, e *env) {
 	mapsB := named("Maps beta", nil)
 	mapsA := named("maps Alpha", &u)
 	mapsC := named("MAPS gamma", nil)
-	named("Mapping", nil)
+	mapping := named("Mapping", nil)
+	exact := named("MAPS", nil)
 	named("Other maps", nil)
 	e.token(a, nil, svcB, func(t *tokens.Token) { t.Name = "maps elsewhere" })
 	renamed := named("old name", nil)
@@ -164,6 +166,7 @@ func testListTokensByName(t *testing.T, e *env) {
 	}{
 		{"prefix, any case, in name order", func(f *tokens.TokenFilter) { f.NamePrefix = "maps " }, []tokens.Token{mapsA, mapsB, renamed, mapsC}},
 		{"a longer prefix", func(f *tokens.TokenFilter) { f.NamePrefix = "maps b" }, []tokens.Token{mapsB}},
+		{"a name before the longer names it begins", func(f *tokens.TokenFilter) { f.NamePrefix = "map" }, []tokens.Token{mapping, exact, mapsA, mapsB, renamed, mapsC}},
 		{"the old name is gone", func(f *tokens.TokenFilter) { f.NamePrefix = "old" }, nil},
 		{"with a user", func(f *tokens.TokenFilter) { f.NamePrefix, f.UserID = "maps", u.ID }, []tokens.Token{mapsA}},
 		{"with a type", func(f *tokens.TokenFilter) { f.NamePrefix, f.Type = "maps ", tokens.TokenUserless }, []tokens.Token{mapsB, renamed, mapsC}},
@@ -239,7 +242,7 @@ func testListAccounts(t *testing.T, e *env) {
 	}
 	byName := func(as ...tokens.Account) []string {
 		slices.SortFunc(as, func(x, y tokens.Account) int {
-			return strings.Compare(tokens.NameKey(x.Name)+"#"+x.ID, tokens.NameKey(y.Name)+"#"+y.ID)
+			return cmp.Or(strings.Compare(tokens.NameKey(x.Name), tokens.NameKey(y.Name)), strings.Compare(x.ID, y.ID))
 		})
 		var ids []string
 		for _, a := range as {
