@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -14,11 +13,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/acmedata/tokenservice/pkg/audit"
 	"github.com/acmedata/tokenservice/pkg/authz"
 	"github.com/acmedata/tokenservice/pkg/dynamostore"
-	"github.com/acmedata/tokenservice/pkg/id"
 	"github.com/acmedata/tokenservice/pkg/secret"
+	"github.com/acmedata/tokenservice/pkg/testkit/bulktokens"
 	"github.com/acmedata/tokenservice/pkg/tokens"
 )
 
@@ -219,32 +217,11 @@ func latency(ctx context.Context, c *check, client *dynamodb.Client, store, read
 }
 
 // userlessTokens stores n userless tokens of acc's current key through the
-// store, eight writers at a time, and returns their secrets.
+// store and returns their secrets.
 func userlessTokens(ctx context.Context, store *dynamostore.Store, acc tokens.Account, n int) ([]string, error) {
-	const workers = 8
-	secrets := make([]string, n)
-	errs := make([]error, workers)
-	now := time.Now().UTC().Truncate(time.Millisecond)
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Go(func() {
-			for i := w; i < n && errs[w] == nil; i += workers {
-				secrets[i] = secret.NewToken()
-				tok := tokens.Token{
-					AccountID: acc.ID, ID: id.New(id.Token), Name: "authbench", Service: "tmy",
-					SecretHash: secret.Hash(secrets[i]), Hint: secret.Hint(secrets[i]), Enabled: true,
-					CreatedAt: now, Settings: tokens.Settings{}, KeyGeneration: acc.APIKey.Generation,
-				}
-				e := audit.Entry{
-					AccountID: acc.ID, ID: audit.NewID(), Time: now, Actor: audit.Operator("authbench"),
-					Action: audit.TokenCreate, TargetType: audit.TargetToken, TargetID: tok.ID,
-				}
-				errs[w] = store.CreateToken(ctx, tokens.TokenWrite{Token: tok}, e.Diff(nil, tok.AuditFields()))
-			}
-		})
-	}
-	wg.Wait()
-	return secrets, errors.Join(errs...)
+	proto := tokens.Token{AccountID: acc.ID, Name: "authbench", Service: "tmy", KeyGeneration: acc.APIKey.Generation}
+	_, secrets, err := bulktokens.Write(ctx, store, "authbench", n, proto, nil)
+	return secrets, err
 }
 
 // measure runs warm unmeasured rounds, then n measured ones, alternating

@@ -110,24 +110,16 @@ func (c *check) figure(name string, got, target float64, unit string) {
 }
 
 func run(ctx context.Context, n, many int, figures []string) error {
-	endpoint, stop, err := dynamolocal.EnvOrStart(ctx, dynamolocal.Options{})
+	db, cleanup, err := dynamolocal.NewScratch(ctx, "authbench", []schema.Table{schema.Core})
 	if err != nil {
 		return err
 	}
-	defer func() { _ = stop() }()
+	defer func() { _ = cleanup() }()
 	// Setup and admin writes go through a client with the SDK's own
 	// bounds; the measured reads through one bounded as the authorizer's.
-	setup, err := dynamolocal.NewClient(ctx, endpoint)
-	if err != nil {
-		return err
-	}
+	endpoint, setup := db.Endpoint, db.Client
 	client := newClient(endpoint)
-	names, drop, err := dynamolocal.FreshTables(ctx, setup, "authbench", []schema.Table{schema.Core})
-	if err != nil {
-		return err
-	}
-	defer func() { _ = drop(context.Background()) }()
-	table := names[schema.Core.ID]
+	table := db.Tables[schema.Core.ID]
 	writes := &countingDB{DB: setup}
 	store, err := dynamostore.New(writes, table)
 	if err != nil {

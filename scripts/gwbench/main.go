@@ -83,20 +83,12 @@ func main() {
 }
 
 func run(ctx context.Context, p params) (err error) {
-	endpoint, stop, err := dynamolocal.EnvOrStart(ctx, dynamolocal.Options{})
+	db, cleanup, err := dynamolocal.NewScratch(ctx, "gwbench", schema.All)
 	if err != nil {
 		return err
 	}
-	defer func() { _ = stop() }()
-	client, err := dynamolocal.NewClient(ctx, endpoint)
-	if err != nil {
-		return err
-	}
-	tables, drop, err := dynamolocal.FreshTables(ctx, client, "gwbench", schema.All)
-	if err != nil {
-		return err
-	}
-	defer func() { err = errors.Join(err, drop(context.Background())) }()
+	defer func() { err = errors.Join(err, cleanup()) }()
+	endpoint, client, tables := db.Endpoint, db.Client, db.Tables
 
 	spool, err := os.MkdirTemp("", "gwbench-spool-")
 	if err != nil {

@@ -88,20 +88,12 @@ func run(ctx context.Context, starts, invokes int, only string) error {
 	if err != nil {
 		return err
 	}
-	endpoint, stopDB, err := dynamolocal.EnvOrStart(ctx, dynamolocal.Options{})
+	db, cleanup, err := dynamolocal.NewScratch(ctx, "lambdabench", schema.All)
 	if err != nil {
 		return err
 	}
-	defer stopDB()
-	client, err := dynamolocal.NewClient(ctx, endpoint)
-	if err != nil {
-		return err
-	}
-	tables, drop, err := dynamolocal.FreshTables(ctx, client, "lambdabench", schema.All)
-	if err != nil {
-		return err
-	}
-	defer drop(context.Background())
+	defer func() { _ = cleanup() }()
+	endpoint, tables := db.Endpoint, db.Tables
 
 	fmt.Printf("functions under the Lambda Runtime Interface Emulator %s (%d MB configured; %d cold starts, %d warm invokes each; medians); %s:\n",
 		lambdarie.Version, memoryMiB, starts, invokes, loadgen.MachineLoad())

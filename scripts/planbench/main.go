@@ -9,12 +9,10 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"slices"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -22,10 +20,9 @@ import (
 
 	"github.com/acmedata/tokenservice/pkg/audit"
 	"github.com/acmedata/tokenservice/pkg/dynamostore"
-	"github.com/acmedata/tokenservice/pkg/id"
 	"github.com/acmedata/tokenservice/pkg/local/dynamolocal"
 	"github.com/acmedata/tokenservice/pkg/schema"
-	"github.com/acmedata/tokenservice/pkg/secret"
+	"github.com/acmedata/tokenservice/pkg/testkit/bulktokens"
 	"github.com/acmedata/tokenservice/pkg/testkit/loadgen"
 	"github.com/acmedata/tokenservice/pkg/tokens"
 )
@@ -61,22 +58,14 @@ func (c *countingDB) TransactWriteItems(ctx context.Context, in *dynamodb.Transa
 }
 
 func run(ctx context.Context, many, rounds int) error {
-	endpoint, stop, err := dynamolocal.EnvOrStart(ctx, dynamolocal.Options{})
+	scratch, cleanup, err := dynamolocal.NewScratch(ctx, "planbench", []schema.Table{schema.Core})
 	if err != nil {
 		return err
 	}
-	defer func() { _ = stop() }()
-	client, err := dynamolocal.NewClient(ctx, endpoint)
-	if err != nil {
-		return err
-	}
-	names, drop, err := dynamolocal.FreshTables(ctx, client, "planbench", []schema.Table{schema.Core})
-	if err != nil {
-		return err
-	}
-	defer func() { _ = drop(context.Background()) }()
-	db := &countingDB{DB: client}
-	store, err := dynamostore.New(db, names[schema.Core.ID])
+	defer func() { _ = cleanup() }()
+	endpoint := scratch.Endpoint
+	db := &countingDB{DB: scratch.Client}
+	store, err := dynamostore.New(db, scratch.Tables[schema.Core.ID])
 	if err != nil {
 		return err
 	}
@@ -164,31 +153,9 @@ func run(ctx context.Context, many, rounds int) error {
 
 // userlessTokens stores n userless tokens of tmy in acc and returns their IDs.
 func userlessTokens(ctx context.Context, store *dynamostore.Store, acc tokens.Account, n int) ([]string, error) {
-	const workers = 8
-	ids := make([]string, n)
-	errs := make([]error, workers)
-	now := time.Now().UTC().Truncate(time.Millisecond)
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Go(func() {
-			for i := w; i < n && errs[w] == nil; i += workers {
-				plain := secret.NewToken()
-				tok := tokens.Token{
-					AccountID: acc.ID, ID: id.New(id.Token), Name: "planbench", Service: "tmy",
-					SecretHash: secret.Hash(plain), Hint: secret.Hint(plain), Enabled: true,
-					CreatedAt: now, Settings: tokens.Settings{}, KeyGeneration: acc.APIKey.Generation,
-				}
-				ids[i] = tok.ID
-				e := audit.Entry{
-					AccountID: acc.ID, ID: audit.NewID(), Time: now, Actor: audit.Operator("planbench"),
-					Action: audit.TokenCreate, TargetType: audit.TargetToken, TargetID: tok.ID,
-				}
-				errs[w] = store.CreateToken(ctx, tokens.TokenWrite{Token: tok}, e.Diff(nil, tok.AuditFields()))
-			}
-		})
-	}
-	wg.Wait()
-	return ids, errors.Join(errs...)
+	proto := tokens.Token{AccountID: acc.ID, Name: "planbench", Service: "tmy", KeyGeneration: acc.APIKey.Generation}
+	ids, _, err := bulktokens.Write(ctx, store, "planbench", n, proto, nil)
+	return ids, err
 }
 
 func pct(d []time.Duration, p int) time.Duration {

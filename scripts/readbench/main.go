@@ -47,7 +47,6 @@ import (
 	"net/url"
 	"os"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -56,12 +55,11 @@ import (
 
 	"github.com/acmedata/tokenservice/pkg/audit"
 	"github.com/acmedata/tokenservice/pkg/dynamostore"
-	"github.com/acmedata/tokenservice/pkg/id"
 	"github.com/acmedata/tokenservice/pkg/local/dynamolocal"
 	"github.com/acmedata/tokenservice/pkg/local/gateway"
 	"github.com/acmedata/tokenservice/pkg/local/stack"
 	"github.com/acmedata/tokenservice/pkg/schema"
-	"github.com/acmedata/tokenservice/pkg/secret"
+	"github.com/acmedata/tokenservice/pkg/testkit/bulktokens"
 	"github.com/acmedata/tokenservice/pkg/testkit/loadgen"
 	"github.com/acmedata/tokenservice/pkg/tokens"
 )
@@ -103,20 +101,12 @@ func main() {
 }
 
 func run(ctx context.Context, p params) (err error) {
-	endpoint, stop, err := dynamolocal.EnvOrStart(ctx, dynamolocal.Options{})
+	db, cleanup, err := dynamolocal.NewScratch(ctx, "readbench", schema.All)
 	if err != nil {
 		return err
 	}
-	defer func() { _ = stop() }()
-	client, err := dynamolocal.NewClient(ctx, endpoint)
-	if err != nil {
-		return err
-	}
-	tables, drop, err := dynamolocal.FreshTables(ctx, client, "readbench", schema.All)
-	if err != nil {
-		return err
-	}
-	defer func() { err = errors.Join(err, drop(context.Background())) }()
+	defer func() { err = errors.Join(err, cleanup()) }()
+	endpoint, client, tables := db.Endpoint, db.Client, db.Tables
 	spool, err := os.MkdirTemp("", "readbench-spool-")
 	if err != nil {
 		return err
@@ -286,30 +276,8 @@ func (s *side) populate(ctx context.Context, mgr *tokens.Manager, store *dynamos
 // shape (its index counting from 0), straight through the store: one
 // transaction each, from a few workers.
 func bulkTokens(ctx context.Context, store *dynamostore.Store, accountID string, n int, shape func(i int, t *tokens.Token)) error {
-	const workers = 8
-	errs := make([]error, workers)
-	now := time.Now().UTC().Truncate(time.Millisecond)
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Go(func() {
-			for i := w; i < n && errs[w] == nil; i += workers {
-				plain := secret.NewToken()
-				tok := tokens.Token{
-					AccountID: accountID, ID: id.New(id.Token), Service: service,
-					SecretHash: secret.Hash(plain), Hint: secret.Hint(plain), Enabled: true,
-					CreatedAt: now, Settings: tokens.Settings{},
-				}
-				shape(i, &tok)
-				e := audit.Entry{
-					AccountID: accountID, ID: audit.NewID(), Time: now, Actor: audit.Operator("readbench"),
-					Action: audit.TokenCreate, TargetType: audit.TargetToken, TargetID: tok.ID,
-				}
-				errs[w] = store.CreateToken(ctx, tokens.TokenWrite{Token: tok}, e.Diff(nil, tok.AuditFields()))
-			}
-		})
-	}
-	wg.Wait()
-	return errors.Join(errs...)
+	_, _, err := bulktokens.Write(ctx, store, "readbench", n, tokens.Token{AccountID: accountID, Service: service}, shape)
+	return err
 }
 
 // callData makes callsPerToken data calls with each live token, so the

@@ -76,15 +76,11 @@ func main() {
 }
 
 func run(ctx context.Context, n int) error {
-	endpoint, stop, err := dynamolocal.EnvOrStart(ctx, dynamolocal.Options{})
+	_, client, stop, err := dynamolocal.Connect(ctx, dynamolocal.Options{})
 	if err != nil {
 		return err
 	}
 	defer func() { _ = stop() }()
-	client, err := dynamolocal.NewClient(ctx, endpoint)
-	if err != nil {
-		return err
-	}
 	var drops []func(context.Context) error
 	defer func() {
 		for _, drop := range drops {

@@ -8,46 +8,21 @@ import (
 	"testing"
 	"time"
 
-	"github.com/acmedata/tokenservice/pkg/audit"
 	"github.com/acmedata/tokenservice/pkg/httpapi"
-	"github.com/acmedata/tokenservice/pkg/id"
-	"github.com/acmedata/tokenservice/pkg/secret"
+	"github.com/acmedata/tokenservice/pkg/testkit/bulktokens"
 	"github.com/acmedata/tokenservice/pkg/tokens"
 )
 
 // manyTokens stores n user tokens of service for userID of the account's
 // first key, straight through the store (one write each: the HTTP route
-// would only make the setup slower), and returns their secrets.
+// would only make the setup slower), and returns their secrets. Each write
+// still carries its audit entry, so the load is attributed.
 func (a *api) manyTokens(t *testing.T, acc account, service, userID string, n int) []string {
 	t.Helper()
-	const workers = 8
-	secrets := make([]string, n)
-	errs := make([]error, n)
-	now := time.Now().UTC().Truncate(time.Millisecond)
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Go(func() {
-			for i := w; i < n; i += workers {
-				secrets[i] = secret.NewToken()
-				tok := tokens.Token{
-					AccountID: acc.ID, ID: id.New(id.Token), Name: "many", Service: service, UserID: userID,
-					SecretHash: secret.Hash(secrets[i]), Hint: secret.Hint(secrets[i]), Enabled: true,
-					CreatedAt: now, Settings: tokens.Settings{}, KeyGeneration: 1,
-				}
-				// Written past the API, as a bulk load would be; the entry
-				// is still required, so the load is attributed.
-				errs[i] = a.stack.core.CreateToken(t.Context(), tokens.TokenWrite{Token: tok}, audit.Entry{
-					AccountID: acc.ID, ID: audit.NewID(), Time: now, Actor: audit.Operator("bulk-load"),
-					Action: audit.TokenCreate, TargetType: audit.TargetToken, TargetID: tok.ID,
-				})
-			}
-		})
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			t.Fatalf("issue: %v", err)
-		}
+	proto := tokens.Token{AccountID: acc.ID, Name: "many", Service: service, UserID: userID, KeyGeneration: 1}
+	_, secrets, err := bulktokens.Write(t.Context(), a.stack.core, "bulk-load", n, proto, nil)
+	if err != nil {
+		t.Fatalf("issue: %v", err)
 	}
 	return secrets
 }
