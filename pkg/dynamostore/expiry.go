@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/acmedata/tokenservice/pkg/schema"
+	"github.com/acmedata/tokenservice/pkg/tokens"
 )
 
 // SweepExpired implements tokens.Sweeper: it moves up to limit tokens whose
@@ -65,7 +66,7 @@ func (s *Store) markExpired(ctx context.Context, raw map[string]types.AttributeV
 	if err != nil {
 		return err
 	}
-	if recordState(tok) != stateExpiring || !isExpired(tok, now) {
+	if recordState(tok) != stateExpiring || tok.Status(now) != tokens.StatusExpired {
 		return nil
 	}
 	sets, removes, values := keyUpdate(newTokenKeys(tok, stateExpired))

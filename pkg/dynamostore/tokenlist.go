@@ -6,7 +6,6 @@ import (
 	"math"
 	"regexp"
 	"strings"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -247,9 +246,4 @@ func activeNow(f tokens.TokenFilter) tokenListing {
 	l := tokensFor(f)
 	l.forward, l.pageOnly = true, true
 	return l
-}
-
-// isExpired reports whether t's expiry has passed at now.
-func isExpired(t tokens.Token, now time.Time) bool {
-	return t.ExpiresAt != nil && !now.Before(*t.ExpiresAt)
 }
