@@ -45,6 +45,7 @@ import (
 	"github.com/acmedata/tokenservice/pkg/dynamostore"
 	"github.com/acmedata/tokenservice/pkg/local/dynamolocal"
 	"github.com/acmedata/tokenservice/pkg/schema"
+	"github.com/acmedata/tokenservice/pkg/testkit/dbcount"
 	"github.com/acmedata/tokenservice/pkg/testkit/loadgen"
 	"github.com/acmedata/tokenservice/pkg/wire"
 )
@@ -120,7 +121,7 @@ func run(ctx context.Context, n, many int, figures []string) error {
 	endpoint, setup := db.Endpoint, db.Client
 	client := newClient(endpoint)
 	table := db.Tables[schema.Core.ID]
-	writes := &countingDB{DB: setup}
+	writes := &dbcount.Writes{DB: setup}
 	store, err := dynamostore.New(writes, table)
 	if err != nil {
 		return err

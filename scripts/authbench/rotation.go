@@ -3,34 +3,16 @@ package main
 import (
 	"context"
 	"fmt"
-	"sync/atomic"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
 	"github.com/acmedata/tokenservice/pkg/dynamostore"
+	"github.com/acmedata/tokenservice/pkg/testkit/dbcount"
 	"github.com/acmedata/tokenservice/pkg/tokens"
 )
 
-// countingDB counts the write requests the store sends.
-type countingDB struct {
-	dynamostore.DB
-	writes atomic.Int64
-}
-
-func (c *countingDB) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
-	c.writes.Add(1)
-	return c.DB.UpdateItem(ctx, in, opts...)
-}
-
-func (c *countingDB) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
-	c.writes.Add(1)
-	return c.DB.TransactWriteItems(ctx, in, opts...)
-}
-
 // rotation times key rotations, and counts their writes, on an account
 // with many tokens and on one with a single token, alternately.
-func rotation(ctx context.Context, c *check, store *dynamostore.Store, db *countingDB, many int) error {
+func rotation(ctx context.Context, c *check, store *dynamostore.Store, db *dbcount.Writes, many int) error {
 	const rounds = 30
 	mgr, err := tokens.NewManager(store, tokens.Config{Services: []tokens.Service{{ID: "tmy", Name: "TMY data"}}})
 	if err != nil {
@@ -58,7 +40,7 @@ func rotation(ctx context.Context, c *check, store *dynamostore.Store, db *count
 	}
 	for i := range rounds {
 		for _, s := range sides {
-			before := db.writes.Load()
+			before := db.Count()
 			start := time.Now()
 			if _, _, err := mgr.ReplaceAPIKey(ctx, s.account.ID); err != nil {
 				return err
@@ -66,7 +48,7 @@ func rotation(ctx context.Context, c *check, store *dynamostore.Store, db *count
 			if i > 0 { // the first round warms the connection
 				s.took = append(s.took, time.Since(start))
 			}
-			s.writes = db.writes.Load() - before
+			s.writes = db.Count() - before
 		}
 	}
 	one, big := sides[0], sides[1]

@@ -13,16 +13,14 @@ import (
 	"fmt"
 	"os"
 	"slices"
-	"sync/atomic"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/acmedata/tokenservice/pkg/audit"
 	"github.com/acmedata/tokenservice/pkg/dynamostore"
 	"github.com/acmedata/tokenservice/pkg/local/dynamolocal"
 	"github.com/acmedata/tokenservice/pkg/schema"
 	"github.com/acmedata/tokenservice/pkg/testkit/bulktokens"
+	"github.com/acmedata/tokenservice/pkg/testkit/dbcount"
 	"github.com/acmedata/tokenservice/pkg/testkit/loadgen"
 	"github.com/acmedata/tokenservice/pkg/tokens"
 )
@@ -41,22 +39,6 @@ func main() {
 	}
 }
 
-// countingDB counts the write requests the store sends.
-type countingDB struct {
-	dynamostore.DB
-	writes atomic.Int64
-}
-
-func (c *countingDB) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
-	c.writes.Add(1)
-	return c.DB.UpdateItem(ctx, in, opts...)
-}
-
-func (c *countingDB) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
-	c.writes.Add(1)
-	return c.DB.TransactWriteItems(ctx, in, opts...)
-}
-
 func run(ctx context.Context, many, rounds int) error {
 	scratch, cleanup, err := dynamolocal.NewScratch(ctx, "planbench", []schema.Table{schema.Core})
 	if err != nil {
@@ -64,7 +46,7 @@ func run(ctx context.Context, many, rounds int) error {
 	}
 	defer func() { _ = cleanup() }()
 	endpoint := scratch.Endpoint
-	db := &countingDB{DB: scratch.Client}
+	db := &dbcount.Writes{DB: scratch.Client}
 	store, err := dynamostore.New(db, scratch.Tables[schema.Core.ID])
 	if err != nil {
 		return err
@@ -112,18 +94,18 @@ func run(ctx context.Context, many, rounds int) error {
 	for i := range rounds + 1 {
 		plan := []string{p.ID, q.ID}[i%2]
 		for _, s := range sides {
-			before, start := db.writes.Load(), time.Now()
+			before, start := db.Count(), time.Now()
 			if _, err := mgr.SetServicePlan(ctx, s.account.ID, "tmy", plan); err != nil {
 				return err
 			}
-			took, w := time.Since(start), db.writes.Load()-before
-			before, start = db.writes.Load(), time.Now()
+			took, w := time.Since(start), db.Count()-before
+			before, start = db.Count(), time.Now()
 			if _, err := mgr.SetTokenPlan(ctx, s.token, plan); err != nil {
 				return err
 			}
 			if i > 0 { // the first round warms the connection
 				s.svc, s.svcW = append(s.svc, took), w
-				s.tok, s.tokW = append(s.tok, time.Since(start)), db.writes.Load()-before
+				s.tok, s.tokW = append(s.tok, time.Since(start)), db.Count()-before
 			}
 		}
 	}
