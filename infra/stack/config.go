@@ -32,8 +32,8 @@ type Config struct {
 	RevocationDelay time.Duration
 	// AuthorizerIdentitySources form the cache key when the cache is on.
 	AuthorizerIdentitySources []string
-	// ThrottleRateLimit (requests/s) and ThrottleBurstLimit apply to the
-	// stage as a whole.
+	// ThrottleRateLimit (requests/s) and ThrottleBurstLimit apply to each
+	// method of the stage, above every plan.
 	ThrottleRateLimit  float64
 	ThrottleBurstLimit float64
 	// LogRetentionDays applies to every log group, access logs included.
@@ -85,8 +85,10 @@ func DefaultConfig() Config {
 		Stage:              "prod",
 		Services:           config.DefaultServices,
 		RevocationDelay:    tokens.DefaultRevocationDelay,
-		ThrottleRateLimit:  100,
-		ThrottleBurstLimit: 200,
+		// API Gateway's own regional default: per-caller limits are the
+		// plans' job, and a lower stage throttle would cap every plan.
+		ThrottleRateLimit:  10_000,
+		ThrottleBurstLimit: 5_000,
 		LogRetentionDays:   30,
 		Retain:             true,
 		DeletionProtection: true,

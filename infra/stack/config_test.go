@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/acmedata/tokenservice/pkg/plans"
 )
 
 func TestConfigFromContextReadsCDKJSONAndCommandLineValues(t *testing.T) {
@@ -62,5 +64,17 @@ func TestConfigRefusesValuesThatWouldDeployABrokenStack(t *testing.T) {
 				t.Errorf("err = %v, want one about %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestTheDefaultStageThrottleNeverCapsAPlan: the stage's throttle applies
+// above every plan, so a default below the fastest plan the operators may
+// define (plans.MaxRate, plans.MaxBurst) would hold a plan's token to the
+// stage's rate instead of its own (the contract's 10,000 calls/s on one
+// token).
+func TestTheDefaultStageThrottleNeverCapsAPlan(t *testing.T) {
+	c := DefaultConfig()
+	if c.ThrottleRateLimit < plans.MaxRate || c.ThrottleBurstLimit < plans.MaxBurst {
+		t.Fatalf("default stage throttle %v/s, burst %v: below the fastest plan (%v/s, burst %v)", c.ThrottleRateLimit, c.ThrottleBurstLimit, plans.MaxRate, plans.MaxBurst)
 	}
 }
