@@ -82,9 +82,9 @@ const (
 // protected, cache off.
 func DefaultConfig() Config {
 	return Config{
-		Stage:              "prod",
-		Services:           config.DefaultServices,
-		RevocationDelay:    tokens.DefaultRevocationDelay,
+		Stage:           "prod",
+		Services:        config.DefaultServices,
+		RevocationDelay: tokens.DefaultRevocationDelay,
 		// API Gateway's own regional default: per-caller limits are the
 		// plans' job, and a lower stage throttle would cap every plan.
 		ThrottleRateLimit:  10_000,
