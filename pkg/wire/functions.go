@@ -65,15 +65,18 @@ func withBudget(authorize AuthorizerFunc) AuthorizerFunc {
 // Proxies builds every function behind a proxy integration, by the route
 // function it serves (its main is functions/<name>).
 var Proxies = map[routes.Function]Build[ProxyFunc]{
-	routes.Manage: withManager(func(m *tokens.Manager, log *slog.Logger) (*httpapi.Router, error) { return manage.New(m, log) }),
-	routes.Issue:  withManager(func(m *tokens.Manager, log *slog.Logger) (*httpapi.Router, error) { return newtoken.NewIssue(m, log) }),
-	routes.Clone:  withManager(func(m *tokens.Manager, log *slog.Logger) (*httpapi.Router, error) { return newtoken.NewClone(m, log) }),
+	routes.Manage: withManager(drivesPlans, func(m *tokens.Manager, log *slog.Logger) (*httpapi.Router, error) { return manage.New(m, log) }),
+	// Issuing and cloning are deployed without the plans engine (no
+	// control-plane rights): a clone's own plan gets its key from the
+	// sweeper's reconciler, within the contract's 60 s.
+	routes.Issue: withManager(engineOptional, func(m *tokens.Manager, log *slog.Logger) (*httpapi.Router, error) { return newtoken.NewIssue(m, log) }),
+	routes.Clone: withManager(engineOptional, func(m *tokens.Manager, log *slog.Logger) (*httpapi.Router, error) { return newtoken.NewClone(m, log) }),
 	routes.Operator: func(ctx context.Context, d Deps) (ProxyFunc, error) {
 		github, err := ghscan.ParseKeys(d.Getenv(ghscan.EnvPublicKeys))
 		if err != nil {
 			return nil, err
 		}
-		return withManager(func(m *tokens.Manager, log *slog.Logger) (*httpapi.Router, error) {
+		return withManager(drivesPlans, func(m *tokens.Manager, log *slog.Logger) (*httpapi.Router, error) {
 			return operator.New(m, log, operator.WithGitHubKeys(github))
 		})(ctx, d)
 	},
@@ -200,10 +203,22 @@ func serve[S server](s S, err error) (ProxyFunc, error) {
 	return s.Serve, nil
 }
 
+// engineUse says whether a function is deployed with the plans engine.
+type engineUse bool
+
+const (
+	// drivesPlans: deployed with the engine; a cold start without one is
+	// a misconfiguration worth a warning.
+	drivesPlans engineUse = true
+	// engineOptional: deployed without it by design; one given (the local
+	// stack gives every function its twin) is used.
+	engineOptional engineUse = false
+)
+
 // withManager builds a handler that needs only the token domain.
-func withManager[S server](newHandler func(*tokens.Manager, *slog.Logger) (S, error)) Build[ProxyFunc] {
+func withManager[S server](use engineUse, newHandler func(*tokens.Manager, *slog.Logger) (S, error)) Build[ProxyFunc] {
 	return func(ctx context.Context, d Deps) (ProxyFunc, error) {
-		m, err := d.Manager(ctx)
+		m, err := d.manager(ctx, use)
 		if err != nil {
 			return nil, err
 		}

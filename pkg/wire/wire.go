@@ -178,11 +178,15 @@ func (d Deps) dynamoDB(ctx context.Context, o config.ClientOptions) (*dynamodb.C
 // Manager returns the domain Manager over the core store, bounded for the
 // admin and operator requests it serves (RequestPath).
 func (d Deps) Manager(ctx context.Context) (*tokens.Manager, error) {
+	return d.manager(ctx, drivesPlans)
+}
+
+func (d Deps) manager(ctx context.Context, use engineUse) (*tokens.Manager, error) {
 	store, err := d.CoreStore(ctx, RequestPath)
 	if err != nil {
 		return nil, err
 	}
-	engine, err := d.configuredPlanEngine(ctx)
+	engine, err := d.configuredPlanEngine(ctx, use)
 	if err != nil {
 		return nil, err
 	}
@@ -193,10 +197,11 @@ func (d Deps) Manager(ctx context.Context) (*tokens.Manager, error) {
 // environment is set, else nil: a function deployed without the engine's
 // settings still serves, with plans stored but not reconciled into the
 // gateway (the sweeper of a deployment that has them catches up) and
-// quota use read as 0, and says so at cold start.
-func (d Deps) configuredPlanEngine(ctx context.Context) (plans.Engine, error) {
+// quota use read as 0, and says so at cold start unless it is deployed
+// without the engine by design (engineOptional).
+func (d Deps) configuredPlanEngine(ctx context.Context, use engineUse) (plans.Engine, error) {
 	if d.planEngine == nil && (d.Getenv == nil || d.Getenv(apigwplans.EnvRestAPIID) == "" && d.Getenv(apigwplans.EnvStage) == "") {
-		if d.Log != nil {
+		if d.Log != nil && use == drivesPlans {
 			d.Log.Warn("no plans engine configured: plans are kept but not reconciled into the gateway by this function",
 				slog.String("need", apigwplans.EnvRestAPIID+", "+apigwplans.EnvStage))
 		}
