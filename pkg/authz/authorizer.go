@@ -76,10 +76,13 @@ type Authorizer struct {
 	credential    func(ctx context.Context, secretHash string) (tokens.Credential, error)
 	cache         *cachedStore // nil without one
 	routeServices map[string]string
-	catalogue     map[string]bool
-	unlimitedKey  string
-	log           *slog.Logger
-	now           func() time.Time
+	// catalogue holds each service ID boxed once, as the context value
+	// every decision for it carries (boxing it per call would be an
+	// allocation per decision).
+	catalogue    map[string]any
+	unlimitedKey string
+	log          *slog.Logger
+	now          func() time.Time
 }
 
 // New returns an Authorizer reading tokens and their gates from store.
@@ -96,9 +99,9 @@ func New(store tokens.CredentialStore, opts Options) (*Authorizer, error) {
 	if err := validateRevocationDelay(opts.RevocationDelay); err != nil {
 		return nil, err
 	}
-	a := &Authorizer{routeServices: maps.Clone(opts.RouteServices), catalogue: make(map[string]bool, len(opts.Services)), unlimitedKey: opts.UnlimitedUsageKey, log: opts.Logger, now: opts.Now}
+	a := &Authorizer{routeServices: maps.Clone(opts.RouteServices), catalogue: make(map[string]any, len(opts.Services)), unlimitedKey: opts.UnlimitedUsageKey, log: opts.Logger, now: opts.Now}
 	for _, s := range opts.Services {
-		a.catalogue[s] = true
+		a.catalogue[s] = s
 	}
 	if err := RoutesInCatalogue(a.routeServices, opts.Services); err != nil {
 		return nil, err
@@ -145,10 +148,10 @@ func (a *Authorizer) decide(ctx context.Context, req *events.APIGatewayCustomAut
 	if d.service = a.service(req); d.service == "" {
 		return d.fail(ErrNoService)
 	}
-	if !a.catalogue[d.service] {
+	if d.serviceValue = a.catalogue[d.service]; d.serviceValue == nil {
 		// No token is for an unlisted service, so a genuine one answers
 		// token_wrong_service below; the name goes no further than here.
-		d.service = ""
+		d.service, d.serviceValue = "", ""
 	}
 	arn, err := apigw.ParseMethodARN(req.MethodArn)
 	if err != nil {
@@ -297,12 +300,15 @@ func (a *Authorizer) deny(arn apigw.MethodARN, d *decision) (events.APIGatewayCu
 // decision is what Authorize learned about one request, for its answer and
 // its log line.
 type decision struct {
-	req      *events.APIGatewayCustomAuthorizerRequestTypeRequest
-	outcome  tokens.Outcome
-	service  string
-	cred     *tokens.Credential // nil until the store answered
-	decision accesslog.Decision
-	err      error
+	req     *events.APIGatewayCustomAuthorizerRequestTypeRequest
+	outcome tokens.Outcome
+	service string
+	// serviceValue is service as a context value, boxed once per
+	// deployment (Authorizer.catalogue).
+	serviceValue any
+	cred         *tokens.Credential // nil until the store answered
+	decision     accesslog.Decision
+	err          error
 	// path and query are the request's as usage records them, worked out
 	// once for both the context and the log line.
 	path, query string
@@ -342,15 +348,30 @@ func (d *decision) context(withSettings bool) map[string]any {
 	c[authctx.TokenID] = f.tokenID
 	c[authctx.TokenType] = f.tokenType
 	c[authctx.UserID] = f.userID
-	c[authctx.Service] = d.service // a catalogue ID, or ""
+	c[authctx.Service] = d.serviceValue // a catalogue ID, or ""
+	if d.serviceValue == nil {
+		c[authctx.Service] = ""
+	}
 	path, query := d.redact()
 	c[authctx.Path], c[authctx.Query] = path, query
-	c[authctx.Outcome] = d.outcome.Code()
+	c[authctx.Outcome] = outcomeValues[d.outcome]
 	if withSettings {
 		c[authctx.Settings] = f.settings
 	}
 	return c
 }
+
+// outcomeValues holds each outcome's code boxed once, as a context value.
+var outcomeValues = func() map[tokens.Outcome]any {
+	m := map[tokens.Outcome]any{}
+	for o := tokens.Outcome(0); o.Code() != ""; o++ {
+		m[o] = o.Code()
+	}
+	return m
+}()
+
+// tokenTypeValues holds each token type boxed once, as a context value.
+var tokenTypeValues = map[tokens.TokenType]any{tokens.TokenUser: string(tokens.TokenUser), tokens.TokenUserless: string(tokens.TokenUserless)}
 
 // tokenFacts is what a token contributes to every answer's context, as
 // context values. A cached token keeps its facts beside it (cachedStore),
@@ -361,7 +382,7 @@ type tokenFacts struct {
 
 func newTokenFacts(t tokens.Token) tokenFacts {
 	return tokenFacts{
-		accountID: t.AccountID, tokenID: t.ID, tokenType: string(t.Type()), userID: t.UserID,
+		accountID: t.AccountID, tokenID: t.ID, tokenType: tokenTypeValues[t.Type()], userID: t.UserID,
 		settings: settingsJSON(t.Settings),
 	}
 }

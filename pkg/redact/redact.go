@@ -126,6 +126,9 @@ func writeEscaped(b *strings.Builder, value string) {
 // readable: escaping first could glue an escape's hex digits to a token's
 // and leave part of it behind.
 func escape(seg string) string {
+	if !tokenLike.MatchString(seg) { // the common case: nothing to keep apart
+		return url.PathEscape(seg)
+	}
 	parts := strings.Split(tokenLike.ReplaceAllLiteralString(seg, Marker), Marker)
 	for i, p := range parts {
 		parts[i] = url.PathEscape(p)
