@@ -45,8 +45,33 @@ const (
 // admin may paste a key into a data URL as readily as a token.
 var tokenLike = regexp.MustCompile(`[0-9a-fA-F]{32}|[A-Z2-7]{40}`)
 
-// HasToken reports whether s holds anything String would cut out.
-func HasToken(s string) bool { return tokenLike.MatchString(s) }
+// HasToken reports whether s holds anything String would cut out: a run
+// of 32 hexadecimal characters or of 40 base32 ones, exactly what tokenLike
+// matches. It is a scan rather than the pattern because it guards every
+// field of every decision's log line, where the pattern's backtracking was
+// a third of the authorizer's time; the pattern only replaces what the
+// scan found.
+func HasToken(s string) bool {
+	hexRun, base32Run := 0, 0
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F':
+			hexRun++
+		default:
+			hexRun = 0
+		}
+		switch c := s[i]; {
+		case c >= 'A' && c <= 'Z' || c >= '2' && c <= '7':
+			base32Run++
+		default:
+			base32Run = 0
+		}
+		if hexRun >= 32 || base32Run >= 40 {
+			return true
+		}
+	}
+	return false
+}
 
 // String replaces anything token-shaped in s with Marker and cuts the
 // result to at most limit bytes, on a rune boundary and as valid UTF-8.
@@ -55,7 +80,7 @@ func HasToken(s string) bool { return tokenLike.MatchString(s) }
 // decision line, the recorder, the store, the audit log and the API all
 // go through it.
 func String(s string, limit int) string {
-	if tokenLike.MatchString(s) {
+	if HasToken(s) {
 		s = tokenLike.ReplaceAllLiteralString(s, Marker)
 	}
 	if !utf8.ValidString(s) {
@@ -126,7 +151,7 @@ func writeEscaped(b *strings.Builder, value string) {
 // readable: escaping first could glue an escape's hex digits to a token's
 // and leave part of it behind.
 func escape(seg string) string {
-	if !tokenLike.MatchString(seg) { // the common case: nothing to keep apart
+	if !HasToken(seg) { // the common case: nothing to keep apart
 		return url.PathEscape(seg)
 	}
 	parts := strings.Split(tokenLike.ReplaceAllLiteralString(seg, Marker), Marker)
